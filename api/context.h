@@ -1,0 +1,39 @@
+// What the handlers work with: the engine, the stores, the limits and the
+// keys. Built once in app/main.cpp and passed down explicitly.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "engine/job_service.h"
+
+namespace crier::api {
+
+struct ApiLimits {
+  std::size_t max_body_bytes = 64u << 20;     // buffered bodies (413 beyond)
+  std::size_t max_users_per_batch = 100000;   // users in one JSON body (413 beyond)
+  std::size_t stream_commit_users = 10000;    // users per committed chunk of a stream
+  std::size_t max_line_bytes = 1u << 20;      // one NDJSON line or CSV row
+  std::size_t max_rejected_listed = 10000;    // rejected users listed in one answer
+  std::size_t default_page = 100;
+  std::size_t max_page = 1000;
+  std::size_t max_scan = 50000;               // records scanned per filtered page
+};
+
+struct ApiContext {
+  JobService& jobs;
+  JobStore& store;
+  TemplateStore& templates;
+  IdempotencyStore& idempotency;
+  std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant
+  ApiLimits limits;
+  bool sync_writes = true;
+  std::function<double(const JobKey&)> rate_of = [](const JobKey&) { return 0.0; };
+  std::function<bool(std::string_view)> provider_exists = [](std::string_view) { return true; };
+  std::atomic<bool> ready{false};
+};
+
+}  // namespace crier::api

@@ -1,0 +1,34 @@
+// The request and response the handlers see: plain data, free of Beast and
+// of sockets, so handlers are functions of the request that tests can call
+// directly. The server (server.cpp) converts to and from the wire.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace crier::api {
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded path, without the query
+  std::map<std::string, std::string, std::less<>> query;
+  std::string authorization;
+  std::string content_type;  // lower case, without parameters
+  std::string idempotency_key;
+  std::string request_id;
+  // Buffered body. The server reserves simdjson's padding after it.
+  std::string body;
+  // Set by the router after authentication.
+  std::string tenant;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;  // JSON
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+}  // namespace crier::api

@@ -1,0 +1,226 @@
+// POST /v1/jobs, GET /v1/jobs, GET /v1/jobs/{id}, POST /v1/jobs/{id}/{run,cancel,pause,resume}
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <set>
+
+#include "api/cursor.h"
+#include "api/errors.h"
+#include "api/routes/routes.h"
+#include "api/views.h"
+#include "engine/content_json.h"
+#include "engine/time_format.h"
+#include "engine/user_validation.h"
+
+namespace crier::api {
+namespace json = boost::json;
+
+ApiResponse json_response(int status, const json::value& body) {
+  ApiResponse r;
+  r.status = status;
+  r.body = json::serialize(body);
+  return r;
+}
+
+ApiResponse fail(const Error& e, const ApiRequest& req) { return error_response(e, req.request_id); }
+
+Result<std::size_t> page_limit(const ApiContext& ctx, const ApiRequest& req) {
+  auto it = req.query.find("limit");
+  if (it == req.query.end() || it->second.empty()) return ctx.limits.default_page;
+  std::size_t n = 0;
+  for (char c : it->second) {
+    if (c < '0' || c > '9' || n > ctx.limits.max_page)
+      return make_error(ErrorKind::invalid, "invalid_limit",
+                        fmt::format("limit must be a whole number from 1 to {}", ctx.limits.max_page), "limit");
+    n = n * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (n < 1 || n > ctx.limits.max_page)
+    return make_error(ErrorKind::invalid, "invalid_limit",
+                      fmt::format("limit must be a whole number from 1 to {}", ctx.limits.max_page), "limit");
+  return n;
+}
+
+Result<void> expect_json(const ApiRequest& req) {
+  if (req.content_type.empty() || req.content_type == "application/json") return {};
+  return make_error(ErrorKind::unsupported, "unsupported_media_type",
+                    fmt::format("expected application/json, got {}", req.content_type));
+}
+
+namespace {
+
+Error bad(std::string code, std::string message, std::string field) {
+  return make_error(ErrorKind::invalid, std::move(code), std::move(message), std::move(field));
+}
+
+Result<json::value> parse_body(const ApiRequest& req) {
+  if (auto r = expect_json(req); !r) return r.error();
+  if (req.body.empty()) return json::value(json::object());
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body, ec);
+  if (ec) return bad("invalid_json", "the body is not valid JSON (UTF-8): " + ec.message(), "");
+  return v;
+}
+
+Result<std::string> opt_string(const json::object& o, const char* key, std::size_t max = 2048) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return std::string();
+  if (!it->value().is_string()) return bad("invalid_field", fmt::format("{} must be a string", key), key);
+  if (it->value().get_string().size() > max)
+    return bad("invalid_field", fmt::format("{} must be at most {} bytes", key, max), key);
+  return std::string(it->value().get_string());
+}
+
+Result<std::optional<std::int64_t>> opt_time(const json::object& o, const char* key) {
+  auto s = opt_string(o, key, 64);
+  if (!s) return s.error();
+  if (s->empty()) return std::optional<std::int64_t>();
+  auto t = parse_rfc3339(*s);
+  if (!t) return bad("invalid_timestamp", fmt::format("{} must be an RFC 3339 time such as 2026-12-01T09:00:00Z", key), key);
+  return std::optional<std::int64_t>(*t);
+}
+
+Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
+  static const std::set<std::string, std::less<>> known = {
+      "channel",  "template",    "content",    "data",     "locale",    "webhook_url",
+      "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider"};
+  for (const auto& [k, v] : o)
+    if (!known.count(std::string_view(k)))
+      return bad("unknown_field", fmt::format("unknown field '{}'", std::string_view(k)), std::string(k));
+
+  JobSpec spec;
+  auto channel = opt_string(o, "channel", 32);
+  if (!channel) return channel.error();
+  if (channel->empty()) return bad("missing_field", "channel is required (email, sms, push, webhook, whatsapp)", "channel");
+  auto ch = parse_channel(*channel);
+  if (!ch) return bad("invalid_channel", "channel must be one of email, sms, push, webhook, whatsapp", "channel");
+  spec.channel = *ch;
+
+  auto tmpl = opt_string(o, "template", 128);
+  if (!tmpl) return tmpl.error();
+  spec.template_id = *tmpl;
+  auto content = o.find("content");
+  bool has_content = content != o.end() && !content->value().is_null();
+  if (has_content == !spec.template_id.empty())
+    return bad("invalid_content", "give either template (an id) or inline content, not both",
+               has_content ? "template" : "content");
+  if (has_content) {
+    auto c = content_from_json(content->value(), "content");
+    if (!c) return c.error();
+    spec.content = std::move(*c);
+  }
+
+  if (auto it = o.find("data"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_object()) return bad("invalid_data", "data must be a JSON object", "data");
+    spec.data_json = json::serialize(it->value());
+    if (spec.data_json.size() > 256 * 1024) return bad("invalid_data", "data must be at most 256 KiB", "data");
+  }
+  auto locale = opt_string(o, "locale", 35);
+  if (!locale) return locale.error();
+  if (!locale->empty() && !is_valid_locale(*locale))
+    return bad("invalid_locale", "locale must be a BCP 47 tag such as en or pt-BR", "locale");
+  spec.locale = *locale;
+
+  for (auto [key, target] : {std::pair{"webhook_url", &spec.webhook_url}, std::pair{"callback_url", &spec.callback_url}}) {
+    auto url = opt_string(o, key);
+    if (!url) return url.error();
+    if (url->empty()) continue;
+    auto n = normalize_webhook_url(*url);
+    if (!n) return bad(std::string("invalid_") + key, std::string(key) + " must be an absolute http or https URL", key);
+    *target = *n;
+  }
+  auto corr = opt_string(o, "correlation_id", 256);
+  if (!corr) return corr.error();
+  spec.correlation_id = *corr;
+
+  auto provider = opt_string(o, "provider", 64);
+  if (!provider) return provider.error();
+  if (!provider->empty() && !ctx.provider_exists(*provider))
+    return make_error(ErrorKind::unprocessable, "unknown_provider",
+                      fmt::format("no provider '{}' is configured", *provider), "provider");
+  spec.provider = *provider;
+
+  auto schedule = opt_time(o, "schedule_at");
+  if (!schedule) return schedule.error();
+  spec.schedule_at = *schedule;
+  auto expires = opt_time(o, "expires_at");
+  if (!expires) return expires.error();
+  spec.expires_at = *expires;
+  std::int64_t now = ctx.jobs.now_ms();
+  if (spec.expires_at && *spec.expires_at <= std::max(now, spec.schedule_at.value_or(now)))
+    return make_error(ErrorKind::unprocessable, "invalid_expires_at",
+                      "expires_at must be later than now and than schedule_at", "expires_at");
+
+  if (auto it = o.find("rate_limit"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_number()) return bad("invalid_rate_limit", "rate_limit must be a number of messages per second", "rate_limit");
+    double r = it->value().to_number<double>();
+    if (!(r > 0) || r > 1e7 || !std::isfinite(r))
+      return bad("invalid_rate_limit", "rate_limit must be above 0 and at most 10000000 messages per second", "rate_limit");
+    spec.rate_limit = r;
+  }
+  return spec;
+}
+
+ApiResponse view_of(ApiContext& ctx, const ApiRequest& req, const Job& job, int status) {
+  auto counters = ctx.jobs.counters(job);
+  if (!counters) return fail(counters.error(), req);
+  return json_response(status, job_view(job, *counters, ctx.rate_of(job.key)));
+}
+
+}  // namespace
+
+ApiResponse create_job(ApiContext& ctx, const ApiRequest& req) {
+  auto body = parse_body(req);
+  if (!body) return fail(body.error(), req);
+  if (!body->is_object()) return fail(bad("invalid_body", "the body must be a JSON object", ""), req);
+  auto spec = parse_spec(ctx, body->get_object());
+  if (!spec) return fail(spec.error(), req);
+  auto job = ctx.jobs.create(req.tenant, std::move(*spec));
+  if (!job) return fail(job.error(), req);
+  auto response = json_response(201, job_view(*job, JobCounters{}, 0));
+  response.headers.emplace_back("Location", "/v1/jobs/" + job->id());
+  return response;
+}
+
+ApiResponse get_job(ApiContext& ctx, const ApiRequest& req, std::string_view job_id) {
+  auto job = ctx.jobs.get(req.tenant, job_id);
+  if (!job) return fail(job.error(), req);
+  return view_of(ctx, req, *job, 200);
+}
+
+ApiResponse list_jobs(ApiContext& ctx, const ApiRequest& req) {
+  auto limit = page_limit(ctx, req);
+  if (!limit) return fail(limit.error(), req);
+  std::optional<JobStatus> status;
+  if (auto it = req.query.find("status"); it != req.query.end() && !it->second.empty()) {
+    status = parse_job_status(it->second);
+    if (!status)
+      return fail(bad("invalid_status", "status must be one of CREATED, SCHEDULED, PROCESSING, PAUSED, COMPLETED, PARTIAL, FAILED, CANCELLED", "status"), req);
+  }
+  std::string after;
+  if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
+    auto pos = decode_bytes_cursor("jobs:" + req.tenant, it->second);
+    if (!pos) return fail(bad("invalid_cursor", "the cursor is not valid for this listing", "cursor"), req);
+    after = *pos;
+  }
+  auto page = ctx.store.list_jobs(req.tenant, status, after, *limit);
+  if (!page) return fail(page.error(), req);
+  json::array items;
+  for (const auto& job : page->jobs) {
+    auto counters = ctx.store.counters(job.key);
+    if (!counters) return fail(counters.error(), req);
+    items.push_back(job_view(job, *counters, ctx.rate_of(job.key)));
+  }
+  json::object paging{{"more", !page->next_after.empty()},
+                      {"cursor", page->next_after.empty() ? json::value(nullptr)
+                                                          : json::value(encode_bytes_cursor("jobs:" + req.tenant, page->next_after))}};
+  return json_response(200, json::object{{"jobs", std::move(items)}, {"paging", std::move(paging)}});
+}
+
+ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id, JobAction action) {
+  auto job = ctx.jobs.apply(req.tenant, job_id, action);
+  if (!job) return fail(job.error(), req);
+  return view_of(ctx, req, *job, action == JobAction::run ? 202 : 200);
+}
+
+}  // namespace crier::api

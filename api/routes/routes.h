@@ -1,0 +1,42 @@
+// The handlers, grouped by the resource they serve (one file per family);
+// router.cpp lists every route. Each takes the authenticated request and
+// returns a response; none touches a socket.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <memory>
+#include <string_view>
+
+#include "api/context.h"
+#include "api/http_types.h"
+#include "engine/job_state.h"
+
+namespace crier::api {
+
+// jobs.cpp
+ApiResponse create_job(ApiContext& ctx, const ApiRequest& req);
+ApiResponse list_jobs(ApiContext& ctx, const ApiRequest& req);
+ApiResponse get_job(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
+ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id,
+                       JobAction action);
+
+// users.cpp
+ApiResponse ingest_users_json(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
+ApiResponse list_users(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
+
+// templates.cpp
+ApiResponse put_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse get_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse delete_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse list_templates(ApiContext& ctx, const ApiRequest& req);
+
+// Shared by the families.
+ApiResponse json_response(int status, const boost::json::value& body);
+ApiResponse fail(const Error& e, const ApiRequest& req);
+// Parses ?limit= within [1, max]; the default when absent.
+Result<std::size_t> page_limit(const ApiContext& ctx, const ApiRequest& req);
+// Checks the media type of a JSON body; an empty body counts as "{}".
+Result<void> expect_json(const ApiRequest& req);
+
+}  // namespace crier::api

@@ -1,0 +1,277 @@
+#include "api/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "api/errors.h"
+#include "engine/ids.h"
+
+namespace crier::api {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+// simdjson reads up to 64 bytes past the end of its input.
+constexpr std::size_t kJsonPadding = 64;
+constexpr std::size_t kChunkBytes = 256 * 1024;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool valid_request_id(std::string_view id) {
+  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// Fills the request from the header; an error when the target is not a path.
+Result<void> read_header(const http::request_parser<http::buffer_body>::value_type& h, ApiRequest& req) {
+  req.method = std::string(h.method_string());
+  auto incoming_id = h["X-Request-Id"];
+  req.request_id = valid_request_id(incoming_id) ? std::string(incoming_id) : new_request_id();
+  req.authorization = std::string(h[http::field::authorization]);
+  req.idempotency_key = std::string(h["Idempotency-Key"]);
+  std::string ct = lower(h[http::field::content_type]);
+  if (auto semi = ct.find(';'); semi != std::string::npos) ct.resize(semi);
+  while (!ct.empty() && ct.back() == ' ') ct.pop_back();
+  req.content_type = ct;
+  auto url = boost::urls::parse_origin_form(h.target());
+  if (!url) return make_error(ErrorKind::invalid, "invalid_path", "the request target is not a valid path");
+  req.path = std::string(url->path());
+  for (auto param : url->params()) req.query[std::string(param.key)] = std::string(param.value);
+  return {};
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Router& router;
+  ServerOptions options;
+  asio::io_context io;
+  asio::thread_pool writers;
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+  bool started = false;
+
+  Impl(Router& r, ServerOptions o)
+      : router(r), options(std::move(o)), io(static_cast<int>(std::max(1u, options.io_threads))),
+        writers(std::max(1u, options.writer_threads)) {}
+
+  // Runs f on the writer pool and resumes here with its result.
+  template <typename F>
+  asio::awaitable<std::invoke_result_t<F>> on_writer(F f) {
+    using R = std::invoke_result_t<F>;
+    co_return co_await asio::co_spawn(
+        writers, [&]() -> asio::awaitable<R> { co_return f(); }, asio::use_awaitable);
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted) co_return;
+        spdlog::warn("accept: {}", ec.message());
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true));
+      asio::co_spawn(asio::make_strand(io), session(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    std::vector<char> chunk(kChunkBytes);
+    for (;;) {
+      http::request_parser<http::buffer_body> parser;
+      parser.body_limit(boost::none);  // enforced below, per kind of body
+      parser.header_limit(64 * 1024);
+      stream.expires_after(options.idle_timeout);
+      auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+      if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+        break;
+      ApiRequest req;
+      ApiResponse res;
+      bool keep_alive = false;
+      auto started_at = std::chrono::steady_clock::now();
+      if (ec) {
+        req.request_id = new_request_id();
+        res = error_response(make_error(ErrorKind::invalid, "invalid_http", "malformed HTTP request: " + ec.message()),
+                             req.request_id);
+      } else {
+        const auto& h = parser.get();
+        keep_alive = h.keep_alive();
+        if (auto r = read_header(h, req); !r) {
+          res = error_response(r.error(), req.request_id);
+          keep_alive = false;
+        } else {
+          if (lower(h[http::field::expect]) == "100-continue" && !parser.is_done()) {
+            http::response<http::empty_body> cont{http::status::continue_, 11};
+            co_await http::async_write(stream, cont, use_tuple);
+          }
+          if (router.wants_stream(req)) {
+            co_await serve_stream(stream, buffer, parser, chunk, req, res, keep_alive);
+          } else {
+            co_await serve_buffered(stream, buffer, parser, chunk, req, res, keep_alive);
+          }
+        }
+      }
+
+      http::response<http::string_body> out{static_cast<http::status>(res.status), 11};
+      out.set(http::field::server, "crier");
+      out.set(http::field::content_type, "application/json");
+      out.set("X-Request-Id", req.request_id);
+      for (const auto& [k, v] : res.headers) out.set(k, v);
+      out.body() = std::move(res.body);
+      out.keep_alive(keep_alive);
+      out.prepare_payload();
+      stream.expires_after(options.idle_timeout);
+      auto [wec, wn] = co_await http::async_write(stream, out, use_tuple);
+      auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_at).count();
+      if (res.status >= 500)
+        spdlog::error("{} {} {} {:.1f}ms {}", req.method, req.path, res.status, ms, req.request_id);
+      else if (req.method != "GET" || res.status >= 400)
+        spdlog::info("{} {} {} {:.1f}ms {}", req.method, req.path, res.status, ms, req.request_id);
+      else
+        spdlog::debug("{} {} {} {:.1f}ms {}", req.method, req.path, res.status, ms, req.request_id);
+      if (wec || !keep_alive) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // Reads the next piece of the body into `chunk`; returns bytes read, or an
+  // error (the client went away or sent a malformed body).
+  asio::awaitable<Result<std::size_t>> read_chunk(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                  http::request_parser<http::buffer_body>& parser,
+                                                  std::vector<char>& chunk) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    stream.expires_after(options.idle_timeout);
+    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec)
+      co_return make_error(ErrorKind::invalid, "incomplete_body", "the request body ended early: " + ec.message());
+    co_return chunk.size() - parser.get().body().size;
+  }
+
+  asio::awaitable<void> serve_buffered(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                       http::request_parser<http::buffer_body>& parser,
+                                       std::vector<char>& chunk, ApiRequest& req, ApiResponse& res,
+                                       bool& keep_alive) {
+    const std::size_t limit = router.context().limits.max_body_bytes;
+    if (auto len = parser.content_length(); len && *len > limit) {
+      res = error_response(make_error(ErrorKind::too_large, "body_too_large",
+                                      fmt::format("the body is {} bytes; the limit is {} (stream users as NDJSON or CSV for more)", *len, limit)),
+                           req.request_id);
+      keep_alive = false;
+      co_return;
+    }
+    if (auto len = parser.content_length()) req.body.reserve(*len + kJsonPadding);
+    while (!parser.is_done()) {
+      auto got = co_await read_chunk(stream, buffer, parser, chunk);
+      if (!got) {
+        res = error_response(got.error(), req.request_id);
+        keep_alive = false;
+        co_return;
+      }
+      if (req.body.size() + *got > limit) {
+        res = error_response(make_error(ErrorKind::too_large, "body_too_large",
+                                        fmt::format("the body is over the {} byte limit", limit)),
+                             req.request_id);
+        keep_alive = false;
+        co_return;
+      }
+      req.body.append(chunk.data(), *got);
+    }
+    req.body.reserve(req.body.size() + kJsonPadding);
+    if (req.method == "GET" || req.method == "HEAD")
+      res = router.handle(req);
+    else
+      res = co_await on_writer([&] { return router.handle(req); });
+  }
+
+  asio::awaitable<void> serve_stream(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                     http::request_parser<http::buffer_body>& parser,
+                                     std::vector<char>& chunk, ApiRequest& req, ApiResponse& res,
+                                     bool& keep_alive) {
+    auto opened = co_await on_writer([&] { return router.open_stream(req); });
+    if (auto* early = std::get_if<ApiResponse>(&opened)) {
+      res = std::move(*early);
+      keep_alive = keep_alive && parser.is_done();  // an unread body ends the connection
+      co_return;
+    }
+    auto body = std::move(std::get<std::unique_ptr<BodyStream>>(opened));
+    while (!parser.is_done()) {
+      auto got = co_await read_chunk(stream, buffer, parser, chunk);
+      if (!got) {
+        res = body->abort(got.error());
+        keep_alive = false;
+        co_return;
+      }
+      if (*got == 0) continue;
+      auto fed = co_await on_writer([&] { return body->feed({chunk.data(), *got}); });
+      if (!fed) {
+        res = body->abort(fed.error());
+        keep_alive = false;
+        co_return;
+      }
+    }
+    res = co_await on_writer([&] { return body->finish(); });
+  }
+};
+
+Server::Server(Router& router, ServerOptions options)
+    : impl_(std::make_unique<Impl>(router, std::move(options))) {}
+
+Server::~Server() { stop(); }
+
+Result<unsigned short> Server::start() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) return make_error(ErrorKind::invalid, "invalid_listen", "cannot parse listen address " + impl_->options.host);
+  tcp::endpoint endpoint(address, impl_->options.port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(ErrorKind::internal, "listen_failed",
+                      fmt::format("cannot listen on {}:{}: {}", impl_->options.host, impl_->options.port, ec.message()));
+  unsigned short port = acceptor.local_endpoint().port();
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  for (unsigned i = 0; i < std::max(1u, impl_->options.io_threads); ++i)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  impl_->started = true;
+  return port;
+}
+
+void Server::stop() {
+  if (!impl_ || !impl_->started) return;
+  impl_->started = false;
+  asio::post(impl_->io, [this] {
+    boost::system::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  impl_->writers.join();
+}
+
+}  // namespace crier::api

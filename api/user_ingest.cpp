@@ -1,0 +1,487 @@
+#include "api/user_ingest.h"
+
+#include <boost/json.hpp>
+#include <csv.h>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "api/errors.h"
+#include "api/routes/routes.h"
+
+namespace crier::api {
+namespace json = boost::json;
+namespace od = simdjson::ondemand;
+
+// ---- the accumulator ---------------------------------------------------------
+
+IngestAccumulator::IngestAccumulator(ApiContext& ctx, Job job) : ctx_(ctx), job_(std::move(job)) {}
+
+void IngestAccumulator::reject(std::size_t index, std::size_t line, const Error& e) {
+  ++seen_;
+  ++uncommitted_rejects_;
+  if (rejected_list_.size() >= ctx_.limits.max_rejected_listed) return;
+  json::object r{{"index", index}, {"code", e.code}, {"message", e.message}};
+  if (line) r["line"] = line;
+  if (!e.field.empty()) r["field"] = e.field;
+  rejected_list_.push_back(std::move(r));
+}
+
+void IngestAccumulator::add(std::size_t index, std::size_t line, const Result<RawUser>& user) {
+  if (!user) return reject(index, line, user.error());
+  auto r = validate_user(*user, job_.spec);
+  if (!r) return reject(index, line, r.error());
+  ++seen_;
+  auto key = dedupe_key(*r, job_.spec.channel);
+  entries_.push_back({std::move(*r), key});
+}
+
+Result<void> IngestAccumulator::commit() {
+  if (entries_.empty() && uncommitted_rejects_ == 0) return {};
+  auto c = ctx_.jobs.ingest(job_, entries_, uncommitted_rejects_, true);
+  if (!c) return c.error();
+  accepted_ += c->accepted;
+  duplicates_ += c->duplicates;
+  rejected_ += uncommitted_rejects_;
+  counters_ = c->counters;
+  entries_.clear();
+  uncommitted_rejects_ = 0;
+  return {};
+}
+
+json::object IngestAccumulator::summary() const {
+  JobCounters c = counters_.value_or(JobCounters{});
+  if (!counters_)  // nothing was committed: show the job as it stands
+    if (auto now = ctx_.store.counters(job_.key)) c = *now;
+  return json::object{{"accepted", accepted_},
+                      {"duplicates", duplicates_},
+                      {"rejected", rejected_list_},
+                      {"rejected_count", rejected_},
+                      {"rejected_truncated", static_cast<std::size_t>(rejected_) > rejected_list_.size()},
+                      {"received_total", c[Counter::received]},
+                      {"unique_total", c[Counter::unique]}};
+}
+
+ApiResponse IngestAccumulator::error(const Error& e, const ApiRequest& req) const {
+  ApiResponse r = error_response(e, req.request_id);
+  auto body = json::parse(r.body).as_object();
+  body["ingested"] = summary();
+  r.body = json::serialize(body);
+  return r;
+}
+
+// ---- parsing one user ----------------------------------------------------------
+
+namespace {
+
+Error bad_user(std::string code, std::string message, std::string field = {}) {
+  return make_error(ErrorKind::invalid, std::move(code), std::move(message), std::move(field));
+}
+
+// A body-level syntax error: the whole request is malformed.
+struct SyntaxError {
+  std::string message;
+};
+
+bool recoverable(simdjson::error_code e) {
+  return e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_ERROR ||
+         e == simdjson::NUMBER_OUT_OF_RANGE;
+}
+
+void throw_if_fatal(simdjson::error_code e) {
+  if (e && !recoverable(e)) throw SyntaxError{simdjson::error_message(e)};
+}
+
+// Parses user objects; the views it returns live until its next parse.
+class UserParser {
+ public:
+  Result<RawUser> parse(od::value value) {
+    od::object obj;
+    auto e = value.get_object().get(obj);
+    throw_if_fatal(e);
+    if (e) return bad_user("invalid_user", "each user must be a JSON object");
+    return parse(obj);
+  }
+
+  Result<RawUser> parse(od::object& obj) {
+    RawUser u;
+    std::optional<Error> error;
+    for (auto field : obj) {
+      std::string_view key;
+      throw_if_fatal(field.unescaped_key().get(key));
+      od::value v;
+      throw_if_fatal(field.value().get(v));
+      if (error) continue;  // keep walking so the document stays in step
+      if (key == "data" || key == "preferences") {
+        auto r = raw_object(v, key == "data" ? data_ : prefs_, std::string(key));
+        if (!r) error = r.error();
+        else (key == "data" ? u.data_json : u.preferences_json) = *r;
+      } else if (key == "user_id") {
+        auto r = user_id(v);
+        if (!r) error = r.error();
+        else u.user_id = *r;
+      } else {
+        std::string_view* target = key == "email"         ? &u.email
+                                   : key == "phone"       ? &u.phone
+                                   : key == "push_token"  ? &u.push_token
+                                   : key == "webhook_url" ? &u.webhook_url
+                                   : key == "locale"      ? &u.locale
+                                                          : nullptr;
+        if (!target) continue;  // unknown fields are ignored (documented)
+        if (v.is_null()) continue;
+        std::string_view s;
+        auto e = v.get_string().get(s);
+        throw_if_fatal(e);
+        if (e) error = bad_user("invalid_field", fmt::format("{} must be a string", key), std::string(key));
+        else if (s.empty()) error = bad_user("invalid_field", fmt::format("{} must not be empty", key), std::string(key));
+        else *target = s;
+      }
+    }
+    if (error) return *error;
+    return u;
+  }
+
+ private:
+  Result<std::string_view> user_id(od::value& v) {
+    std::string_view s;
+    auto e = v.get_string().get(s);
+    if (!e) return s;
+    throw_if_fatal(e);
+    // Numbers are accepted as ids, as written.
+    std::string_view raw = v.raw_json_token();
+    if (v.type() == od::json_type::number) {
+      id_buf_.assign(raw);
+      while (!id_buf_.empty() && std::isspace(static_cast<unsigned char>(id_buf_.back()))) id_buf_.pop_back();
+      return std::string_view(id_buf_);
+    }
+    return bad_user("invalid_user_id", "user_id must be a string or a number", "user_id");
+  }
+
+  // The object's JSON, minified and fully validated (ondemand only checks
+  // the structure of what it skips).
+  Result<std::string_view> raw_object(od::value& v, std::string& buf, const std::string& field) {
+    if (v.is_null()) return std::string_view();
+    od::object o;
+    auto e = v.get_object().get(o);
+    throw_if_fatal(e);
+    if (e) return bad_user("invalid_" + field, field + " must be a JSON object", field);
+    std::string_view raw;
+    throw_if_fatal(o.raw_json().get(raw));
+    buf.resize(raw.size() + simdjson::SIMDJSON_PADDING);
+    std::size_t n = 0;
+    if (simdjson::minify(raw.data(), raw.size(), buf.data(), n))
+      return bad_user("invalid_" + field, field + " is not valid JSON", field);
+    simdjson::dom::element el;
+    if (validator_.parse(buf.data(), n, false).get(el))
+      return bad_user("invalid_" + field, field + " is not valid JSON", field);
+    return std::string_view(buf.data(), n);
+  }
+
+  std::string data_, prefs_, id_buf_;
+  simdjson::dom::parser validator_;
+};
+
+od::parser& thread_parser() {
+  thread_local od::parser p;
+  return p;
+}
+
+Result<Job> require_created(const Job& job) {
+  if (job.status == JobStatus::created) return job;
+  auto e = make_error(ErrorKind::conflict, "invalid_state_transition",
+                      fmt::format("users can be added only while the job is CREATED; it is {}", to_string(job.status)));
+  e.status = std::string(to_string(job.status));
+  return e;
+}
+
+}  // namespace
+
+// ---- JSON -----------------------------------------------------------------------
+
+ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job) {
+  if (auto r = require_created(job); !r) return fail(r.error(), req);
+  IngestAccumulator acc(ctx, job);
+  UserParser users;
+  try {
+    // The server reserved SIMDJSON_PADDING bytes after the body.
+    simdjson::padded_string_view input(req.body.data(), req.body.size(), req.body.capacity());
+    std::string padded_copy;
+    if (req.body.capacity() < req.body.size() + simdjson::SIMDJSON_PADDING) {
+      padded_copy.reserve(req.body.size() + simdjson::SIMDJSON_PADDING);
+      padded_copy = req.body;
+      input = simdjson::padded_string_view(padded_copy.data(), padded_copy.size(), padded_copy.capacity());
+    }
+    od::document doc;
+    throw_if_fatal(thread_parser().iterate(input).get(doc));
+    od::object root;
+    auto e = doc.get_object().get(root);
+    throw_if_fatal(e);
+    if (e) return fail(bad_user("invalid_body", "the body must be an object: {\"users\": [...]}"), req);
+    od::array list;
+    bool found = false;
+    for (auto field : root) {
+      std::string_view key;
+      throw_if_fatal(field.unescaped_key().get(key));
+      if (key != "users") continue;
+      found = true;
+      e = field.value().get_array().get(list);
+      throw_if_fatal(e);
+      if (e) return fail(bad_user("invalid_body", "users must be an array", "users"), req);
+      std::size_t index = 0;
+      for (auto element : list) {
+        od::value v;
+        throw_if_fatal(element.get(v));
+        if (index == ctx.limits.max_users_per_batch)
+          return fail(make_error(ErrorKind::too_large, "too_many_users",
+                                 fmt::format("at most {} users per JSON batch; send more batches, or stream NDJSON", ctx.limits.max_users_per_batch), "users"), req);
+        acc.add(index, 0, users.parse(v));
+        ++index;
+      }
+    }
+    if (!found) return fail(bad_user("missing_field", "the body needs a users array: {\"users\": [...]}", "users"), req);
+    if (!doc.current_location().error()) throw SyntaxError{"trailing content after the JSON document"};
+  } catch (const SyntaxError& e) {
+    return fail(bad_user("invalid_json", "the body is not valid JSON (UTF-8): " + e.message), req);
+  }
+  if (auto r = acc.commit(); !r) return acc.error(r.error(), req);
+  return json_response(200, acc.summary());
+}
+
+// ---- NDJSON ---------------------------------------------------------------------
+
+namespace {
+
+class NdjsonStream final : public BodyStream {
+ public:
+  NdjsonStream(ApiContext& ctx, const ApiRequest& req, Job job)
+      : ctx_(ctx), req_(req), acc_(ctx, std::move(job)) {}
+
+  Result<void> feed(std::string_view chunk) override {
+    buf_.append(chunk);
+    std::size_t start = 0;
+    for (;;) {
+      auto nl = buf_.find('\n', start);
+      if (nl == std::string::npos) break;
+      if (auto r = line(start, nl); !r) return r;
+      start = nl + 1;
+    }
+    buf_.erase(0, start);
+    if (buf_.size() > ctx_.limits.max_line_bytes)
+      return make_error(ErrorKind::too_large, "line_too_long",
+                        fmt::format("line {} is longer than {} bytes", line_no_ + 1, ctx_.limits.max_line_bytes));
+    return {};
+  }
+
+  ApiResponse finish() override {
+    if (!buf_.empty()) {
+      buf_.push_back('\n');
+      if (auto r = line(0, buf_.size() - 1); !r) return abort(r.error());
+    }
+    if (auto r = acc_.commit(); !r) return abort(r.error());
+    return json_response(200, acc_.summary());
+  }
+
+  ApiResponse abort(const Error& e) override { return acc_.error(e, req_); }
+
+ private:
+  Result<void> line(std::size_t begin, std::size_t end) {
+    ++line_no_;
+    std::size_t stop = end;
+    if (stop > begin && buf_[stop - 1] == '\r') --stop;
+    std::string_view text(buf_.data() + begin, stop - begin);
+    if (text.find_first_not_of(" \t") == std::string_view::npos) return {};  // blank lines are skipped
+    std::size_t index = index_++;
+    // The line sits in buf_ with the rest of the buffer after it: the parser
+    // may read that far as padding; make sure there is room.
+    if (buf_.capacity() - begin < text.size() + simdjson::SIMDJSON_PADDING) {
+      line_copy_.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+      line_copy_.assign(text);
+      text = line_copy_;
+      return parse_line(simdjson::padded_string_view(line_copy_.data(), line_copy_.size(), line_copy_.capacity()), index);
+    }
+    return parse_line(simdjson::padded_string_view(text.data(), text.size(), buf_.capacity() - begin), index);
+  }
+
+  Result<void> parse_line(simdjson::padded_string_view input, std::size_t index) {
+    try {
+      od::document doc;
+      throw_if_fatal(thread_parser().iterate(input).get(doc));
+      od::object obj;
+      auto e = doc.get_object().get(obj);
+      throw_if_fatal(e);
+      if (e) {
+        acc_.reject(index, line_no_, bad_user("invalid_user", "each line must be a JSON object"));
+      } else {
+        auto user = users_.parse(obj);
+        if (user && !doc.current_location().error()) throw SyntaxError{"trailing content after the object"};
+        acc_.add(index, line_no_, user);
+      }
+    } catch (const SyntaxError& e) {
+      acc_.reject(index, line_no_, bad_user("invalid_json", "the line is not valid JSON (UTF-8): " + e.message));
+    }
+    if (acc_.queued() >= ctx_.limits.stream_commit_users) return acc_.commit();
+    return {};
+  }
+
+  ApiContext& ctx_;
+  ApiRequest req_;
+  IngestAccumulator acc_;
+  UserParser users_;
+  std::string buf_, line_copy_;
+  std::size_t line_no_ = 0, index_ = 0;
+};
+
+// ---- CSV ------------------------------------------------------------------------
+
+class CsvStream final : public BodyStream {
+ public:
+  CsvStream(ApiContext& ctx, const ApiRequest& req, Job job)
+      : ctx_(ctx), req_(req), acc_(ctx, std::move(job)) {
+    csv_init(&parser_, CSV_APPEND_NULL);
+  }
+  ~CsvStream() override { csv_free(&parser_); }
+
+  Result<void> feed(std::string_view chunk) override {
+    if (csv_parse(&parser_, chunk.data(), chunk.size(), &CsvStream::on_field, &CsvStream::on_row, this) != chunk.size())
+      return make_error(ErrorKind::invalid, "invalid_csv", csv_strerror(csv_error(&parser_)));
+    if (error_) return *error_;
+    if (row_bytes_ > ctx_.limits.max_line_bytes)
+      return make_error(ErrorKind::too_large, "line_too_long",
+                        fmt::format("row {} is longer than {} bytes", row_no_ + 1, ctx_.limits.max_line_bytes));
+    return {};
+  }
+
+  ApiResponse finish() override {
+    csv_fini(&parser_, &CsvStream::on_field, &CsvStream::on_row, this);
+    if (error_) return abort(*error_);
+    if (columns_.empty())
+      return abort(make_error(ErrorKind::invalid, "invalid_csv_header", "the CSV body has no header row"));
+    if (auto r = acc_.commit(); !r) return abort(r.error());
+    return json_response(200, acc_.summary());
+  }
+
+  ApiResponse abort(const Error& e) override { return acc_.error(e, req_); }
+
+ private:
+  enum class Column { user_id, email, phone, push_token, webhook_url, locale, data, preferences };
+  struct ColumnSpec {
+    Column kind;
+    std::vector<std::string> path;  // for data.* and preferences.*
+  };
+
+  static void on_field(void* field, std::size_t size, void* self) {
+    auto* s = static_cast<CsvStream*>(self);
+    s->fields_.emplace_back(static_cast<const char*>(field), size);
+    s->row_bytes_ += size;
+  }
+  static void on_row(int, void* self) { static_cast<CsvStream*>(self)->row(); }
+
+  void row() {
+    ++row_no_;
+    std::vector<std::string> fields = std::move(fields_);
+    fields_.clear();
+    row_bytes_ = 0;
+    if (error_) return;
+    if (columns_.empty()) return header(fields);
+    if (fields.size() == 1 && fields[0].empty()) return;  // a blank line
+    std::size_t index = index_++;
+    if (fields.size() != columns_.size())
+      return acc_.reject(index, row_no_, bad_user("invalid_csv_row",
+                                                  fmt::format("the row has {} fields; the header has {}", fields.size(), columns_.size())));
+    for (const auto& f : fields)
+      if (!simdjson::validate_utf8(f.data(), f.size()))
+        return acc_.reject(index, row_no_, bad_user("invalid_utf8", "the row is not valid UTF-8"));
+    RawUser u;
+    json::object data, prefs;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      const auto& c = columns_[i];
+      const std::string& v = fields[i];
+      switch (c.kind) {
+        case Column::user_id: u.user_id = v; break;
+        case Column::email: u.email = v; break;
+        case Column::phone: u.phone = v; break;
+        case Column::push_token: u.push_token = v; break;
+        case Column::webhook_url: u.webhook_url = v; break;
+        case Column::locale: u.locale = v; break;
+        case Column::data:
+        case Column::preferences: {
+          if (v.empty()) break;  // an empty cell sets nothing
+          json::object* o = c.kind == Column::data ? &data : &prefs;
+          for (std::size_t k = 0; k + 1 < c.path.size(); ++k) {
+            auto& next = (*o)[c.path[k]];
+            if (!next.is_object()) next = json::object();
+            o = &next.get_object();
+          }
+          (*o)[c.path.back()] = v;
+          break;
+        }
+      }
+    }
+    data_buf_ = data.empty() ? "" : json::serialize(data);
+    prefs_buf_ = prefs.empty() ? "" : json::serialize(prefs);
+    u.data_json = data_buf_;
+    u.preferences_json = prefs_buf_;
+    acc_.add(index, row_no_, u);
+    if (acc_.queued() >= ctx_.limits.stream_commit_users) {
+      if (auto r = acc_.commit(); !r) error_ = r.error();
+    }
+  }
+
+  void header(const std::vector<std::string>& names) {
+    for (std::string name : names) {
+      if (columns_.empty() && name.rfind("\xEF\xBB\xBF", 0) == 0) name.erase(0, 3);  // a UTF-8 BOM
+      ColumnSpec c{};
+      auto prefixed = [&](std::string_view prefix, Column kind) {
+        if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) return false;
+        c.kind = kind;
+        std::string rest = name.substr(prefix.size());
+        std::size_t start = 0;
+        for (;;) {
+          auto dot = rest.find('.', start);
+          c.path.push_back(rest.substr(start, dot - start));
+          if (dot == std::string::npos) break;
+          start = dot + 1;
+        }
+        return true;
+      };
+      if (name == "user_id") c.kind = Column::user_id;
+      else if (name == "email") c.kind = Column::email;
+      else if (name == "phone") c.kind = Column::phone;
+      else if (name == "push_token") c.kind = Column::push_token;
+      else if (name == "webhook_url") c.kind = Column::webhook_url;
+      else if (name == "locale") c.kind = Column::locale;
+      else if (!prefixed("data.", Column::data) && !prefixed("preferences.", Column::preferences)) {
+        error_ = make_error(ErrorKind::invalid, "invalid_csv_header",
+                            fmt::format("unknown column '{}': expected user_id, email, phone, push_token, webhook_url, locale, data.<name> or preferences.<name>", name),
+                            name);
+        return;
+      }
+      columns_.push_back(std::move(c));
+    }
+  }
+
+  ApiContext& ctx_;
+  ApiRequest req_;
+  IngestAccumulator acc_;
+  csv_parser parser_{};
+  std::vector<std::string> fields_;
+  std::vector<ColumnSpec> columns_;
+  std::string data_buf_, prefs_buf_;
+  std::optional<Error> error_;
+  std::size_t row_no_ = 0, index_ = 0, row_bytes_ = 0;
+};
+
+}  // namespace
+
+bool is_streamed_type(std::string_view content_type) {
+  return content_type == "application/x-ndjson" || content_type == "application/ndjson" ||
+         content_type == "application/jsonl" || content_type == "application/x-jsonlines" ||
+         content_type == "text/csv";
+}
+
+Result<std::unique_ptr<BodyStream>> open_user_stream(ApiContext& ctx, const ApiRequest& req, Job job) {
+  if (auto r = require_created(job); !r) return r.error();
+  if (req.content_type == "text/csv") return std::unique_ptr<BodyStream>(new CsvStream(ctx, req, std::move(job)));
+  return std::unique_ptr<BodyStream>(new NdjsonStream(ctx, req, std::move(job)));
+}
+
+}  // namespace crier::api

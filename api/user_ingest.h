@@ -1,0 +1,69 @@
+// Ingesting users: parsing each user into engine RawUser views, validating,
+// deduplicating and committing in chunks, and the answer:
+//   {"accepted", "duplicates", "rejected": [{"index","line"?,"code","message","field"?}],
+//    "rejected_count", "rejected_truncated", "received_total", "unique_total"}
+// JSON bodies are committed in one write batch (all or nothing); NDJSON and
+// CSV bodies stream: every `stream_commit_users` users are committed as they
+// arrive, and what was committed before a broken stream stays ingested.
+#pragma once
+
+#include <boost/json/array.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/context.h"
+#include "api/http_types.h"
+#include "engine/job.h"
+#include "engine/job_store.h"
+
+namespace crier::api {
+
+class IngestAccumulator {
+ public:
+  IngestAccumulator(ApiContext& ctx, Job job);
+
+  // One user: validated and queued, or recorded as rejected.
+  // `line` is the 1-based line or row in the body (0: not applicable).
+  void add(std::size_t index, std::size_t line, const Result<RawUser>& user);
+  void reject(std::size_t index, std::size_t line, const Error& e);
+  std::size_t queued() const { return entries_.size(); }
+  std::size_t seen() const { return seen_; }
+  // Commits what is queued (and the rejects counted since the last commit).
+  Result<void> commit();
+  // The answer after the last commit.
+  boost::json::object summary() const;
+  // An error answer that also says what was committed before the error.
+  ApiResponse error(const Error& e, const ApiRequest& req) const;
+
+ private:
+  ApiContext& ctx_;
+  Job job_;
+  std::vector<IngestEntry> entries_;
+  std::int64_t uncommitted_rejects_ = 0;
+  std::size_t seen_ = 0;
+  std::int64_t accepted_ = 0, duplicates_ = 0, rejected_ = 0;
+  boost::json::array rejected_list_;
+  std::optional<JobCounters> counters_;
+};
+
+// A request body consumed chunk by chunk (NDJSON, CSV).
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  virtual Result<void> feed(std::string_view chunk) = 0;
+  virtual ApiResponse finish() = 0;
+  // The answer when the stream failed with `e` part-way.
+  virtual ApiResponse abort(const Error& e) = 0;
+};
+
+bool is_streamed_type(std::string_view content_type);
+// For a job already checked to belong to the tenant.
+Result<std::unique_ptr<BodyStream>> open_user_stream(ApiContext& ctx, const ApiRequest& req, Job job);
+
+// The buffered JSON form, {"users": [...]}.
+ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job);
+
+}  // namespace crier::api

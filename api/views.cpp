@@ -1,0 +1,87 @@
+#include "api/views.h"
+
+#include <boost/json.hpp>
+
+#include <cmath>
+
+#include "engine/content_json.h"
+#include "engine/time_format.h"
+
+namespace crier::api {
+namespace json = boost::json;
+namespace {
+
+json::value time_or_null(const std::optional<std::int64_t>& ms) {
+  return ms ? json::value(format_rfc3339(*ms)) : json::value(nullptr);
+}
+
+json::value str_or_null(const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
+
+}  // namespace
+
+json::object job_view(const Job& job, const JobCounters& c, double rate) {
+  const auto& s = job.spec;
+  json::object o;
+  o["job_id"] = job.id();
+  o["status"] = to_string(job.status);
+  o["channel"] = to_string(s.channel);
+  o["template"] = str_or_null(s.template_id);
+  o["content"] = content_to_json(s.content);
+  o["data"] = json::parse(s.data_json);
+  o["locale"] = str_or_null(s.locale);
+  o["webhook_url"] = str_or_null(s.webhook_url);
+  o["correlation_id"] = str_or_null(s.correlation_id);
+  o["callback_url"] = str_or_null(s.callback_url);
+  o["provider"] = str_or_null(s.provider);
+  o["rate_limit"] = s.rate_limit > 0 ? json::value(s.rate_limit) : json::value(nullptr);
+  o["schedule_at"] = time_or_null(s.schedule_at);
+  o["expires_at"] = time_or_null(s.expires_at);
+  for (std::size_t i = 0; i < kCounterCount; ++i)
+    o[to_string(static_cast<Counter>(i))] = c.values[i];
+  o["rate_per_second"] = std::round(rate * 10) / 10;
+  auto outstanding = c.outstanding();
+  if (job.status == JobStatus::processing && rate > 0)
+    o["estimated_seconds_remaining"] = std::ceil(static_cast<double>(outstanding) / rate);
+  else if (is_final(job.status) || outstanding == 0)
+    o["estimated_seconds_remaining"] = 0;
+  else
+    o["estimated_seconds_remaining"] = nullptr;  // not moving: no honest estimate
+  o["created_at"] = format_rfc3339(job.created_at);
+  o["updated_at"] = format_rfc3339(job.updated_at);
+  o["started_at"] = time_or_null(job.started_at);
+  o["finished_at"] = time_or_null(job.finished_at);
+  return o;
+}
+
+json::object recipient_view(const JobKey& job, const RecipientView& v) {
+  const auto& r = v.recipient;
+  const auto& s = v.state;
+  json::object o;
+  o["seq"] = r.seq;
+  o["user_id"] = str_or_null(r.user_id);
+  o["email"] = str_or_null(r.email);
+  o["phone"] = str_or_null(r.phone);
+  o["push_token"] = str_or_null(r.push_token);
+  o["webhook_url"] = str_or_null(r.webhook_url);
+  o["locale"] = str_or_null(r.locale);
+  o["data"] = r.data_json.empty() ? json::value(json::object()) : json::parse(r.data_json);
+  o["status"] = to_string(s.status);
+  // A message id exists once the recipient was handed to a provider.
+  bool handed_over = s.attempts > 0 || s.status == RecipientStatus::enqueued;
+  o["message_id"] = handed_over ? json::value(message_id(job, r.seq)) : json::value(nullptr);
+  o["attempts"] = s.attempts;
+  o["error"] = s.error_code.empty()
+                   ? json::value(nullptr)
+                   : json::value(json::object{{"code", s.error_code}, {"message", s.error_message}});
+  o["updated_at"] = s.updated_at ? json::value(format_rfc3339(s.updated_at)) : json::value(nullptr);
+  return o;
+}
+
+json::object template_view(const Template& t) {
+  return json::object{{"template_id", t.id},
+                      {"content", content_to_json(t.content)},
+                      {"created_at", format_rfc3339(t.created_at)},
+                      {"updated_at", format_rfc3339(t.updated_at)}};
+}
+
+}  // namespace crier::api

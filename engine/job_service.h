@@ -1,0 +1,65 @@
+// The jobs use cases, shared by the api and the workers. It owns the rules
+// that need more than one store call: per-job serialisation of ingest and of
+// state changes (so a run can never race an ingest, nor a pause a finish),
+// tenant isolation, and template resolution.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "engine/job_state.h"
+#include "engine/job_store.h"
+
+namespace crier {
+
+// Told of every committed status change (the workers start, pause or sweep
+// dispatch from it). Called on the changing thread, after the lock is gone.
+class JobListener {
+ public:
+  virtual ~JobListener() = default;
+  virtual void on_status_changed(const Job& job) = 0;
+};
+
+class JobService {
+ public:
+  using Clock = std::function<std::int64_t()>;
+  JobService(JobStore& jobs, TemplateStore& templates, Clock clock);
+
+  void set_listener(JobListener* listener) { listener_ = listener; }
+  std::int64_t now_ms() const { return clock_(); }
+
+  // Validates the spec, snapshots a named template's content into the job,
+  // checks every template compiles, and stores the job CREATED.
+  Result<Job> create(std::string_view tenant, JobSpec spec);
+
+  // The tenant's job; not_found for unknown ids and other tenants' jobs alike.
+  Result<Job> get(std::string_view tenant, std::string_view job_id);
+  Result<JobCounters> counters(const Job& job) { return jobs_.counters(job.key); }
+
+  // Stores validated users while the job is CREATED (conflict otherwise).
+  Result<IngestCommit> ingest(const Job& job, std::span<const IngestEntry> entries,
+                              std::int64_t rejected, bool sync);
+
+  // An API action (run, pause, resume, cancel) on the tenant's job.
+  Result<Job> apply(std::string_view tenant, std::string_view job_id, JobAction action);
+  // Any action by key, for the workers (start a scheduled job, finish).
+  Result<Job> apply(const JobKey& key, JobAction action);
+
+ private:
+  std::mutex& lock_for(const JobKey& key);
+  Result<Job> apply_locked(Job job, JobAction action);
+
+  JobStore& jobs_;
+  TemplateStore& templates_;
+  Clock clock_;
+  JobListener* listener_ = nullptr;
+  // Striped: bounded memory whatever the number of jobs.
+  std::array<std::mutex, 64> locks_;
+};
+
+}  // namespace crier

@@ -1,0 +1,122 @@
+// The storage the engine needs, declared here and implemented in storage/
+// (RocksDB). Every method is thread-safe. Methods that write say what they
+// make durable; `sync` means the write-ahead log is fsync'd before return.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/counters.h"
+#include "engine/job.h"
+#include "engine/recipient.h"
+#include "engine/result.h"
+#include "engine/user_validation.h"
+
+namespace crier {
+
+struct IngestEntry {
+  Recipient recipient;  // seq is assigned by the store
+  std::optional<DedupeKey> dedupe;
+};
+
+struct IngestCommit {
+  std::int64_t accepted = 0;
+  std::int64_t duplicates = 0;
+  JobCounters counters;  // the job's counters after this commit
+};
+
+struct JobPage {
+  std::vector<Job> jobs;
+  std::string next_after;  // opaque position to continue from; empty when done
+};
+
+struct RecipientPage {
+  std::vector<RecipientView> items;
+  std::optional<std::uint64_t> next_seq;  // where the next page starts; none when done
+};
+
+// A recipient's move to a new state, written by dispatch.
+struct StateChange {
+  std::uint64_t seq = 0;
+  RecipientState state;
+};
+
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Writes a new job, its tenant-listing entry and zero counters, synced.
+  virtual Result<void> insert_job(const Job& job) = 0;
+  virtual Result<std::optional<Job>> find_job(const JobKey& key) = 0;
+  // Overwrites the job record (synced). Callers serialise per job.
+  virtual Result<void> update_job(const Job& job) = 0;
+  // The tenant's jobs, newest first, after position `after` (empty: start).
+  virtual Result<JobPage> list_jobs(std::string_view tenant, std::optional<JobStatus> status,
+                                    std::string_view after, std::size_t limit) = 0;
+  // Every job of every tenant in one pass (start-up recovery).
+  virtual Result<void> for_each_job(const std::function<void(const Job&)>& visit) = 0;
+
+  // Appends the entries not already in the job (by dedupe key, within the
+  // batch too) with consecutive seqs after the job's last, plus counter
+  // deltas (`rejected` users included), in one atomic write batch.
+  // Callers serialise ingest per job.
+  virtual Result<IngestCommit> ingest(const JobKey& job, std::span<const IngestEntry> entries,
+                                      std::int64_t rejected, bool sync) = 0;
+
+  virtual Result<JobCounters> counters(const JobKey& job) = 0;
+
+  // Up to `limit` recipients in seq order from `from_seq`, with their state;
+  // with `status`, only those in it, scanning at most `max_scan` records.
+  virtual Result<RecipientPage> list_recipients(const JobKey& job, std::uint64_t from_seq,
+                                                std::size_t limit,
+                                                std::optional<RecipientStatus> status,
+                                                std::size_t max_scan) = 0;
+
+  // State changes and the counter deltas they imply, atomically; with a
+  // cursor, also the job's dispatch cursor (first seq not yet final).
+  virtual Result<void> commit_states(const JobKey& job, std::span<const StateChange> changes,
+                                     const JobCounters& delta,
+                                     std::optional<std::uint64_t> cursor, bool sync) = 0;
+  // The job's dispatch cursor; 0 before dispatch began.
+  virtual Result<std::uint64_t> dispatch_cursor(const JobKey& job) = 0;
+};
+
+class TemplateStore {
+ public:
+  virtual ~TemplateStore() = default;
+  virtual Result<void> put_template(const Template& t) = 0;
+  virtual Result<std::optional<Template>> find_template(std::string_view tenant,
+                                                        std::string_view id) = 0;
+  // Returns whether it existed.
+  virtual Result<bool> delete_template(std::string_view tenant, std::string_view id) = 0;
+  // Templates in id order after `after_id`.
+  virtual Result<std::vector<Template>> list_templates(std::string_view tenant,
+                                                       std::string_view after_id,
+                                                       std::size_t limit) = 0;
+};
+
+// A stored answer to a request made with an Idempotency-Key.
+struct IdempotentAnswer {
+  std::string request_hash;  // of method, path and body
+  int status = 0;
+  std::string body;
+  std::int64_t expires_at = 0;  // unix ms
+};
+
+class IdempotencyStore {
+ public:
+  virtual ~IdempotencyStore() = default;
+  // The unexpired answer under (tenant, key), if any.
+  virtual Result<std::optional<IdempotentAnswer>> find_answer(std::string_view tenant,
+                                                              std::string_view key,
+                                                              std::int64_t now_ms) = 0;
+  virtual Result<void> put_answer(std::string_view tenant, std::string_view key,
+                                  const IdempotentAnswer& answer) = 0;
+};
+
+}  // namespace crier

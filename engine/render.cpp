@@ -1,0 +1,234 @@
+#include "engine/render.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <kainjow/mustache.hpp>
+
+#include <functional>
+
+namespace crier {
+namespace mustache = kainjow::mustache;
+
+namespace {
+
+// Mustache's default HTML escaping is right for HTML only: an SMS or a JSON
+// body must carry "&" as "&", not "&amp;".
+mustache::mustache compile_text(const std::string& source, bool html) {
+  mustache::mustache t{source};
+  if (!html) t.set_custom_escape([](const std::string& s) { return s; });
+  return t;
+}
+
+mustache::data to_mustache(const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::object: {
+      mustache::data d{mustache::data::type::object};
+      for (const auto& [k, child] : v.get_object()) d.set(std::string(k), to_mustache(child));
+      return d;
+    }
+    case boost::json::kind::array: {
+      mustache::data d{mustache::data::type::list};
+      for (const auto& child : v.get_array()) d.push_back(to_mustache(child));
+      return d;
+    }
+    case boost::json::kind::string: return mustache::data{std::string(v.get_string())};
+    case boost::json::kind::bool_: return mustache::data{v.get_bool()};
+    case boost::json::kind::null: return mustache::data{false};
+    default: return mustache::data{boost::json::serialize(v)};  // numbers as written
+  }
+}
+
+void collect_strings(boost::json::value& v, const std::function<void(boost::json::string&)>& f) {
+  if (v.is_string()) {
+    f(v.get_string());
+  } else if (v.is_object()) {
+    for (auto& [k, child] : v.get_object()) collect_strings(child, f);
+  } else if (v.is_array()) {
+    for (auto& child : v.get_array()) collect_strings(child, f);
+  }
+}
+
+Result<void> check(const mustache::mustache& t, const std::string& field) {
+  if (t.is_valid()) return {};
+  return make_error(ErrorKind::unprocessable, "invalid_template",
+                    field + ": " + t.error_message(), field);
+}
+
+}  // namespace
+
+struct JobRenderer::Compiled {
+  std::vector<std::pair<std::string, mustache::mustache>> fields;  // name -> template
+  boost::json::value webhook_body;                                 // with placeholders
+  std::vector<mustache::mustache> webhook_strings;                 // DFS order of its strings
+  std::string template_name, language;
+};
+
+namespace {
+
+Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c, Channel channel,
+                                                               const std::string& where);
+
+}  // namespace
+
+void merge_data(boost::json::object& base, const boost::json::object& overrides) {
+  for (const auto& [k, v] : overrides) {
+    auto it = base.find(k);
+    if (it != base.end() && it->value().is_object() && v.is_object()) {
+      merge_data(it->value().get_object(), v.get_object());
+    } else {
+      base[k] = v;
+    }
+  }
+}
+
+namespace {
+
+Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c, Channel channel,
+                                                               const std::string& where) {
+  auto out = std::make_unique<JobRenderer::Compiled>();
+  auto add = [&](const char* name, const std::string& src, bool html) -> Result<void> {
+    out->fields.emplace_back(name, compile_text(src, html));
+    return check(out->fields.back().second, where + name);
+  };
+  auto missing = [&] {
+    return make_error(ErrorKind::unprocessable, "content_missing_channel",
+                      where + std::string(to_string(channel)) + " content is required for a " +
+                          std::string(to_string(channel)) + " job",
+                      where + std::string(to_string(channel)));
+  };
+  Result<void> r;
+  switch (channel) {
+    case Channel::email:
+      if (!c.email) return missing();
+      if (!(r = add("subject", c.email->subject, false))) return r.error();
+      if (!(r = add("text", c.email->text, false))) return r.error();
+      if (!(r = add("html", c.email->html, true))) return r.error();
+      break;
+    case Channel::sms:
+      if (!c.sms) return missing();
+      if (!(r = add("body", c.sms->body, false))) return r.error();
+      break;
+    case Channel::push:
+      if (!c.push) return missing();
+      if (!(r = add("title", c.push->title, false))) return r.error();
+      if (!(r = add("body", c.push->body, false))) return r.error();
+      break;
+    case Channel::webhook: {
+      if (!c.webhook) return missing();
+      boost::system::error_code ec;
+      out->webhook_body = boost::json::parse(c.webhook->body_json, ec);
+      if (ec) return make_error(ErrorKind::unprocessable, "invalid_template",
+                                where + "webhook.body is not JSON", where + "webhook.body");
+      Result<void> bad;
+      collect_strings(out->webhook_body, [&](boost::json::string& s) {
+        out->webhook_strings.push_back(compile_text(std::string(s), false));
+        if (bad) bad = check(out->webhook_strings.back(), where + "webhook.body");
+      });
+      if (!bad) return bad.error();
+      break;
+    }
+    case Channel::whatsapp:
+      if (!c.whatsapp) return missing();
+      out->template_name = c.whatsapp->template_name;
+      out->language = c.whatsapp->language;
+      for (std::size_t i = 0; i < c.whatsapp->parameters.size(); ++i)
+        if (!(r = add("parameter", c.whatsapp->parameters[i], false))) return r.error();
+      break;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<void> check_templates(const LocalizedContent& content) {
+  // Every channel present is checked, not only the job's: a template is
+  // stored for all of its channels.
+  for (Channel ch : {Channel::email, Channel::sms, Channel::push, Channel::webhook, Channel::whatsapp}) {
+    auto check_one = [&](const Content& c, const std::string& where) -> Result<void> {
+      bool present = (ch == Channel::email && c.email) || (ch == Channel::sms && c.sms) ||
+                     (ch == Channel::push && c.push) || (ch == Channel::webhook && c.webhook) ||
+                     (ch == Channel::whatsapp && c.whatsapp);
+      if (!present) return {};
+      auto compiled = compile_content(c, ch, where);
+      if (!compiled) return compiled.error();
+      return {};
+    };
+    if (auto r = check_one(content.base, "content."); !r) return r;
+    for (const auto& [locale, c] : content.locales)
+      if (auto r = check_one(c, "content.locales." + locale + "."); !r) return r;
+  }
+  return {};
+}
+
+JobRenderer::~JobRenderer() = default;
+
+Result<std::unique_ptr<JobRenderer>> JobRenderer::compile(const JobSpec& spec) {
+  std::unique_ptr<JobRenderer> r(new JobRenderer());
+  r->channel_ = spec.channel;
+  boost::system::error_code ec;
+  auto global = boost::json::parse(spec.data_json, ec);
+  if (ec || !global.is_object())
+    return make_error(ErrorKind::internal, "invalid_job_data", "the job's data is not an object");
+  r->global_ = std::move(global.get_object());
+  auto base = compile_content(spec.content.base, spec.channel, "content.");
+  if (!base) return base.error();
+  r->base_ = std::move(*base);
+  for (const auto& [locale, c] : spec.content.locales) {
+    auto compiled = compile_content(c, spec.channel, "content.locales." + locale + ".");
+    if (!compiled) continue;  // a variant without this channel falls back to the base
+    r->locales_.emplace(locale, std::move(*compiled));
+  }
+  return r;
+}
+
+JobRenderer::Compiled& JobRenderer::for_locale(const std::string& locale) {
+  if (locale.empty() || locales_.empty()) return *base_;
+  if (auto it = locales_.find(locale); it != locales_.end()) return *it->second;
+  if (auto dash = locale.find('-'); dash != std::string::npos)
+    if (auto it = locales_.find(locale.substr(0, dash)); it != locales_.end()) return *it->second;
+  return *base_;
+}
+
+Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
+  boost::json::object data = global_;
+  if (!r.data_json.empty()) {
+    boost::system::error_code ec;
+    auto user = boost::json::parse(r.data_json, ec);
+    if (ec || !user.is_object())
+      return make_error(ErrorKind::invalid, "invalid_data", "the user's data is not an object");
+    merge_data(data, user.get_object());
+  }
+  mustache::data view = to_mustache(data);
+  // The recipient's own fields are there too, under "user".
+  mustache::data user{mustache::data::type::object};
+  user.set("id", r.user_id);
+  user.set("email", r.email);
+  user.set("phone", r.phone);
+  user.set("locale", r.locale);
+  view.set("user", user);
+
+  Compiled& c = for_locale(r.locale);
+  RenderedMessage m;
+  for (auto& [name, t] : c.fields) {
+    std::string out = t.render(view);
+    if (!t.is_valid())
+      return make_error(ErrorKind::invalid, "render_failed", name + ": " + t.error_message());
+    if (name == "subject") m.subject = std::move(out);
+    else if (name == "text") m.text = std::move(out);
+    else if (name == "html") m.html = std::move(out);
+    else if (name == "title") m.title = std::move(out);
+    else if (name == "body") m.body = std::move(out);
+    else if (name == "parameter") m.parameters.push_back(std::move(out));
+  }
+  if (channel_ == Channel::webhook) {
+    boost::json::value body = c.webhook_body;
+    std::size_t i = 0;
+    collect_strings(body, [&](boost::json::string& s) { s = c.webhook_strings[i++].render(view); });
+    m.json_body = boost::json::serialize(body);
+  }
+  m.template_name = c.template_name;
+  m.language = c.language;
+  return m;
+}
+
+}  // namespace crier

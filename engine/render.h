@@ -1,0 +1,54 @@
+// Rendering a job's content for one recipient: the job's global data merged
+// with the recipient's data (the recipient wins, objects merge key by key),
+// then Mustache ({{var}}, sections, partials-free) over every field.
+// Templates are compiled once per dispatch run, never per message.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/content.h"
+#include "engine/job.h"
+#include "engine/recipient.h"
+#include "engine/result.h"
+
+namespace crier {
+
+struct RenderedMessage {
+  std::string subject, text, html;       // email
+  std::string title, body;               // push (title, body), sms (body)
+  std::string json_body;                 // webhook
+  std::string template_name, language;   // whatsapp
+  std::vector<std::string> parameters;   // whatsapp
+};
+
+// Merges `overrides` into `base`: nested objects merge, anything else is replaced.
+void merge_data(boost::json::object& base, const boost::json::object& overrides);
+
+// Checks that every template in the content compiles; the error names the field.
+Result<void> check_templates(const LocalizedContent& content);
+
+// Not thread-safe: each dispatch loop owns its renderer.
+class JobRenderer {
+ public:
+  static Result<std::unique_ptr<JobRenderer>> compile(const JobSpec& spec);
+  ~JobRenderer();
+
+  Result<RenderedMessage> render(const Recipient& r);
+
+  struct Compiled;  // defined in render.cpp
+
+ private:
+  JobRenderer() = default;
+  Channel channel_ = Channel::email;
+  boost::json::object global_;
+  std::unique_ptr<Compiled> base_;
+  std::map<std::string, std::unique_ptr<Compiled>> locales_;
+  Compiled& for_locale(const std::string& locale);
+};
+
+}  // namespace crier

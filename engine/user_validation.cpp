@@ -1,0 +1,223 @@
+#include "engine/user_validation.h"
+
+#include <boost/url/parse.hpp>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+namespace crier {
+namespace {
+
+Error invalid(std::string code, std::string message, std::string field) {
+  return make_error(ErrorKind::invalid, std::move(code), std::move(message), std::move(field));
+}
+
+bool has_control_or_space(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+  });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Result<std::string> normalize_phone(std::string_view phone) {
+  std::string out;
+  out.reserve(phone.size());
+  for (char c : trim(phone)) {
+    if (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')') continue;
+    out.push_back(c);
+  }
+  auto bad = [&] {
+    return invalid("invalid_phone_number",
+                   "phone must be in E.164 format: '+' then 2 to 15 digits, e.g. +14155550100",
+                   "phone");
+  };
+  if (out.size() < 3 || out.size() > 16 || out[0] != '+' || out[1] == '0') return bad();
+  if (!std::all_of(out.begin() + 1, out.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return bad();
+  return out;
+}
+
+Result<std::string> normalize_email(std::string_view email) {
+  email = trim(email);
+  auto bad = [&](std::string why) {
+    return invalid("invalid_email", "email " + why, "email");
+  };
+  if (email.size() > 254) return bad("is longer than 254 bytes");
+  auto at = email.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == email.size())
+    return bad("must look like name@example.com");
+  std::string_view local = email.substr(0, at), domain = email.substr(at + 1);
+  if (local.size() > 64) return bad("has a local part longer than 64 bytes");
+  if (has_control_or_space(email) || local.find('@') != std::string_view::npos)
+    return bad("must not contain spaces, control characters or a second '@'");
+  auto dot = domain.find('.');
+  if (dot == std::string_view::npos || dot == 0 || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos)
+    return bad("must have a domain like example.com");
+  std::string out(local);
+  out.push_back('@');
+  for (char c : domain) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return out;
+}
+
+Result<std::string> normalize_webhook_url(std::string_view url) {
+  url = trim(url);
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  auto bad = [] {
+    return invalid("invalid_webhook_url", "webhook_url must be an absolute http or https URL",
+                   "webhook_url");
+  };
+  if (!parsed || url.size() > kMaxAddressBytes) return bad();
+  auto scheme = parsed->scheme_id();
+  if (scheme != boost::urls::scheme::http && scheme != boost::urls::scheme::https) return bad();
+  if (parsed->encoded_host().empty()) return bad();
+  return std::string(url);
+}
+
+bool is_valid_locale(std::string_view locale) {
+  // BCP 47 in the shape used in practice: a 2-3 letter language, then
+  // subtags of 2-8 letters or digits, separated by '-' (or '_', normalised).
+  if (locale.empty() || locale.size() > 35) return false;
+  std::size_t start = 0;
+  bool first = true;
+  while (start <= locale.size()) {
+    auto end = locale.find_first_of("-_", start);
+    if (end == std::string_view::npos) end = locale.size();
+    auto part = locale.substr(start, end - start);
+    if (first) {
+      if (part.size() < 2 || part.size() > 3 ||
+          !std::all_of(part.begin(), part.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }))
+        return false;
+    } else if (part.size() < 1 || part.size() > 8 ||
+               !std::all_of(part.begin(), part.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); })) {
+      return false;
+    }
+    first = false;
+    if (end == locale.size()) break;
+    start = end + 1;
+  }
+  return true;
+}
+
+Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job) {
+  Recipient r;
+  auto user_id = trim(raw.user_id);
+  if (!raw.user_id.empty()) {
+    if (user_id.empty() || user_id.size() > kMaxUserIdBytes ||
+        std::any_of(user_id.begin(), user_id.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+      return invalid("invalid_user_id",
+                     "user_id must be 1 to 256 bytes without control characters", "user_id");
+    r.user_id = user_id;
+  }
+  if (!raw.email.empty()) {
+    auto e = normalize_email(raw.email);
+    if (!e) return e.error();
+    r.email = std::move(*e);
+  }
+  if (!raw.phone.empty()) {
+    auto p = normalize_phone(raw.phone);
+    if (!p) return p.error();
+    r.phone = std::move(*p);
+  }
+  if (!raw.push_token.empty()) {
+    auto t = trim(raw.push_token);
+    if (t.empty() || t.size() > kMaxAddressBytes || has_control_or_space(t))
+      return invalid("invalid_push_token",
+                     "push_token must be 1 to 2048 bytes without spaces or control characters",
+                     "push_token");
+    r.push_token = t;
+  }
+  if (!raw.webhook_url.empty()) {
+    auto u = normalize_webhook_url(raw.webhook_url);
+    if (!u) return u.error();
+    r.webhook_url = std::move(*u);
+  }
+  if (!raw.locale.empty()) {
+    if (!is_valid_locale(raw.locale))
+      return invalid("invalid_locale", "locale must be a BCP 47 tag such as en or pt-BR", "locale");
+    r.locale = raw.locale;
+    std::replace(r.locale.begin(), r.locale.end(), '_', '-');
+  }
+  if (!raw.data_json.empty()) {
+    if (raw.data_json.size() > kMaxUserDataBytes)
+      return invalid("invalid_data", "data must be at most 64 KiB of JSON", "data");
+    if (raw.data_json.front() != '{')
+      return invalid("invalid_data", "data must be a JSON object", "data");
+    if (raw.data_json != "{}") r.data_json = raw.data_json;
+  }
+  if (!raw.preferences_json.empty()) {
+    if (raw.preferences_json.size() > kMaxUserDataBytes || raw.preferences_json.front() != '{')
+      return invalid("invalid_preferences", "preferences must be a JSON object of at most 64 KiB",
+                     "preferences");
+    if (raw.preferences_json != "{}") r.preferences_json = raw.preferences_json;
+  }
+
+  // Every user needs an address on the job's channel. (Stored profiles that
+  // resolve a bare user_id are a later feature; until then it is rejected.)
+  bool addressed = false;
+  std::string_view field;
+  switch (job.channel) {
+    case Channel::email: addressed = !r.email.empty(); field = "email"; break;
+    case Channel::sms:
+    case Channel::whatsapp: addressed = !r.phone.empty(); field = "phone"; break;
+    case Channel::push: addressed = !r.push_token.empty(); field = "push_token"; break;
+    case Channel::webhook:
+      addressed = !r.webhook_url.empty() || !job.webhook_url.empty();
+      field = "webhook_url";
+      break;
+  }
+  if (!addressed)
+    return invalid("missing_address",
+                   (job.channel == Channel::email ? std::string("an ") : std::string("a ")) + std::string(to_string(job.channel)) + " job needs " +
+                       std::string(field) + " for every user",
+                   std::string(field));
+  return r;
+}
+
+std::optional<DedupeKey> dedupe_key(const Recipient& r, Channel channel) {
+  // A one-byte tag keeps a user_id from colliding with an equal address.
+  std::string_view identity;
+  char tag = 'u';
+  auto pick = [&](std::string_view value, char t) {
+    if (identity.empty() && !value.empty()) {
+      identity = value;
+      tag = t;
+    }
+  };
+  pick(r.user_id, 'u');
+  // The channel's own address first, then any other the user has.
+  switch (channel) {
+    case Channel::email: pick(r.email, 'e'); break;
+    case Channel::sms:
+    case Channel::whatsapp: pick(r.phone, 'p'); break;
+    case Channel::push: pick(r.push_token, 't'); break;
+    case Channel::webhook: pick(r.webhook_url, 'w'); break;
+  }
+  pick(r.email, 'e');
+  pick(r.phone, 'p');
+  pick(r.push_token, 't');
+  pick(r.webhook_url, 'w');
+  if (identity.empty()) return std::nullopt;
+  std::string buf;
+  buf.reserve(identity.size() + 1);
+  buf.push_back(tag);
+  buf.append(identity);
+  XXH128_canonical_t canon;
+  XXH128_canonicalFromHash(&canon, XXH3_128bits(buf.data(), buf.size()));
+  DedupeKey key;
+  std::memcpy(key.data(), canon.digest, key.size());
+  return key;
+}
+
+}  // namespace crier

@@ -1,0 +1,56 @@
+// Validation and normalisation of one ingested user. Pure functions: the api
+// parses bodies into RawUser views, the engine decides what is acceptable.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/job.h"
+#include "engine/recipient.h"
+#include "engine/result.h"
+
+namespace crier {
+
+// Views into the request body; data/preferences are raw JSON text.
+struct RawUser {
+  std::string_view user_id;
+  std::string_view email;
+  std::string_view phone;
+  std::string_view push_token;
+  std::string_view webhook_url;
+  std::string_view locale;
+  std::string_view data_json;
+  std::string_view preferences_json;
+};
+
+// Limits on one user's fields, in bytes.
+inline constexpr std::size_t kMaxUserIdBytes = 256;
+inline constexpr std::size_t kMaxAddressBytes = 2048;
+inline constexpr std::size_t kMaxUserDataBytes = 64 * 1024;
+
+// E.164 after dropping spaces, dashes, dots and parentheses: "+" then 2..15
+// digits, the first not 0. Returns the normalised number or an error.
+Result<std::string> normalize_phone(std::string_view phone);
+// A pragmatic email check (local@domain.tld, no spaces, at most 254 bytes);
+// the domain is lower-cased.
+Result<std::string> normalize_email(std::string_view email);
+Result<std::string> normalize_webhook_url(std::string_view url);
+bool is_valid_locale(std::string_view locale);
+
+// Validates a user for a job and returns its normalised record (seq unset).
+// Error codes: invalid_user_id, invalid_email, invalid_phone_number,
+// invalid_push_token, invalid_webhook_url, invalid_locale, invalid_data,
+// missing_address (no address for the job's channel).
+Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job);
+
+// 16 bytes that identify a user within a job, for duplicate detection:
+// the user_id when given, else the job channel's normalised address, else
+// any other address. nullopt for a user with none (a webhook job that posts
+// every user to the job's own URL): such users are never duplicates.
+using DedupeKey = std::array<std::uint8_t, 16>;
+std::optional<DedupeKey> dedupe_key(const Recipient& r, Channel channel);
+
+}  // namespace crier

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs Crier's build and test dependencies from Debian's packages, only
+# when one is missing, so a warm machine starts at once. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  g++ make cmake pkg-config ccache python3
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
+  librocksdb-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
+  libtomlplusplus-dev libkainjow-mustache-dev libssl-dev libxxhash-dev libcsv-dev
+  curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

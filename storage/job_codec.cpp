@@ -1,0 +1,121 @@
+#include "storage/job_codec.h"
+
+#include <boost/json.hpp>
+
+#include "engine/content_json.h"
+
+namespace crier::records {
+namespace json = boost::json;
+namespace {
+
+void put_opt(json::object& o, const char* k, const std::optional<std::int64_t>& v) {
+  if (v) o[k] = *v;
+}
+
+std::optional<std::int64_t> get_opt(const json::object& o, const char* k) {
+  auto it = o.find(k);
+  if (it == o.end() || !it->value().is_int64()) return std::nullopt;
+  return it->value().get_int64();
+}
+
+std::string get_str(const json::object& o, const char* k) {
+  auto it = o.find(k);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string()) : "";
+}
+
+}  // namespace
+
+std::string encode(const Job& job) {
+  const auto& s = job.spec;
+  json::object o;
+  o["v"] = 1;
+  o["id"] = job.id();
+  o["tenant"] = job.tenant;
+  o["status"] = to_string(job.status);
+  o["created_at"] = job.created_at;
+  o["updated_at"] = job.updated_at;
+  put_opt(o, "started_at", job.started_at);
+  put_opt(o, "finished_at", job.finished_at);
+  o["channel"] = to_string(s.channel);
+  o["template"] = s.template_id;
+  o["content"] = content_to_json(s.content);
+  o["data"] = json::parse(s.data_json);
+  o["locale"] = s.locale;
+  o["webhook_url"] = s.webhook_url;
+  o["correlation_id"] = s.correlation_id;
+  o["callback_url"] = s.callback_url;
+  o["provider"] = s.provider;
+  put_opt(o, "schedule_at", s.schedule_at);
+  put_opt(o, "expires_at", s.expires_at);
+  o["rate_limit"] = s.rate_limit;
+  return json::serialize(o);
+}
+
+std::optional<Job> decode_job(std::string_view in) {
+  boost::system::error_code ec;
+  auto v = json::parse(in, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto& o = v.get_object();
+  Job job;
+  auto key = parse_job_id(get_str(o, "id"));
+  auto status = parse_job_status(get_str(o, "status"));
+  auto channel = parse_channel(get_str(o, "channel"));
+  if (!key || !status || !channel) return std::nullopt;
+  job.key = *key;
+  job.status = *status;
+  job.tenant = get_str(o, "tenant");
+  job.created_at = get_opt(o, "created_at").value_or(0);
+  job.updated_at = get_opt(o, "updated_at").value_or(0);
+  job.started_at = get_opt(o, "started_at");
+  job.finished_at = get_opt(o, "finished_at");
+  auto& s = job.spec;
+  s.channel = *channel;
+  s.template_id = get_str(o, "template");
+  if (auto it = o.find("content"); it != o.end()) {
+    auto c = content_from_json(it->value(), "content");
+    if (!c) return std::nullopt;
+    s.content = std::move(*c);
+  }
+  if (auto it = o.find("data"); it != o.end()) s.data_json = json::serialize(it->value());
+  s.locale = get_str(o, "locale");
+  s.webhook_url = get_str(o, "webhook_url");
+  s.correlation_id = get_str(o, "correlation_id");
+  s.callback_url = get_str(o, "callback_url");
+  s.provider = get_str(o, "provider");
+  s.schedule_at = get_opt(o, "schedule_at");
+  s.expires_at = get_opt(o, "expires_at");
+  if (auto it = o.find("rate_limit"); it != o.end() && it->value().is_number())
+    s.rate_limit = it->value().to_number<double>();
+  return job;
+}
+
+std::string encode(const Template& t) {
+  json::object o;
+  o["v"] = 1;
+  o["tenant"] = t.tenant;
+  o["id"] = t.id;
+  o["content"] = content_to_json(t.content);
+  o["created_at"] = t.created_at;
+  o["updated_at"] = t.updated_at;
+  return json::serialize(o);
+}
+
+std::optional<Template> decode_template(std::string_view in) {
+  boost::system::error_code ec;
+  auto v = json::parse(in, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto& o = v.get_object();
+  Template t;
+  t.tenant = get_str(o, "tenant");
+  t.id = get_str(o, "id");
+  auto it = o.find("content");
+  if (it == o.end()) return std::nullopt;
+  auto c = content_from_json(it->value(), "content");
+  if (!c) return std::nullopt;
+  t.content = std::move(*c);
+  t.created_at = get_opt(o, "created_at").value_or(0);
+  t.updated_at = get_opt(o, "updated_at").value_or(0);
+  return t;
+}
+
+}  // namespace crier::records

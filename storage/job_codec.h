@@ -1,0 +1,20 @@
+// Job and template records, stored as JSON: they are small, rarely written,
+// and JSON keeps them readable with `ldb` and easy to extend.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/content.h"
+#include "engine/job.h"
+
+namespace crier::records {
+
+std::string encode(const Job& job);
+std::optional<Job> decode_job(std::string_view in);
+
+std::string encode(const Template& t);
+std::optional<Template> decode_template(std::string_view in);
+
+}  // namespace crier::records

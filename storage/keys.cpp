@@ -1,0 +1,70 @@
+#include "storage/keys.h"
+
+#include <algorithm>
+
+namespace crier::keys {
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::uint64_t get_u64(std::string_view in) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+
+std::string job(const JobKey& job) { return std::string(job.begin(), job.end()); }
+
+std::string tenant_prefix(std::string_view tenant) {
+  std::string k(tenant);
+  k.push_back('\0');
+  return k;
+}
+
+std::string tenant_job(std::string_view tenant, std::int64_t created_ms, const JobKey& job) {
+  std::string k = tenant_prefix(tenant);
+  put_u64(k, ~static_cast<std::uint64_t>(created_ms));  // newest first
+  k.append(job.begin(), job.end());
+  return k;
+}
+
+JobKey job_of_tenant_job(std::string_view key) {
+  JobKey j{};
+  std::copy(key.end() - 16, key.end(), j.begin());
+  return j;
+}
+
+std::string recipient(const JobKey& job, std::uint64_t seq) {
+  std::string k(job.begin(), job.end());
+  put_u64(k, seq);
+  return k;
+}
+
+std::uint64_t seq_of_recipient(std::string_view key) { return get_u64(key.substr(16)); }
+
+std::string dedupe(const JobKey& job, const DedupeKey& identity) {
+  std::string k(job.begin(), job.end());
+  k.append(identity.begin(), identity.end());
+  return k;
+}
+
+std::string counters(const JobKey& job) {
+  std::string k(job.begin(), job.end());
+  k.push_back('c');
+  return k;
+}
+
+std::string cursor(const JobKey& job) {
+  std::string k(job.begin(), job.end());
+  k.push_back('p');
+  return k;
+}
+
+std::string tenant_scoped(std::string_view tenant, std::string_view name) {
+  std::string k = tenant_prefix(tenant);
+  k.append(name);
+  return k;
+}
+
+}  // namespace crier::keys

@@ -1,0 +1,55 @@
+// Every column family and key layout of Crier's RocksDB, in one place.
+// Integers are big-endian so RocksDB's byte order is numeric order: a job's
+// recipients iterate in ingest order, a tenant's jobs newest first.
+//
+//  column family     key                                               value
+//  ---------------   -----------------------------------------------   -------------------------------
+//  default           "meta" ▸ name                                     store metadata (format version)
+//  jobs              job(16)                                           job record (JSON, job_codec)
+//  jobs_by_tenant    tenant ▸ 0x00 ▸ ~created_ms(8) ▸ job(16)         empty (listing index)
+//  recipients        job(16) ▸ seq(8)                                  recipient record (record_codec)
+//  recipient_state   job(16) ▸ seq(8)                                  state record; absent = PENDING
+//  dedupe            job(16) ▸ xxh3-128(identity)(16)                  seq(8)
+//  counters          job(16) ▸ 'c'                                     int64 array (merge: add)
+//                    job(16) ▸ 'p'                                     dispatch cursor seq(8)
+//  idempotency       tenant ▸ 0x00 ▸ key                               answer record
+//  templates         tenant ▸ 0x00 ▸ template_id                       template record (JSON)
+//
+// Tenants and template ids never contain 0x00 (validated at the edges).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/ids.h"
+#include "engine/user_validation.h"
+
+namespace crier::keys {
+
+inline constexpr std::string_view kJobs = "jobs";
+inline constexpr std::string_view kJobsByTenant = "jobs_by_tenant";
+inline constexpr std::string_view kRecipients = "recipients";
+inline constexpr std::string_view kRecipientState = "recipient_state";
+inline constexpr std::string_view kDedupe = "dedupe";
+inline constexpr std::string_view kCounters = "counters";
+inline constexpr std::string_view kIdempotency = "idempotency";
+inline constexpr std::string_view kTemplates = "templates";
+
+void put_u64(std::string& out, std::uint64_t v);
+std::uint64_t get_u64(std::string_view in);  // in.size() >= 8
+
+std::string job(const JobKey& job);
+std::string tenant_job(std::string_view tenant, std::int64_t created_ms, const JobKey& job);
+std::string tenant_prefix(std::string_view tenant);
+// The job key at the end of a tenant_job key.
+JobKey job_of_tenant_job(std::string_view key);
+std::string recipient(const JobKey& job, std::uint64_t seq);
+std::uint64_t seq_of_recipient(std::string_view key);
+std::string dedupe(const JobKey& job, const DedupeKey& identity);
+std::string counters(const JobKey& job);
+std::string cursor(const JobKey& job);
+std::string tenant_scoped(std::string_view tenant, std::string_view name);
+
+}  // namespace crier::keys

@@ -1,0 +1,100 @@
+#include "storage/record_codec.h"
+
+namespace crier::records {
+namespace {
+
+constexpr char kRecipientV1 = 1;
+constexpr char kStateV1 = 1;
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void put_bytes(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+struct Reader {
+  std::string_view in;
+  bool ok = true;
+
+  std::uint64_t varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in.empty()) break;
+      auto b = static_cast<unsigned char>(in.front());
+      in.remove_prefix(1);
+      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    ok = false;
+    return 0;
+  }
+  std::string bytes() {
+    auto n = varint();
+    if (!ok || n > in.size()) {
+      ok = false;
+      return {};
+    }
+    std::string s(in.substr(0, n));
+    in.remove_prefix(n);
+    return s;
+  }
+};
+
+}  // namespace
+
+std::string encode(const Recipient& r) {
+  std::string out;
+  out.reserve(16 + r.user_id.size() + r.email.size() + r.phone.size() + r.data_json.size());
+  out.push_back(kRecipientV1);
+  for (const std::string* f : {&r.user_id, &r.email, &r.phone, &r.push_token, &r.webhook_url,
+                               &r.locale, &r.data_json, &r.preferences_json})
+    put_bytes(out, *f);
+  return out;
+}
+
+std::optional<Recipient> decode_recipient(std::string_view in, std::uint64_t seq) {
+  if (in.empty() || in.front() != kRecipientV1) return std::nullopt;
+  Reader rd{in.substr(1)};
+  Recipient r;
+  r.seq = seq;
+  for (std::string* f : {&r.user_id, &r.email, &r.phone, &r.push_token, &r.webhook_url,
+                         &r.locale, &r.data_json, &r.preferences_json})
+    *f = rd.bytes();
+  if (!rd.ok) return std::nullopt;
+  return r;
+}
+
+std::string encode(const RecipientState& s) {
+  std::string out;
+  out.push_back(kStateV1);
+  out.push_back(static_cast<char>(s.status));
+  put_varint(out, s.attempts);
+  put_varint(out, static_cast<std::uint64_t>(s.updated_at));
+  put_bytes(out, s.error_code);
+  put_bytes(out, s.error_message);
+  return out;
+}
+
+std::optional<RecipientState> decode_state(std::string_view in) {
+  if (in.size() < 2 || in.front() != kStateV1) return std::nullopt;
+  auto status = static_cast<unsigned char>(in[1]);
+  if (status > static_cast<unsigned char>(RecipientStatus::cancelled)) return std::nullopt;
+  Reader rd{in.substr(2)};
+  RecipientState s;
+  s.status = static_cast<RecipientStatus>(status);
+  s.attempts = static_cast<std::uint32_t>(rd.varint());
+  s.updated_at = static_cast<std::int64_t>(rd.varint());
+  s.error_code = rd.bytes();
+  s.error_message = rd.bytes();
+  if (!rd.ok) return std::nullopt;
+  return s;
+}
+
+}  // namespace crier::records

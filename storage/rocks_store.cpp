@@ -1,0 +1,481 @@
+#include "storage/rocks_store.h"
+
+#include <fmt/format.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include <array>
+#include <filesystem>
+#include <unordered_set>
+
+#include "engine/time_format.h"
+#include "storage/counter_merge.h"
+#include "storage/job_codec.h"
+#include "storage/keys.h"
+#include "storage/record_codec.h"
+
+namespace crier {
+namespace {
+
+enum Cf : std::size_t {
+  kDefault,
+  kJobs,
+  kJobsByTenant,
+  kRecipients,
+  kRecipientState,
+  kDedupe,
+  kCounters,
+  kIdempotency,
+  kTemplates,
+  kCfCount
+};
+
+constexpr std::array<std::string_view, kCfCount> kCfNames = {
+    "default",                         keys::kJobs,   keys::kJobsByTenant,
+    keys::kRecipients,                 keys::kRecipientState, keys::kDedupe,
+    keys::kCounters,                   keys::kIdempotency,    keys::kTemplates};
+
+Error storage_error(const rocksdb::Status& s, std::string_view what) {
+  return make_error(ErrorKind::internal, "storage_error", fmt::format("{}: {}", what, s.ToString()));
+}
+
+Error corrupt(std::string_view what) {
+  return make_error(ErrorKind::internal, "storage_corrupt", fmt::format("unreadable {}", what));
+}
+
+// Idempotency answers: expires_at(8, big-endian) ▸ status(8) ▸ hash ▸ body.
+std::string encode_answer(const IdempotentAnswer& a) {
+  std::string out;
+  keys::put_u64(out, static_cast<std::uint64_t>(a.expires_at));
+  keys::put_u64(out, static_cast<std::uint64_t>(a.status));
+  keys::put_u64(out, a.request_hash.size());
+  out.append(a.request_hash);
+  out.append(a.body);
+  return out;
+}
+
+std::optional<IdempotentAnswer> decode_answer(std::string_view in) {
+  if (in.size() < 24) return std::nullopt;
+  IdempotentAnswer a;
+  a.expires_at = static_cast<std::int64_t>(keys::get_u64(in));
+  a.status = static_cast<int>(keys::get_u64(in.substr(8)));
+  auto n = keys::get_u64(in.substr(16));
+  if (in.size() < 24 + n) return std::nullopt;
+  a.request_hash = std::string(in.substr(24, n));
+  a.body = std::string(in.substr(24 + n));
+  return a;
+}
+
+// Drops idempotency answers once they expire, so the column family does not
+// grow without bound.
+class ExpiredAnswerFilter final : public rocksdb::CompactionFilter {
+ public:
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    if (value.size() < 8) return false;
+    return static_cast<std::int64_t>(keys::get_u64({value.data(), value.size()})) < now_unix_ms();
+  }
+  const char* Name() const override { return "crier.ExpiredAnswerFilter"; }
+};
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+struct RocksStore::Impl {
+  StoreOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::array<rocksdb::ColumnFamilyHandle*, kCfCount> cf{};
+  ExpiredAnswerFilter answer_filter;
+
+  ~Impl() {
+    if (!db) return;
+    for (auto* h : cf)
+      if (h) db->DestroyColumnFamilyHandle(h);
+    db->Close();
+  }
+
+  rocksdb::WriteOptions write_options(bool sync) const {
+    rocksdb::WriteOptions w;
+    w.sync = sync && options.sync_writes;
+    return w;
+  }
+
+  Result<std::optional<std::string>> get(Cf family, std::string_view key,
+                                         const rocksdb::ReadOptions& ro = {}) {
+    std::string value;
+    auto s = db->Get(ro, cf[family], slice(key), &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return storage_error(s, "read");
+    return std::optional<std::string>(std::move(value));
+  }
+
+  Result<void> write(rocksdb::WriteBatch& batch, bool sync) {
+    auto s = db->Write(write_options(sync), &batch);
+    if (!s.ok()) return storage_error(s, "write");
+    return {};
+  }
+};
+
+RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksStore::~RocksStore() = default;
+bool RocksStore::sync_writes() const { return impl_->options.sync_writes; }
+
+Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec)
+    return make_error(ErrorKind::internal, "storage_error",
+                      fmt::format("cannot create data directory {}: {}", options.path, ec.message()));
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_mb << 20);
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 3;
+  db_options.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(options.write_buffers_mb << 20, cache);
+
+  auto table_options = [&](bool bloom) {
+    rocksdb::BlockBasedTableOptions t;
+    t.block_cache = cache;
+    if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    return std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(t));
+  };
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (std::size_t i = 0; i < kCfCount; ++i) {
+    rocksdb::ColumnFamilyOptions o;
+    o.write_buffer_size = 32 << 20;
+    o.compression = rocksdb::kLZ4Compression;
+    o.table_factory = table_options(i == kDedupe || i == kJobs);
+    if (i == kCounters) {
+      o.merge_operator = std::make_shared<CounterMergeOperator>();
+      // Fold merge operands in the memtable, so status reads stay cheap
+      // while dispatch merges deltas continuously.
+      o.max_successive_merges = 64;
+    }
+    if (i == kIdempotency) o.compaction_filter = &impl->answer_filter;
+    descriptors.emplace_back(std::string(kCfNames[i]), o);
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw);
+  if (!s.ok())
+    return make_error(ErrorKind::internal, "storage_error",
+                      fmt::format("cannot open RocksDB at {}: {}", options.path, s.ToString()));
+  impl->db.reset(raw);
+  for (std::size_t i = 0; i < kCfCount; ++i) impl->cf[i] = handles[i];
+  return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
+}
+
+// ---- jobs -------------------------------------------------------------------
+
+Result<void> RocksStore::insert_job(const Job& job) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[kJobs], keys::job(job.key), records::encode(job));
+  batch.Put(impl_->cf[kJobsByTenant], keys::tenant_job(job.tenant, job.created_at, job.key), "");
+  batch.Put(impl_->cf[kCounters], keys::counters(job.key), encode_counters({}));
+  return impl_->write(batch, true);
+}
+
+Result<std::optional<Job>> RocksStore::find_job(const JobKey& key) {
+  auto v = impl_->get(kJobs, keys::job(key));
+  if (!v) return v.error();
+  if (!*v) return std::optional<Job>();
+  auto job = records::decode_job(**v);
+  if (!job) return corrupt("job record");
+  return std::optional<Job>(std::move(*job));
+}
+
+Result<void> RocksStore::update_job(const Job& job) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[kJobs], keys::job(job.key), records::encode(job));
+  return impl_->write(batch, true);
+}
+
+Result<JobPage> RocksStore::list_jobs(std::string_view tenant, std::optional<JobStatus> status,
+                                      std::string_view after, std::size_t limit) {
+  // With a status filter, scan a bounded number of index entries per page;
+  // the page may then be short, with a position to continue from.
+  constexpr std::size_t kMaxScan = 10000;
+  const std::string prefix = keys::tenant_prefix(tenant);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf[kJobsByTenant]));
+  JobPage page;
+  std::size_t scanned = 0;
+  std::string last;
+  if (after.empty()) {
+    it->Seek(prefix);
+  } else {
+    if (after.substr(0, prefix.size()) != prefix)
+      return make_error(ErrorKind::invalid, "invalid_cursor", "the cursor is not from this listing",
+                        "cursor");
+    it->Seek(slice(after));
+    if (it->Valid() && it->key() == slice(after)) it->Next();
+  }
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (page.jobs.size() == limit || scanned == kMaxScan) {
+      page.next_after = last;
+      return page;
+    }
+    ++scanned;
+    last = it->key().ToString();
+    auto job = find_job(keys::job_of_tenant_job(last));
+    if (!job) return job.error();
+    if (!*job) continue;  // index entry of a job being written
+    if (status && (*job)->status != *status) continue;
+    page.jobs.push_back(std::move(**job));
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "list jobs");
+  return page;
+}
+
+Result<void> RocksStore::for_each_job(const std::function<void(const Job&)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf[kJobs]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto job = records::decode_job({it->value().data(), it->value().size()});
+    if (!job) return corrupt("job record");
+    visit(*job);
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "scan jobs");
+  return {};
+}
+
+// ---- recipients -------------------------------------------------------------
+
+Result<JobCounters> RocksStore::counters(const JobKey& job) {
+  auto v = impl_->get(kCounters, keys::counters(job));
+  if (!v) return v.error();
+  if (!*v) return JobCounters{};
+  return decode_counters(**v);
+}
+
+Result<IngestCommit> RocksStore::ingest(const JobKey& job, std::span<const IngestEntry> entries,
+                                        std::int64_t rejected, bool sync) {
+  auto before = counters(job);
+  if (!before) return before.error();
+  auto next_seq = static_cast<std::uint64_t>((*before)[Counter::unique]);
+
+  // Look the whole batch's identities up in one MultiGet.
+  std::vector<std::string> dedupe_keys;
+  std::vector<std::size_t> keyed;  // entry index of each dedupe key
+  dedupe_keys.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (!entries[i].dedupe) continue;
+    dedupe_keys.push_back(keys::dedupe(job, *entries[i].dedupe));
+    keyed.push_back(i);
+  }
+  std::vector<bool> duplicate(entries.size(), false);
+  if (!dedupe_keys.empty()) {
+    std::vector<rocksdb::Slice> key_slices;
+    key_slices.reserve(dedupe_keys.size());
+    for (const auto& k : dedupe_keys) key_slices.emplace_back(k);
+    std::vector<rocksdb::PinnableSlice> values(dedupe_keys.size());
+    std::vector<rocksdb::Status> statuses(dedupe_keys.size());
+    impl_->db->MultiGet({}, impl_->cf[kDedupe], key_slices.size(), key_slices.data(), values.data(),
+                        statuses.data());
+    std::unordered_set<std::string_view> in_batch;
+    in_batch.reserve(dedupe_keys.size());
+    for (std::size_t j = 0; j < dedupe_keys.size(); ++j) {
+      if (statuses[j].ok()) {
+        duplicate[keyed[j]] = true;
+      } else if (!statuses[j].IsNotFound()) {
+        return storage_error(statuses[j], "dedupe lookup");
+      } else if (!in_batch.insert(dedupe_keys[j]).second) {
+        duplicate[keyed[j]] = true;  // the same user twice in this batch
+      }
+    }
+  }
+
+  rocksdb::WriteBatch batch;
+  IngestCommit out;
+  std::size_t j = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    bool has_key = entries[i].dedupe.has_value();
+    const std::string* dkey = has_key ? &dedupe_keys[j++] : nullptr;
+    if (duplicate[i]) {
+      ++out.duplicates;
+      continue;
+    }
+    std::uint64_t seq = next_seq + static_cast<std::uint64_t>(out.accepted);
+    batch.Put(impl_->cf[kRecipients], keys::recipient(job, seq), records::encode(entries[i].recipient));
+    if (dkey) {
+      std::string seq_bytes;
+      keys::put_u64(seq_bytes, seq);
+      batch.Put(impl_->cf[kDedupe], *dkey, seq_bytes);
+    }
+    ++out.accepted;
+  }
+  JobCounters delta;
+  delta[Counter::received] = static_cast<std::int64_t>(entries.size()) + rejected;
+  delta[Counter::unique] = out.accepted;
+  delta[Counter::pending] = out.accepted;
+  delta[Counter::duplicates] = out.duplicates;
+  delta[Counter::rejected] = rejected;
+  batch.Merge(impl_->cf[kCounters], keys::counters(job), encode_counters(delta));
+  if (auto r = impl_->write(batch, sync); !r) return r.error();
+  out.counters = *before;
+  out.counters += delta;
+  return out;
+}
+
+Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64_t from_seq,
+                                                  std::size_t limit,
+                                                  std::optional<RecipientStatus> status,
+                                                  std::size_t max_scan) {
+  // One snapshot for both column families, so a page is coherent while
+  // dispatch writes states.
+  const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{impl_->db.get(), snap};
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  const std::string prefix = keys::job(job);
+  std::string upper = keys::recipient(job, ~0ULL);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> rit(impl_->db->NewIterator(ro, impl_->cf[kRecipients]));
+  std::unique_ptr<rocksdb::Iterator> sit(impl_->db->NewIterator(ro, impl_->cf[kRecipientState]));
+  const std::string start = keys::recipient(job, from_seq);
+  rit->Seek(start);
+  sit->Seek(start);
+
+  RecipientPage page;
+  std::size_t scanned = 0;
+  for (; rit->Valid(); rit->Next()) {
+    std::uint64_t seq = keys::seq_of_recipient({rit->key().data(), rit->key().size()});
+    if (page.items.size() == limit || scanned == max_scan) {
+      page.next_seq = seq;
+      return page;
+    }
+    ++scanned;
+    // The state iterator trails the recipient iterator: same keys, sparser.
+    while (sit->Valid() && sit->key().compare(rit->key()) < 0) sit->Next();
+    RecipientState state;
+    if (sit->Valid() && sit->key() == rit->key()) {
+      auto s = records::decode_state({sit->value().data(), sit->value().size()});
+      if (!s) return corrupt("recipient state");
+      state = std::move(*s);
+    }
+    if (status && state.status != *status) continue;
+    auto r = records::decode_recipient({rit->value().data(), rit->value().size()}, seq);
+    if (!r) return corrupt("recipient record");
+    page.items.push_back({std::move(*r), std::move(state)});
+  }
+  if (!rit->status().ok()) return storage_error(rit->status(), "list recipients");
+  if (!sit->status().ok()) return storage_error(sit->status(), "list recipient states");
+  return page;
+}
+
+Result<void> RocksStore::commit_states(const JobKey& job, std::span<const StateChange> changes,
+                                       const JobCounters& delta,
+                                       std::optional<std::uint64_t> cursor, bool sync) {
+  rocksdb::WriteBatch batch;
+  for (const auto& c : changes)
+    batch.Put(impl_->cf[kRecipientState], keys::recipient(job, c.seq), records::encode(c.state));
+  if (!delta.empty()) batch.Merge(impl_->cf[kCounters], keys::counters(job), encode_counters(delta));
+  if (cursor) {
+    std::string v;
+    keys::put_u64(v, *cursor);
+    batch.Put(impl_->cf[kCounters], keys::cursor(job), v);
+  }
+  return impl_->write(batch, sync);
+}
+
+Result<std::uint64_t> RocksStore::dispatch_cursor(const JobKey& job) {
+  auto v = impl_->get(kCounters, keys::cursor(job));
+  if (!v) return v.error();
+  if (!*v) return std::uint64_t{0};
+  if ((*v)->size() != 8) return corrupt("dispatch cursor");
+  return keys::get_u64(**v);
+}
+
+// ---- templates --------------------------------------------------------------
+
+Result<void> RocksStore::put_template(const Template& t) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[kTemplates], keys::tenant_scoped(t.tenant, t.id), records::encode(t));
+  return impl_->write(batch, true);
+}
+
+Result<std::optional<Template>> RocksStore::find_template(std::string_view tenant,
+                                                          std::string_view id) {
+  auto v = impl_->get(kTemplates, keys::tenant_scoped(tenant, id));
+  if (!v) return v.error();
+  if (!*v) return std::optional<Template>();
+  auto t = records::decode_template(**v);
+  if (!t) return corrupt("template record");
+  return std::optional<Template>(std::move(*t));
+}
+
+Result<bool> RocksStore::delete_template(std::string_view tenant, std::string_view id) {
+  auto existing = impl_->get(kTemplates, keys::tenant_scoped(tenant, id));
+  if (!existing) return existing.error();
+  if (!*existing) return false;
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf[kTemplates], keys::tenant_scoped(tenant, id));
+  if (auto r = impl_->write(batch, true); !r) return r.error();
+  return true;
+}
+
+Result<std::vector<Template>> RocksStore::list_templates(std::string_view tenant,
+                                                         std::string_view after_id,
+                                                         std::size_t limit) {
+  const std::string prefix = keys::tenant_prefix(tenant);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf[kTemplates]));
+  std::string start = keys::tenant_scoped(tenant, after_id);
+  it->Seek(start);
+  if (!after_id.empty() && it->Valid() && it->key() == slice(start)) it->Next();
+  std::vector<Template> out;
+  for (; it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+    auto t = records::decode_template({it->value().data(), it->value().size()});
+    if (!t) return corrupt("template record");
+    out.push_back(std::move(*t));
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "list templates");
+  return out;
+}
+
+// ---- idempotency ------------------------------------------------------------
+
+Result<std::optional<IdempotentAnswer>> RocksStore::find_answer(std::string_view tenant,
+                                                                std::string_view key,
+                                                                std::int64_t now_ms) {
+  auto v = impl_->get(kIdempotency, keys::tenant_scoped(tenant, key));
+  if (!v) return v.error();
+  if (!*v) return std::optional<IdempotentAnswer>();
+  auto a = decode_answer(**v);
+  if (!a) return corrupt("idempotency record");
+  if (a->expires_at <= now_ms) return std::optional<IdempotentAnswer>();
+  return std::optional<IdempotentAnswer>(std::move(*a));
+}
+
+Result<void> RocksStore::put_answer(std::string_view tenant, std::string_view key,
+                                    const IdempotentAnswer& answer) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[kIdempotency], keys::tenant_scoped(tenant, key), encode_answer(answer));
+  return impl_->write(batch, true);
+}
+
+std::uint64_t RocksStore::disk_bytes() const {
+  std::uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(impl_->options.path, ec))
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  return total;
+}
+
+}  // namespace crier

@@ -1,0 +1,71 @@
+// Crier's store of record: one embedded RocksDB (see keys.h for the layout).
+// Implements the engine's JobStore, TemplateStore and IdempotencyStore.
+// Thread-safe. RocksDB headers stay inside the .cpp (compile time).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "engine/job_store.h"
+
+namespace crier {
+
+struct StoreOptions {
+  std::string path;                // the data directory; created if missing
+  bool sync_writes = true;         // fsync the WAL before acknowledging writes
+  std::size_t block_cache_mb = 64;
+  std::size_t write_buffers_mb = 128;  // memtables of all column families together
+};
+
+class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore {
+ public:
+  static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
+  ~RocksStore() override;
+  RocksStore(const RocksStore&) = delete;
+  RocksStore& operator=(const RocksStore&) = delete;
+
+  bool sync_writes() const;
+
+  // JobStore
+  Result<void> insert_job(const Job& job) override;
+  Result<std::optional<Job>> find_job(const JobKey& key) override;
+  Result<void> update_job(const Job& job) override;
+  Result<JobPage> list_jobs(std::string_view tenant, std::optional<JobStatus> status,
+                            std::string_view after, std::size_t limit) override;
+  Result<void> for_each_job(const std::function<void(const Job&)>& visit) override;
+  Result<IngestCommit> ingest(const JobKey& job, std::span<const IngestEntry> entries,
+                              std::int64_t rejected, bool sync) override;
+  Result<JobCounters> counters(const JobKey& job) override;
+  Result<RecipientPage> list_recipients(const JobKey& job, std::uint64_t from_seq,
+                                        std::size_t limit, std::optional<RecipientStatus> status,
+                                        std::size_t max_scan) override;
+  Result<void> commit_states(const JobKey& job, std::span<const StateChange> changes,
+                             const JobCounters& delta, std::optional<std::uint64_t> cursor,
+                             bool sync) override;
+  Result<std::uint64_t> dispatch_cursor(const JobKey& job) override;
+
+  // TemplateStore
+  Result<void> put_template(const Template& t) override;
+  Result<std::optional<Template>> find_template(std::string_view tenant,
+                                                std::string_view id) override;
+  Result<bool> delete_template(std::string_view tenant, std::string_view id) override;
+  Result<std::vector<Template>> list_templates(std::string_view tenant, std::string_view after_id,
+                                               std::size_t limit) override;
+
+  // IdempotencyStore
+  Result<std::optional<IdempotentAnswer>> find_answer(std::string_view tenant, std::string_view key,
+                                                      std::int64_t now_ms) override;
+  Result<void> put_answer(std::string_view tenant, std::string_view key,
+                          const IdempotentAnswer& answer) override;
+
+  // Approximate bytes on disk (SST + WAL), for status and benchmarks.
+  std::uint64_t disk_bytes() const;
+
+ private:
+  struct Impl;
+  explicit RocksStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace crier
