@@ -38,6 +38,12 @@ json::object job_view(const Job& job, const JobCounters& c, double rate) {
   o["expires_at"] = time_or_null(s.expires_at);
   for (std::size_t i = 0; i < kCounterCount; ++i)
     o[to_string(static_cast<Counter>(i))] = c.values[i];
+  // A finished job reports its average over the run; a running one, the
+  // rate measured over the last few seconds.
+  if (is_final(job.status) && job.started_at && job.finished_at && *job.finished_at > *job.started_at) {
+    auto attempted = c[Counter::sent] + c[Counter::delivered] + c[Counter::failed];
+    rate = static_cast<double>(attempted) * 1000.0 / static_cast<double>(*job.finished_at - *job.started_at);
+  }
   o["rate_per_second"] = std::round(rate * 10) / 10;
   auto outstanding = c.outstanding();
   if (job.status == JobStatus::processing && rate > 0)
