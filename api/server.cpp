@@ -150,8 +150,25 @@ struct Server::Impl {
         spdlog::debug("{} {} {} {:.1f}ms {}", req.method, req.path, res.status, ms, req.request_id);
       if (wec || !keep_alive) break;
     }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_await linger(stream);
+  }
+
+  // Closes the way nginx's lingering_close does: stop sending, then read and
+  // drop what the client still sends (bounded in bytes and time). Closing
+  // with unread bytes would send a reset that can destroy the answer (a 413,
+  // say) before the client reads it.
+  asio::awaitable<void> linger(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    std::array<char, 16384> scratch;
+    std::size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(2));
+    while (drained < (8u << 20)) {
+      auto [rec, n] = co_await stream.async_read_some(asio::buffer(scratch), use_tuple);
+      if (rec) break;
+      drained += n;
+    }
   }
 
   // Reads the next piece of the body into `chunk`; returns bytes read, or an
