@@ -112,7 +112,7 @@ Result<LocalizedContent> content_from_json(const boost::json::value& v, std::str
       if (!is_valid_locale(name)) return bad(w + ".locales." + name, "'" + name + "' is not a BCP 47 locale");
       auto one = one_from_json(c, w + ".locales." + name, false);
       if (!one) return one.error();
-      out.locales.emplace(std::move(name), std::move(*one));
+      out.locales.emplace(canonical_locale(name), std::move(*one));
     }
   }
   return out;

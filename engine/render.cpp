@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <kainjow/mustache.hpp>
 
+#include <fmt/format.h>
+
 #include <functional>
 
 namespace crier {
@@ -34,7 +36,10 @@ mustache::data to_mustache(const boost::json::value& v) {
     case boost::json::kind::string: return mustache::data{std::string(v.get_string())};
     case boost::json::kind::bool_: return mustache::data{v.get_bool()};
     case boost::json::kind::null: return mustache::data{false};
-    default: return mustache::data{boost::json::serialize(v)};  // numbers as written
+    case boost::json::kind::int64: return mustache::data{std::to_string(v.get_int64())};
+    case boost::json::kind::uint64: return mustache::data{std::to_string(v.get_uint64())};
+    case boost::json::kind::double_:  // shortest form that reads back the same: 9.99, not 9.99E0
+      return mustache::data{fmt::format("{}", v.get_double())};
   }
 }
 
@@ -165,6 +170,7 @@ JobRenderer::~JobRenderer() = default;
 Result<std::unique_ptr<JobRenderer>> JobRenderer::compile(const JobSpec& spec) {
   std::unique_ptr<JobRenderer> r(new JobRenderer());
   r->channel_ = spec.channel;
+  r->locale_ = spec.locale;
   boost::system::error_code ec;
   auto global = boost::json::parse(spec.data_json, ec);
   if (ec || !global.is_object())
@@ -207,7 +213,8 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
   user.set("locale", r.locale);
   view.set("user", user);
 
-  Compiled& c = for_locale(r.locale);
+  // The user's locale, else the job's.
+  Compiled& c = for_locale(r.locale.empty() ? locale_ : r.locale);
   RenderedMessage m;
   for (auto& [name, t] : c.fields) {
     std::string out = t.render(view);

@@ -45,6 +45,7 @@ class JobRenderer {
  private:
   JobRenderer() = default;
   Channel channel_ = Channel::email;
+  std::string locale_;  // the job's default locale
   boost::json::object global_;
   std::unique_ptr<Compiled> base_;
   std::map<std::string, std::unique_ptr<Compiled>> locales_;

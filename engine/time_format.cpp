@@ -68,11 +68,17 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view s) {
 }
 
 std::string format_rfc3339(std::int64_t unix_ms) {
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  // Floor division: -500 ms is 23:59:59.500 of the day before the epoch.
+  std::int64_t secs = unix_ms / 1000, millis = unix_ms % 1000;
+  if (millis < 0) {
+    secs -= 1;
+    millis += 1000;
+  }
+  std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, unix_ms % 1000);
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
 }
 
 }  // namespace crier

@@ -109,6 +109,29 @@ bool is_valid_locale(std::string_view locale) {
   return true;
 }
 
+std::string canonical_locale(std::string_view locale) {
+  std::string out;
+  std::size_t start = 0;
+  bool first = true;
+  while (start <= locale.size()) {
+    auto end = locale.find_first_of("-_", start);
+    if (end == std::string_view::npos) end = locale.size();
+    std::string part(locale.substr(start, end - start));
+    for (auto& c : part) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!first && part.size() == 2) {
+      for (auto& c : part) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));  // region
+    } else if (!first && part.size() == 4 && std::isalpha(static_cast<unsigned char>(part[0]))) {
+      part[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(part[0])));  // script
+    }
+    if (!first) out.push_back('-');
+    out += part;
+    first = false;
+    if (end == locale.size()) break;
+    start = end + 1;
+  }
+  return out;
+}
+
 Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job) {
   Recipient r;
   auto user_id = trim(raw.user_id);
@@ -146,8 +169,7 @@ Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job) {
   if (!raw.locale.empty()) {
     if (!is_valid_locale(raw.locale))
       return invalid("invalid_locale", "locale must be a BCP 47 tag such as en or pt-BR", "locale");
-    r.locale = raw.locale;
-    std::replace(r.locale.begin(), r.locale.end(), '_', '-');
+    r.locale = canonical_locale(raw.locale);
   }
   if (!raw.data_json.empty()) {
     if (raw.data_json.size() > kMaxUserDataBytes)

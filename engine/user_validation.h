@@ -39,6 +39,8 @@ Result<std::string> normalize_phone(std::string_view phone);
 Result<std::string> normalize_email(std::string_view email);
 Result<std::string> normalize_webhook_url(std::string_view url);
 bool is_valid_locale(std::string_view locale);
+// The canonical case of a valid tag: "pt_br" -> "pt-BR", "zh-hant-tw" -> "zh-Hant-TW".
+std::string canonical_locale(std::string_view locale);
 
 // Validates a user for a job and returns its normalised record (seq unset).
 // Error codes: invalid_user_id, invalid_email, invalid_phone_number,

@@ -119,7 +119,7 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   if (!locale) return locale.error();
   if (!locale->empty() && !is_valid_locale(*locale))
     return bad("invalid_locale", "locale must be a BCP 47 tag such as en or pt-BR", "locale");
-  spec.locale = *locale;
+  spec.locale = locale->empty() ? "" : canonical_locale(*locale);
 
   for (auto [key, target] : {std::pair{"webhook_url", &spec.webhook_url}, std::pair{"callback_url", &spec.callback_url}}) {
     auto url = opt_string(o, key);

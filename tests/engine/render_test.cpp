@@ -1,0 +1,297 @@
+// Rendering a job's content for one recipient: data merging, escaping per
+// channel, locale variants, webhook bodies, and template errors.
+#include "engine/render.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace crier {
+namespace {
+
+namespace json = boost::json;
+
+json::object obj(std::string_view text) { return json::parse(text).as_object(); }
+
+JobSpec email_spec(std::string subject, std::string text, std::string html,
+                   std::string data_json = "{}") {
+  JobSpec spec;
+  spec.channel = Channel::email;
+  spec.content.base.email = EmailContent{std::move(subject), std::move(text), std::move(html)};
+  spec.data_json = std::move(data_json);
+  return spec;
+}
+
+std::unique_ptr<JobRenderer> compile_ok(const JobSpec& spec) {
+  auto r = JobRenderer::compile(spec);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+Recipient user_with(std::string data_json, std::string locale = {}) {
+  Recipient r;
+  r.user_id = "u1";
+  r.email = "ada@example.com";
+  r.data_json = std::move(data_json);
+  r.locale = std::move(locale);
+  return r;
+}
+
+// ---- merge_data -------------------------------------------------------------
+
+TEST(MergeDataTest, NestedObjectsMergeKeyByKey) {
+  auto base = obj(R"({"user":{"name":"Job default","tier":"gold"},"brand":"Acme"})");
+  merge_data(base, obj(R"({"user":{"name":"Ada"}})"));
+  EXPECT_EQ(json::value(base),
+            json::parse(R"({"user":{"name":"Ada","tier":"gold"},"brand":"Acme"})"));
+}
+
+TEST(MergeDataTest, ScalarsAndArraysAreReplacedAndTheOverrideWins) {
+  auto base = obj(R"({"n":1,"list":[1,2,3],"obj":{"a":1},"keep":true})");
+  merge_data(base, obj(R"({"n":"two","list":[9],"obj":5,"new":null})"));
+  EXPECT_EQ(json::value(base),
+            json::parse(R"({"n":"two","list":[9],"obj":5,"keep":true,"new":null})"));
+}
+
+TEST(MergeDataTest, AnObjectReplacesAScalar) {
+  auto base = obj(R"({"a":"scalar"})");
+  merge_data(base, obj(R"({"a":{"b":1}})"));
+  EXPECT_EQ(json::value(base), json::parse(R"({"a":{"b":1}})"));
+}
+
+// ---- rendering --------------------------------------------------------------
+
+TEST(JobRendererTest, RendersEmailFieldsFromMergedData) {
+  auto renderer = compile_ok(email_spec(
+      "Hi {{name}}", "Dear {{name}} of {{company.name}} ({{company.city}})", "<p>{{name}}</p>",
+      R"({"name":"friend","company":{"name":"Acme","city":"Paris"}})"));
+  ASSERT_TRUE(renderer);
+  auto m = renderer->render(user_with(R"({"name":"Ada","company":{"city":"London"}})"));
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  EXPECT_EQ(m->subject, "Hi Ada");
+  EXPECT_EQ(m->text, "Dear Ada of Acme (London)");
+  EXPECT_EQ(m->html, "<p>Ada</p>");
+
+  // Without user data the job's data is used as is.
+  auto plain = renderer->render(user_with(""));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->subject, "Hi friend");
+  EXPECT_EQ(plain->text, "Dear friend of Acme (Paris)");
+}
+
+TEST(JobRendererTest, ExposesTheRecipientUnderUser) {
+  auto renderer = compile_ok(email_spec("{{user.id}}", "{{user.email}}", ""));
+  ASSERT_TRUE(renderer);
+  auto m = renderer->render(user_with(""));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->subject, "u1");
+  EXPECT_EQ(m->text, "ada@example.com");
+}
+
+TEST(JobRendererTest, SupportsSectionsAndNumbers) {
+  auto renderer = compile_ok(email_spec("{{#vip}}VIP {{/vip}}{{points}} pts",
+                                        "{{#items}}[{{.}}]{{/items}}{{^items}}none{{/items}}", ""));
+  ASSERT_TRUE(renderer);
+  auto vip = renderer->render(user_with(R"({"vip":true,"points":42,"items":["a","b"]})"));
+  ASSERT_TRUE(vip.ok());
+  EXPECT_EQ(vip->subject, "VIP 42 pts");
+  EXPECT_EQ(vip->text, "[a][b]");
+  auto plain = renderer->render(user_with(R"({"vip":false,"points":-7,"items":[],"unused":null})"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->subject, "-7 pts");
+  EXPECT_EQ(plain->text, "none");
+}
+
+TEST(JobRendererTest, RendersDecimalNumbersAsWritten) {
+  auto renderer = compile_ok(email_spec("{{price}} EUR", "{{ratio}}", ""));
+  ASSERT_TRUE(renderer);
+  auto m = renderer->render(user_with(R"({"price":9.99,"ratio":1.5})"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->subject, "9.99 EUR");
+  EXPECT_EQ(m->text, "1.5");
+}
+
+TEST(JobRendererTest, EscapesHtmlOnlyInHtml) {
+  auto renderer = compile_ok(email_spec("{{v}}", "{{v}}", "<b>{{v}}</b>"));
+  ASSERT_TRUE(renderer);
+  auto m = renderer->render(user_with(R"({"v":"Tom & \"Jerry\" <3"})"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->subject, "Tom & \"Jerry\" <3");
+  EXPECT_EQ(m->text, "Tom & \"Jerry\" <3");
+  EXPECT_NE(m->html.find("&amp;"), std::string::npos) << m->html;
+  EXPECT_NE(m->html.find("&lt;3"), std::string::npos) << m->html;
+  EXPECT_EQ(m->html.find("& "), std::string::npos) << m->html;
+}
+
+TEST(JobRendererTest, SmsAndPushAreNotEscaped) {
+  JobSpec sms;
+  sms.channel = Channel::sms;
+  sms.content.base.sms = SmsContent{"{{a}} & {{b}}"};
+  auto s = compile_ok(sms);
+  ASSERT_TRUE(s);
+  auto m = s->render(user_with(R"({"a":"Fish & Chips","b":"<ok>"})"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->body, "Fish & Chips & <ok>");
+
+  JobSpec push;
+  push.channel = Channel::push;
+  push.content.base.push = PushContent{"{{a}}", "{{b}}"};
+  auto p = compile_ok(push);
+  ASSERT_TRUE(p);
+  auto pm = p->render(user_with(R"({"a":"A&B","b":"'quoted'"})"));
+  ASSERT_TRUE(pm.ok());
+  EXPECT_EQ(pm->title, "A&B");
+  EXPECT_EQ(pm->body, "'quoted'");
+}
+
+TEST(JobRendererTest, ChoosesTheLocaleVariantExactThenLanguageThenBase) {
+  JobSpec spec;
+  spec.channel = Channel::sms;
+  spec.content.base.sms = SmsContent{"base {{n}}"};
+  spec.content.locales["pt"].sms = SmsContent{"pt {{n}}"};
+  spec.content.locales["pt-BR"].sms = SmsContent{"pt-BR {{n}}"};
+  spec.content.locales["de"].email = EmailContent{"s", "no sms here", ""};  // other channel only
+  auto renderer = compile_ok(spec);
+  ASSERT_TRUE(renderer);
+  struct Case {
+    std::string locale, want;
+  };
+  for (const auto& [locale, want] : std::vector<Case>{{"pt-BR", "pt-BR 1"},
+                                                      {"pt-PT", "pt 1"},
+                                                      {"pt", "pt 1"},
+                                                      {"fr", "base 1"},
+                                                      {"", "base 1"},
+                                                      {"de", "base 1"}}) {
+    auto m = renderer->render(user_with(R"({"n":1})", locale));
+    ASSERT_TRUE(m.ok());
+    EXPECT_EQ(m->body, want) << "locale '" << locale << "'";
+  }
+}
+
+TEST(JobRendererTest, UsersWithoutALocaleGetTheJobsLocale) {
+  JobSpec spec;
+  spec.channel = Channel::sms;
+  spec.locale = "fr";
+  spec.content.base.sms = SmsContent{"hello"};
+  spec.content.locales["fr"].sms = SmsContent{"bonjour"};
+  spec.content.locales["de"].sms = SmsContent{"hallo"};
+  auto renderer = compile_ok(spec);
+  ASSERT_TRUE(renderer);
+  auto plain = renderer->render(user_with("{}"));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->body, "bonjour");
+  auto german = renderer->render(user_with("{}", "de"));
+  ASSERT_TRUE(german.ok());
+  EXPECT_EQ(german->body, "hallo");  // the user's own locale wins
+}
+
+TEST(JobRendererTest, WebhookBodyRendersStringLeavesAndStaysValidJson) {
+  JobSpec spec;
+  spec.channel = Channel::webhook;
+  spec.content.base.webhook =
+      WebhookContent{R"({"to":"{{user.id}}","msg":"Hi {{name}}","n":3,"tags":["{{tag}}","fixed"],)"
+                     R"("nested":{"note":"{{note}}"},"ok":true})"};
+  auto renderer = compile_ok(spec);
+  ASSERT_TRUE(renderer);
+  // Values with quotes, backslashes, newlines and '&' must not break the JSON.
+  auto m = renderer->render(
+      user_with(R"({"name":"Ada \"The Countess\" & co","tag":"a\\b","note":"line1\nline2"})"));
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  boost::system::error_code ec;
+  auto body = json::parse(m->json_body, ec);
+  ASSERT_FALSE(ec) << m->json_body;
+  EXPECT_EQ(body,
+            json::parse(R"({"to":"u1","msg":"Hi Ada \"The Countess\" & co","n":3,)"
+                        R"("tags":["a\\b","fixed"],"nested":{"note":"line1\nline2"},"ok":true})"));
+}
+
+TEST(JobRendererTest, WhatsappRendersParametersInOrder) {
+  JobSpec spec;
+  spec.channel = Channel::whatsapp;
+  spec.content.base.whatsapp =
+      WhatsappContent{"order_ready", "pt_BR", {"{{name}}", "#{{order}}", "fixed"}};
+  auto renderer = compile_ok(spec);
+  ASSERT_TRUE(renderer);
+  auto m = renderer->render(user_with(R"({"name":"Ana & Bia","order":17})"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->template_name, "order_ready");
+  EXPECT_EQ(m->language, "pt_BR");
+  EXPECT_EQ(m->parameters, (std::vector<std::string>{"Ana & Bia", "#17", "fixed"}));
+}
+
+TEST(JobRendererTest, RecipientDataThatIsNotAnObjectIsAnError) {
+  auto renderer = compile_ok(email_spec("s", "t", ""));
+  ASSERT_TRUE(renderer);
+  auto m = renderer->render(user_with("[1]"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().code, "invalid_data");
+}
+
+TEST(JobRendererTest, CompileNeedsContentForTheJobsChannel) {
+  JobSpec spec;
+  spec.channel = Channel::sms;
+  spec.content.base.email = EmailContent{"s", "t", ""};
+  auto r = JobRenderer::compile(spec);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::unprocessable);
+  EXPECT_EQ(r.error().code, "content_missing_channel");
+  EXPECT_EQ(r.error().field, "content.sms");
+}
+
+// ---- check_templates --------------------------------------------------------
+
+TEST(CheckTemplatesTest, AcceptsValidTemplatesOnEveryChannel) {
+  LocalizedContent c;
+  c.base.email = EmailContent{"{{a}}", "{{#b}}x{{/b}}", "<i>{{{c}}}</i>"};
+  c.base.sms = SmsContent{"{{a}}"};
+  c.base.webhook = WebhookContent{R"({"k":"{{a}}"})"};
+  c.locales["fr"].push = PushContent{"{{t}}", "{{b}}"};
+  EXPECT_TRUE(check_templates(c).ok());
+}
+
+TEST(CheckTemplatesTest, UnclosedSectionIsAnInvalidTemplateNamingTheField) {
+  LocalizedContent c;
+  c.base.email = EmailContent{"fine", "{{#a}} never closed", ""};
+  auto r = check_templates(c);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::unprocessable);
+  EXPECT_EQ(r.error().code, "invalid_template");
+  EXPECT_EQ(r.error().field, "content.text");
+}
+
+TEST(CheckTemplatesTest, ChecksChannelsAndLocalesBeyondTheJobs) {
+  LocalizedContent unclosed_tag;
+  unclosed_tag.base.sms = SmsContent{"ok"};
+  unclosed_tag.base.push = PushContent{"{{title", ""};
+  auto r = check_templates(unclosed_tag);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_template");
+  EXPECT_EQ(r.error().field, "content.title");
+
+  LocalizedContent in_locale;
+  in_locale.base.sms = SmsContent{"ok"};
+  in_locale.locales["fr"].sms = SmsContent{"{{/a}}"};
+  auto l = check_templates(in_locale);
+  ASSERT_FALSE(l.ok());
+  EXPECT_EQ(l.error().code, "invalid_template");
+  EXPECT_EQ(l.error().field, "content.locales.fr.body");
+}
+
+TEST(CheckTemplatesTest, WebhookBodyMustBeJsonWithValidStringTemplates) {
+  LocalizedContent not_json;
+  not_json.base.webhook = WebhookContent{"{not json"};
+  auto a = check_templates(not_json);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().code, "invalid_template");
+  EXPECT_EQ(a.error().field, "content.webhook.body");
+
+  LocalizedContent bad_leaf;
+  bad_leaf.base.webhook = WebhookContent{R"({"a":"ok","b":["{{#x}}"]})"};
+  auto b = check_templates(bad_leaf);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.error().code, "invalid_template");
+  EXPECT_EQ(b.error().field, "content.webhook.body");
+}
+
+}  // namespace
+}  // namespace crier

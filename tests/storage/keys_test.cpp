@@ -1,0 +1,106 @@
+// Key layouts: every encoder round-trips, and byte order is the order the
+// store relies on (ingest order for recipients, newest first for listings).
+#include "storage/keys.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace crier {
+namespace {
+
+constexpr std::int64_t kMs = 1'764'064'800'000;
+
+JobKey fixed_key(std::uint8_t fill) {
+  JobKey k;
+  k.fill(fill);
+  return k;
+}
+
+TEST(KeysTest, U64RoundTripsBigEndian) {
+  for (std::uint64_t v : {0ULL, 1ULL, 255ULL, 256ULL, 0x0102030405060708ULL, ~0ULL}) {
+    std::string out;
+    keys::put_u64(out, v);
+    ASSERT_EQ(out.size(), 8u);
+    EXPECT_EQ(keys::get_u64(out), v);
+  }
+  // Appends, most significant byte first.
+  std::string out = "ab";
+  keys::put_u64(out, 0x0102030405060708ULL);
+  EXPECT_EQ(out, std::string("ab\x01\x02\x03\x04\x05\x06\x07\x08", 10));
+}
+
+TEST(KeysTest, RecipientKeyRoundTripsItsSeq) {
+  JobKey job = new_job_key(kMs);
+  for (std::uint64_t seq : {0ULL, 1ULL, 255ULL, 256ULL, 1ULL << 40, ~0ULL - 1}) {
+    std::string k = keys::recipient(job, seq);
+    ASSERT_EQ(k.size(), 24u);
+    EXPECT_EQ(k.substr(0, 16), keys::job(job));
+    EXPECT_EQ(keys::seq_of_recipient(k), seq);
+  }
+}
+
+TEST(KeysTest, RecipientKeysSortInSeqOrder) {
+  JobKey job = new_job_key(kMs);
+  EXPECT_LT(keys::recipient(job, 1), keys::recipient(job, 256));  // little-endian would invert this
+  EXPECT_LT(keys::recipient(job, 255), keys::recipient(job, 256));
+  EXPECT_LT(keys::recipient(job, 0), keys::recipient(job, 1ULL << 56));
+  std::vector<std::string> ks;
+  for (std::uint64_t seq :
+       {0ULL, 1ULL, 2ULL, 127ULL, 128ULL, 255ULL, 256ULL, 65'535ULL, 65'536ULL, 1ULL << 32})
+    ks.push_back(keys::recipient(job, seq));
+  EXPECT_TRUE(std::is_sorted(ks.begin(), ks.end()));
+}
+
+TEST(KeysTest, RecipientsOfOneJobAreContiguous) {
+  // Every recipient of job A sorts before any of job B (A < B), so a prefix
+  // scan of one job never wanders into the next.
+  JobKey a = fixed_key(0x10), b = fixed_key(0x11);
+  EXPECT_LT(keys::recipient(a, ~0ULL), keys::recipient(b, 0));
+  EXPECT_EQ(keys::job(a).size(), 16u);
+}
+
+TEST(KeysTest, TenantJobRoundTripsTheJob) {
+  JobKey job = new_job_key(kMs);
+  std::string k = keys::tenant_job("acme", kMs, job);
+  EXPECT_EQ(k.size(), 4u + 1 + 8 + 16);
+  EXPECT_EQ(k.substr(0, 5), keys::tenant_prefix("acme"));
+  EXPECT_EQ(keys::job_of_tenant_job(k), job);
+}
+
+TEST(KeysTest, TenantJobsSortNewestFirst) {
+  JobKey older = new_job_key(kMs), newer = new_job_key(kMs + 1);
+  EXPECT_LT(keys::tenant_job("acme", kMs + 1, newer), keys::tenant_job("acme", kMs, older));
+  EXPECT_LT(keys::tenant_job("acme", kMs + 86'400'000, newer),
+            keys::tenant_job("acme", kMs, older));
+  // Same millisecond: distinct keys, ordered by the job key.
+  JobKey x = fixed_key(0x01), y = fixed_key(0x02);
+  EXPECT_LT(keys::tenant_job("acme", kMs, x), keys::tenant_job("acme", kMs, y));
+}
+
+TEST(KeysTest, TenantPrefixesDoNotOverlap) {
+  // "ab" must not be found by a scan of tenant "a".
+  std::string a = keys::tenant_prefix("a");
+  std::string ab_job = keys::tenant_job("ab", kMs, fixed_key(1));
+  EXPECT_NE(ab_job.substr(0, a.size()), a);
+  std::string ab_tpl = keys::tenant_scoped("ab", "welcome");
+  EXPECT_NE(ab_tpl.substr(0, a.size()), a);
+  EXPECT_EQ(keys::tenant_scoped("a", "welcome"), a + "welcome");
+}
+
+TEST(KeysTest, DedupeCountersAndCursorKeysAreDistinctPerJob) {
+  JobKey job = fixed_key(0x42);
+  DedupeKey id;
+  id.fill(0x07);
+  std::string d = keys::dedupe(job, id);
+  ASSERT_EQ(d.size(), 32u);
+  EXPECT_EQ(d.substr(0, 16), keys::job(job));
+  EXPECT_EQ(d.substr(16), std::string(16, '\x07'));
+  EXPECT_NE(keys::counters(job), keys::cursor(job));
+  EXPECT_EQ(keys::counters(job).substr(0, 16), keys::job(job));
+  EXPECT_NE(keys::counters(job), keys::counters(fixed_key(0x43)));
+}
+
+}  // namespace
+}  // namespace crier
