@@ -93,7 +93,7 @@ Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c,
   auto out = std::make_unique<JobRenderer::Compiled>();
   auto add = [&](const char* name, const std::string& src, bool html) -> Result<void> {
     out->fields.emplace_back(name, compile_text(src, html));
-    return check(out->fields.back().second, where + name);
+    return check(out->fields.back().second, where + std::string(to_string(channel)) + "." + name);
   };
   auto missing = [&] {
     return make_error(ErrorKind::unprocessable, "content_missing_channel",

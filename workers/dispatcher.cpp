@@ -104,14 +104,18 @@ std::size_t Dispatcher::running_jobs() const {
 }
 
 void Dispatcher::ensure_loop(const JobKey& key) {
-  std::lock_guard lock(mu_);
-  if (stopping_) return;
-  if (running_.count(key)) {
-    rerun_.insert(key);  // the running loop may be on its way out: make it look again
-    return;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    if (running_.count(key)) {
+      rerun_.insert(key);  // the running loop may be on its way out: make it look again
+      return;
+    }
+    running_.insert(key);
+    meters_.try_emplace(key, std::make_shared<RateMeter>());
   }
-  running_.insert(key);
-  meters_.try_emplace(key, std::make_shared<RateMeter>());
+  // Spawned outside the lock: on a pool thread (a schedule timer firing)
+  // co_spawn starts the loop inline, and the loop takes mu_ itself.
   asio::co_spawn(io_, run_loop(key), [id = job_id_string(key)](std::exception_ptr e) {
     if (!e) return;
     try {

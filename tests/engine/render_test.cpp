@@ -256,7 +256,7 @@ TEST(CheckTemplatesTest, UnclosedSectionIsAnInvalidTemplateNamingTheField) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::unprocessable);
   EXPECT_EQ(r.error().code, "invalid_template");
-  EXPECT_EQ(r.error().field, "content.text");
+  EXPECT_EQ(r.error().field, "content.email.text");
 }
 
 TEST(CheckTemplatesTest, ChecksChannelsAndLocalesBeyondTheJobs) {
@@ -266,7 +266,7 @@ TEST(CheckTemplatesTest, ChecksChannelsAndLocalesBeyondTheJobs) {
   auto r = check_templates(unclosed_tag);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "invalid_template");
-  EXPECT_EQ(r.error().field, "content.title");
+  EXPECT_EQ(r.error().field, "content.push.title");
 
   LocalizedContent in_locale;
   in_locale.base.sms = SmsContent{"ok"};
@@ -274,7 +274,7 @@ TEST(CheckTemplatesTest, ChecksChannelsAndLocalesBeyondTheJobs) {
   auto l = check_templates(in_locale);
   ASSERT_FALSE(l.ok());
   EXPECT_EQ(l.error().code, "invalid_template");
-  EXPECT_EQ(l.error().field, "content.locales.fr.body");
+  EXPECT_EQ(l.error().field, "content.locales.fr.sms.body");
 }
 
 TEST(CheckTemplatesTest, WebhookBodyMustBeJsonWithValidStringTemplates) {

@@ -1,0 +1,327 @@
+// The dispatcher end to end on real parts: jobs run window by window through
+// the real log provider, pause, cancel, scheduling, expiry and recovery.
+#include <map>
+#include <set>
+
+#include "tests/workers/dispatcher_fixture.h"
+
+namespace crier::testing {
+namespace {
+
+TEST_F(DispatcherTest, RunsEveryRecipientExactlyOnceAcrossManyWindows) {
+  constexpr int kUsers = 2500;  // 25 windows of 100
+  Job job = create(email_spec());
+  ingest(job, users(job, 0, kUsers));
+  EXPECT_EQ(run(job).status, JobStatus::processing);
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+
+  auto lines = log_lines();
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(kUsers));
+  std::vector<int> times_seen(kUsers, 0);
+  for (const auto& line : lines) {
+    std::uint64_t seq = seq_of(line);
+    ASSERT_LT(seq, static_cast<std::uint64_t>(kUsers));
+    ++times_seen[seq];
+    const int i = static_cast<int>(seq);  // seqs follow ingest order
+    EXPECT_EQ(line.at("message_id").as_string(), message_id(job.key, seq));
+    EXPECT_EQ(line.at("job_id").as_string(), job.id());
+    EXPECT_EQ(line.at("channel").as_string(), "email");
+    EXPECT_EQ(line.at("to").as_string(), email_of(i));
+    EXPECT_EQ(line.at("subject").as_string(), fmt::format("Hi User {}", i));
+    EXPECT_EQ(line.at("text").as_string(), fmt::format("Hello User {}, #{} {}", i, i, email_of(i)));
+  }
+  for (int i = 0; i < kUsers; ++i) EXPECT_EQ(times_seen[i], 1) << "seq " << i;
+
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_EQ(c[Counter::received], kUsers);
+  EXPECT_EQ(c[Counter::unique], kUsers);
+  EXPECT_EQ(c[Counter::sent], kUsers);
+  EXPECT_EQ(c[Counter::pending], 0);
+  EXPECT_EQ(c[Counter::enqueued], 0);
+  EXPECT_EQ(c[Counter::failed], 0);
+  auto cursor = store_->dispatch_cursor(job.key);
+  ASSERT_TRUE(cursor.ok());
+  EXPECT_EQ(*cursor, static_cast<std::uint64_t>(kUsers));
+
+  Job done = current(job);
+  ASSERT_TRUE(done.started_at && done.finished_at);
+  EXPECT_GE(*done.finished_at, *done.started_at);
+  for (const auto& r : recipients(job)) {
+    EXPECT_EQ(r.state.status, RecipientStatus::sent);
+    EXPECT_EQ(r.state.attempts, 1u);
+  }
+}
+
+TEST_F(DispatcherTest, UserDataOverridesJobDataWhenRendering) {
+  JobSpec spec = email_spec();
+  spec.content.base.email = EmailContent{"{{brand}}", "{{brand}} for {{name}}", ""};
+  Job job = create(spec);
+  auto entries = users(job, 0, 2);
+  entries[1].recipient.data_json = R"({"name":"Bo","brand":"Other"})";
+  ingest(job, entries);
+  run(job);
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+  std::map<std::uint64_t, json::object> by_seq;
+  for (auto& line : log_lines()) by_seq[seq_of(line)] = line;
+  ASSERT_EQ(by_seq.size(), 2u);
+  EXPECT_EQ(by_seq[0].at("text").as_string(), "Acme for User 0");
+  EXPECT_EQ(by_seq[1].at("subject").as_string(), "Other");
+  EXPECT_EQ(by_seq[1].at("text").as_string(), "Other for Bo");
+}
+
+TEST_F(DispatcherTest, RecipientsThatCannotRenderFailAndTheJobIsPartial) {
+  Job job = create(email_spec());
+  auto entries = users(job, 0, 10);
+  // Data that is not an object cannot reach the store through the api; the
+  // dispatcher must still fail only those recipients, not the job's loop.
+  for (int bad : {3, 6, 9}) entries[bad].recipient.data_json = "[1,2]";
+  ingest(job, entries);
+  run(job);
+  ASSERT_EQ(wait_final(job), JobStatus::partial);
+
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_EQ(c[Counter::sent], 7);
+  EXPECT_EQ(c[Counter::failed], 3);
+  std::set<std::uint64_t> logged;
+  for (const auto& line : log_lines()) logged.insert(seq_of(line));
+  EXPECT_EQ(logged, (std::set<std::uint64_t>{0, 1, 2, 4, 5, 7, 8}));
+  for (const auto& r : recipients(job)) {
+    bool bad = r.recipient.seq % 3 == 0 && r.recipient.seq != 0;
+    EXPECT_EQ(r.state.status, bad ? RecipientStatus::failed : RecipientStatus::sent) << r.recipient.seq;
+    if (bad) {
+      EXPECT_EQ(r.state.error_code, "invalid_data");
+      EXPECT_EQ(r.state.attempts, 1u);
+    }
+  }
+}
+
+TEST_F(DispatcherTest, UnknownProviderFailsEveryRecipient) {
+  JobSpec spec = email_spec();
+  spec.provider = "nowhere";
+  Job job = create(spec);
+  ingest(job, users(job, 0, 250));
+  run(job);
+  ASSERT_EQ(wait_final(job), JobStatus::failed);
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_EQ(c[Counter::failed], 250);
+  EXPECT_EQ(c[Counter::sent], 0);
+  EXPECT_TRUE(log_lines().empty());
+  for (const auto& r : recipients(job)) EXPECT_EQ(r.state.error_code, "unknown_provider");
+}
+
+TEST_F(DispatcherTest, NullProviderSendsWithoutLogging) {
+  JobSpec spec = email_spec();
+  spec.provider = "null";
+  Job job = create(spec);
+  ingest(job, users(job, 0, 150));
+  run(job);
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+  EXPECT_EQ(counters(job)[Counter::sent], 150);
+  EXPECT_TRUE(log_lines().empty());
+}
+
+TEST_F(DispatcherTest, CancelDuringRunStopsSendingAndSweepsTheRest) {
+  constexpr int kUsers = 500;
+  JobSpec spec = email_spec();
+  spec.rate_limit = 50;  // windows of 10, about 10 s for the whole job
+  Job job = create(spec);
+  ingest(job, users(job, 0, kUsers));
+  run(job);
+  ASSERT_TRUE(eventually([&] { return counters(job)[Counter::sent] >= 20; }));
+  auto cancelled = service_->apply(job.key, JobAction::cancel);
+  ASSERT_TRUE(cancelled.ok());
+  EXPECT_EQ(cancelled->status, JobStatus::cancelled);
+  ASSERT_EQ(wait_final(job), JobStatus::cancelled);
+
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_EQ(c[Counter::sent] + c[Counter::cancelled], kUsers);
+  EXPECT_GE(c[Counter::sent], 20);
+  EXPECT_GT(c[Counter::cancelled], 0);
+  EXPECT_EQ(c[Counter::pending] + c[Counter::enqueued], 0);
+  // What was logged is exactly what was counted as sent.
+  auto lines = log_lines();
+  EXPECT_EQ(static_cast<std::int64_t>(lines.size()), c[Counter::sent]);
+  std::set<std::uint64_t> logged;
+  for (const auto& line : lines) logged.insert(seq_of(line));
+  EXPECT_EQ(logged.size(), lines.size());
+  for (const auto& r : recipients(job)) {
+    if (r.state.status == RecipientStatus::cancelled) {
+      EXPECT_EQ(r.state.error_code, "cancelled");
+      EXPECT_FALSE(logged.count(r.recipient.seq)) << r.recipient.seq;
+    } else {
+      EXPECT_EQ(r.state.status, RecipientStatus::sent);
+      EXPECT_TRUE(logged.count(r.recipient.seq)) << r.recipient.seq;
+    }
+  }
+}
+
+TEST_F(DispatcherTest, PauseStopsTheLoopAndResumeCompletes) {
+  constexpr int kUsers = 300;
+  JobSpec spec = email_spec();
+  spec.rate_limit = 100;  // windows of 20, about 3 s for the whole job
+  Job job = create(spec);
+  ingest(job, users(job, 0, kUsers));
+  run(job);
+  ASSERT_TRUE(eventually([&] { return counters(job)[Counter::sent] >= 20; }));
+  auto paused = service_->apply(job.key, JobAction::pause);
+  ASSERT_TRUE(paused.ok());
+  EXPECT_EQ(paused->status, JobStatus::paused);
+  // The loop ends at its next window boundary.
+  ASSERT_TRUE(eventually([&] { return dispatcher_->running_jobs() == 0; }));
+  EXPECT_EQ(current(job).status, JobStatus::paused);
+  auto at_pause = counters(job);
+  expect_invariants(at_pause);
+  EXPECT_EQ(at_pause[Counter::enqueued], 0);
+  EXPECT_GT(at_pause[Counter::pending], 0);
+  EXPECT_EQ(at_pause[Counter::sent] + at_pause[Counter::pending], kUsers);
+  EXPECT_EQ(static_cast<std::int64_t>(log_lines().size()), at_pause[Counter::sent]);
+
+  auto resumed = service_->apply(job.key, JobAction::resume);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->status, JobStatus::processing);
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_EQ(c[Counter::sent], kUsers);
+  // Nothing sent before the pause was sent again.
+  std::vector<int> times_seen(kUsers, 0);
+  auto lines = log_lines();
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(kUsers));
+  for (const auto& line : lines) ++times_seen[seq_of(line)];
+  for (int i = 0; i < kUsers; ++i) EXPECT_EQ(times_seen[i], 1) << "seq " << i;
+}
+
+TEST_F(DispatcherTest, RecoverFinishesAJobLeftProcessingByAStoppedDispatcher) {
+  constexpr int kUsers = 300;
+  JobSpec spec = email_spec();
+  spec.rate_limit = 100;
+  Job job = create(spec);
+  ingest(job, users(job, 0, kUsers));
+  run(job);
+  ASSERT_TRUE(eventually([&] { return counters(job)[Counter::sent] >= 20; }));
+
+  // The process goes away mid-run.
+  service_->set_listener(nullptr);
+  dispatcher_->stop();
+  dispatcher_.reset();
+  ASSERT_EQ(current(job).status, JobStatus::processing);
+  auto left = counters(job);
+  EXPECT_GT(left.outstanding(), 0);
+
+  // A new one on the same store picks the job up from its cursor.
+  dispatcher_ = make_dispatcher();
+  service_->set_listener(dispatcher_.get());
+  auto recovered = dispatcher_->recover();
+  ASSERT_TRUE(recovered.ok()) << recovered.error().message;
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_EQ(c[Counter::sent], kUsers);
+  std::vector<int> times_seen(kUsers, 0);
+  for (const auto& line : log_lines()) {
+    std::uint64_t seq = seq_of(line);
+    ASSERT_LT(seq, static_cast<std::uint64_t>(kUsers));
+    EXPECT_EQ(line.at("message_id").as_string(), message_id(job.key, seq));
+    ++times_seen[seq];
+  }
+  for (int i = 0; i < kUsers; ++i) EXPECT_GE(times_seen[i], 1) << "seq " << i;
+}
+
+TEST_F(DispatcherTest, RecoverSweepsACancelledJobWithPendingRecipients) {
+  Job job = create(email_spec());
+  ingest(job, users(job, 0, 250));
+  // Cancelled while no dispatcher listened: nobody swept it.
+  service_->set_listener(nullptr);
+  ASSERT_TRUE(service_->apply(job.key, JobAction::cancel).ok());
+  EXPECT_EQ(counters(job)[Counter::pending], 250);
+
+  service_->set_listener(dispatcher_.get());
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  ASSERT_EQ(wait_final(job), JobStatus::cancelled);
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_EQ(c[Counter::cancelled], 250);
+  EXPECT_TRUE(log_lines().empty());
+}
+
+TEST_F(DispatcherTest, ScheduledJobStartsAtItsTimeAndCompletes) {
+  RecordingListener recorder(*dispatcher_);
+  service_->set_listener(&recorder);
+  JobSpec spec = email_spec();
+  spec.schedule_at = now_unix_ms() + 300;
+  Job job = create(spec);
+  ingest(job, users(job, 0, 50));
+  EXPECT_EQ(run(job).status, JobStatus::scheduled);
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+  service_->set_listener(dispatcher_.get());
+
+  EXPECT_EQ(recorder.seen(),
+            (std::vector<JobStatus>{JobStatus::scheduled, JobStatus::processing, JobStatus::completed}));
+  EXPECT_EQ(counters(job)[Counter::sent], 50);
+  EXPECT_EQ(log_lines().size(), 50u);
+}
+
+TEST_F(DispatcherTest, RecoverArmsTheTimerOfAScheduledJob) {
+  JobSpec spec = email_spec();
+  spec.schedule_at = now_unix_ms() + 200;
+  Job job = create(spec);
+  ingest(job, users(job, 0, 20));
+  service_->set_listener(nullptr);
+  EXPECT_EQ(run(job).status, JobStatus::scheduled);
+  service_->set_listener(dispatcher_.get());
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+  EXPECT_EQ(counters(job)[Counter::sent], 20);
+}
+
+TEST_F(DispatcherTest, RecipientsOfAnExpiredJobAreSkipped) {
+  JobSpec spec = email_spec();
+  spec.expires_at = now_unix_ms() + 150;
+  Job job = create(spec);
+  ingest(job, users(job, 0, 250));
+  // Run only once the job has expired.
+  ASSERT_TRUE(eventually([&] { return now_unix_ms() > *spec.expires_at; }));
+  EXPECT_EQ(run(job).status, JobStatus::processing);
+  JobStatus final_status = wait_final(job);
+  EXPECT_TRUE(is_final(final_status));
+  // Nothing failed, so by the state machine's rule the job completed.
+  EXPECT_EQ(final_status, JobStatus::completed);
+
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_EQ(c[Counter::skipped], 250);
+  EXPECT_EQ(c[Counter::sent], 0);
+  EXPECT_TRUE(log_lines().empty());
+  for (const auto& r : recipients(job)) {
+    EXPECT_EQ(r.state.status, RecipientStatus::skipped);
+    EXPECT_EQ(r.state.error_code, "expired");
+  }
+}
+
+TEST_F(DispatcherTest, ManyJobsRunConcurrently) {
+  std::vector<Job> jobs;
+  for (int j = 0; j < 4; ++j) {
+    Job job = create(email_spec());
+    ingest(job, users(job, 0, 300));
+    jobs.push_back(job);
+  }
+  for (const auto& job : jobs) run(job);
+  for (const auto& job : jobs) {
+    ASSERT_EQ(wait_final(job), JobStatus::completed);
+    EXPECT_EQ(counters(job)[Counter::sent], 300);
+  }
+  std::map<std::string, std::set<std::uint64_t>> seqs_by_job;
+  auto lines = log_lines();
+  EXPECT_EQ(lines.size(), 1200u);
+  for (const auto& line : lines) seqs_by_job[std::string(line.at("job_id").as_string())].insert(seq_of(line));
+  ASSERT_EQ(seqs_by_job.size(), 4u);
+  for (const auto& [id, seqs] : seqs_by_job) EXPECT_EQ(seqs.size(), 300u) << id;
+}
+
+}  // namespace
+}  // namespace crier::testing
