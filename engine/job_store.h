@@ -40,10 +40,13 @@ struct RecipientPage {
   std::optional<std::uint64_t> next_seq;  // where the next page starts; none when done
 };
 
-// A recipient's move to a new state, written by dispatch.
+// A recipient's move to a new state, written by dispatch. A state with
+// next_attempt_at > 0 also files the recipient in the job's retry queue;
+// `previous_retry_at` (> 0) takes it out of the slot it was filed under.
 struct StateChange {
   std::uint64_t seq = 0;
   RecipientState state;
+  std::int64_t previous_retry_at = 0;
 };
 
 class JobStore {
@@ -84,6 +87,16 @@ class JobStore {
                                      std::optional<std::uint64_t> cursor, bool sync) = 0;
   // The job's dispatch cursor; 0 before dispatch began.
   virtual Result<std::uint64_t> dispatch_cursor(const JobKey& job) = 0;
+
+  // Up to `limit` recipients of the retry queue due at or before `until_ms`,
+  // earliest first, with their state.
+  virtual Result<std::vector<RecipientView>> due_retries(const JobKey& job, std::int64_t until_ms,
+                                                         std::size_t limit) = 0;
+  // When the job's earliest queued retry is due; none when the queue is empty.
+  virtual Result<std::optional<std::int64_t>> next_retry_at(const JobKey& job) = 0;
+  // One recipient with its state; none when the job has no such seq.
+  virtual Result<std::optional<RecipientView>> find_recipient(const JobKey& job,
+                                                              std::uint64_t seq) = 0;
 };
 
 class TemplateStore {

@@ -42,6 +42,9 @@ struct RecipientState {
   std::int64_t updated_at = 0;  // unix ms; 0 while pending since ingest
   std::string error_code;
   std::string error_message;
+  // While a transient failure waits for its retry: when it is due (unix ms).
+  // The recipient stays ENQUEUED meanwhile; 0 when no retry is scheduled.
+  std::int64_t next_attempt_at = 0;
 };
 
 struct RecipientView {

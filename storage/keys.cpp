@@ -67,4 +67,15 @@ std::string tenant_scoped(std::string_view tenant, std::string_view name) {
   return k;
 }
 
+std::string retry(const JobKey& job, std::int64_t due_ms, std::uint64_t seq) {
+  std::string k(job.begin(), job.end());
+  put_u64(k, static_cast<std::uint64_t>(std::max<std::int64_t>(0, due_ms)));
+  put_u64(k, seq);
+  return k;
+}
+
+std::int64_t due_of_retry(std::string_view key) { return static_cast<std::int64_t>(get_u64(key.substr(16))); }
+
+std::uint64_t seq_of_retry(std::string_view key) { return get_u64(key.substr(24)); }
+
 }  // namespace crier::keys

@@ -12,6 +12,8 @@
 //  dedupe            job(16) ▸ xxh3-128(identity)(16)                  seq(8)
 //  counters          job(16) ▸ 'c'                                     int64 array (merge: add)
 //                    job(16) ▸ 'p'                                     dispatch cursor seq(8)
+//  retries           job(16) ▸ due_ms(8) ▸ seq(8)                      empty: a transient failure's
+//                                                                      next attempt, in due order
 //  idempotency       tenant ▸ 0x00 ▸ key                               answer record
 //  templates         tenant ▸ 0x00 ▸ template_id                       template record (JSON)
 //
@@ -36,6 +38,7 @@ inline constexpr std::string_view kDedupe = "dedupe";
 inline constexpr std::string_view kCounters = "counters";
 inline constexpr std::string_view kIdempotency = "idempotency";
 inline constexpr std::string_view kTemplates = "templates";
+inline constexpr std::string_view kRetries = "retries";
 
 void put_u64(std::string& out, std::uint64_t v);
 std::uint64_t get_u64(std::string_view in);  // in.size() >= 8
@@ -51,5 +54,8 @@ std::string dedupe(const JobKey& job, const DedupeKey& identity);
 std::string counters(const JobKey& job);
 std::string cursor(const JobKey& job);
 std::string tenant_scoped(std::string_view tenant, std::string_view name);
+std::string retry(const JobKey& job, std::int64_t due_ms, std::uint64_t seq);
+std::int64_t due_of_retry(std::string_view key);
+std::uint64_t seq_of_retry(std::string_view key);
 
 }  // namespace crier::keys

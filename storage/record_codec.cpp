@@ -79,6 +79,8 @@ std::string encode(const RecipientState& s) {
   put_varint(out, static_cast<std::uint64_t>(s.updated_at));
   put_bytes(out, s.error_code);
   put_bytes(out, s.error_message);
+  // Appended field: a record written before it existed decodes as 0.
+  if (s.next_attempt_at) put_varint(out, static_cast<std::uint64_t>(s.next_attempt_at));
   return out;
 }
 
@@ -93,6 +95,7 @@ std::optional<RecipientState> decode_state(std::string_view in) {
   s.updated_at = static_cast<std::int64_t>(rd.varint());
   s.error_code = rd.bytes();
   s.error_message = rd.bytes();
+  if (rd.ok && !rd.in.empty()) s.next_attempt_at = static_cast<std::int64_t>(rd.varint());
   if (!rd.ok) return std::nullopt;
   return s;
 }

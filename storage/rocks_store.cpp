@@ -32,13 +32,15 @@ enum Cf : std::size_t {
   kCounters,
   kIdempotency,
   kTemplates,
+  kRetries,
   kCfCount
 };
 
 constexpr std::array<std::string_view, kCfCount> kCfNames = {
     "default",                         keys::kJobs,   keys::kJobsByTenant,
     keys::kRecipients,                 keys::kRecipientState, keys::kDedupe,
-    keys::kCounters,                   keys::kIdempotency,    keys::kTemplates};
+    keys::kCounters,                   keys::kIdempotency,    keys::kTemplates,
+    keys::kRetries};
 
 Error storage_error(const rocksdb::Status& s, std::string_view what) {
   return make_error(ErrorKind::internal, "storage_error", fmt::format("{}: {}", what, s.ToString()));
@@ -384,8 +386,12 @@ Result<void> RocksStore::commit_states(const JobKey& job, std::span<const StateC
                                        const JobCounters& delta,
                                        std::optional<std::uint64_t> cursor, bool sync) {
   rocksdb::WriteBatch batch;
-  for (const auto& c : changes)
+  for (const auto& c : changes) {
     batch.Put(impl_->cf[kRecipientState], keys::recipient(job, c.seq), records::encode(c.state));
+    if (c.previous_retry_at > 0) batch.Delete(impl_->cf[kRetries], keys::retry(job, c.previous_retry_at, c.seq));
+    if (c.state.next_attempt_at > 0)
+      batch.Put(impl_->cf[kRetries], keys::retry(job, c.state.next_attempt_at, c.seq), "");
+  }
   if (!delta.empty()) batch.Merge(impl_->cf[kCounters], keys::counters(job), encode_counters(delta));
   if (cursor) {
     std::string v;
@@ -401,6 +407,68 @@ Result<std::uint64_t> RocksStore::dispatch_cursor(const JobKey& job) {
   if (!*v) return std::uint64_t{0};
   if ((*v)->size() != 8) return corrupt("dispatch cursor");
   return keys::get_u64(**v);
+}
+
+Result<std::vector<RecipientView>> RocksStore::due_retries(const JobKey& job, std::int64_t until_ms,
+                                                           std::size_t limit) {
+  rocksdb::ReadOptions ro;
+  const std::string upper = keys::retry(job, until_ms, ~0ULL);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[kRetries]));
+  std::vector<std::uint64_t> seqs;
+  for (it->Seek(keys::retry(job, 0, 0)); it->Valid() && seqs.size() < limit; it->Next())
+    seqs.push_back(keys::seq_of_retry({it->key().data(), it->key().size()}));
+  if (!it->status().ok()) return storage_error(it->status(), "scan retries");
+
+  // Records and states of the whole set in two MultiGets.
+  std::vector<std::string> ks;
+  ks.reserve(seqs.size());
+  for (auto seq : seqs) ks.push_back(keys::recipient(job, seq));
+  std::vector<rocksdb::Slice> slices(ks.begin(), ks.end());
+  std::vector<rocksdb::PinnableSlice> records(ks.size()), states(ks.size());
+  std::vector<rocksdb::Status> rs(ks.size()), ss(ks.size());
+  impl_->db->MultiGet({}, impl_->cf[kRecipients], slices.size(), slices.data(), records.data(), rs.data());
+  impl_->db->MultiGet({}, impl_->cf[kRecipientState], slices.size(), slices.data(), states.data(), ss.data());
+  std::vector<RecipientView> out;
+  out.reserve(seqs.size());
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    if (!rs[i].ok() || !ss[i].ok()) return corrupt("retry entry without its recipient");
+    auto r = records::decode_recipient({records[i].data(), records[i].size()}, seqs[i]);
+    auto s = records::decode_state({states[i].data(), states[i].size()});
+    if (!r || !s) return corrupt("recipient record");
+    out.push_back({std::move(*r), std::move(*s)});
+  }
+  return out;
+}
+
+Result<std::optional<std::int64_t>> RocksStore::next_retry_at(const JobKey& job) {
+  rocksdb::ReadOptions ro;
+  const std::string upper = keys::retry(job, INT64_MAX, ~0ULL);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[kRetries]));
+  it->Seek(keys::retry(job, 0, 0));
+  if (!it->status().ok()) return storage_error(it->status(), "scan retries");
+  if (!it->Valid()) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(keys::due_of_retry({it->key().data(), it->key().size()}));
+}
+
+Result<std::optional<RecipientView>> RocksStore::find_recipient(const JobKey& job, std::uint64_t seq) {
+  auto r = impl_->get(kRecipients, keys::recipient(job, seq));
+  if (!r) return r.error();
+  if (!*r) return std::optional<RecipientView>();
+  auto s = impl_->get(kRecipientState, keys::recipient(job, seq));
+  if (!s) return s.error();
+  auto recipient = records::decode_recipient(**r, seq);
+  if (!recipient) return corrupt("recipient record");
+  RecipientView view{std::move(*recipient), {}};
+  if (*s) {
+    auto state = records::decode_state(**s);
+    if (!state) return corrupt("recipient state");
+    view.state = std::move(*state);
+  }
+  return std::optional<RecipientView>(std::move(view));
 }
 
 // ---- templates --------------------------------------------------------------

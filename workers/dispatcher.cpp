@@ -3,18 +3,28 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
+#include <random>
 
 #include "engine/render.h"
 #include "engine/time_format.h"
-#include "engine/token_bucket.h"
 
 namespace crier {
 namespace asio = boost::asio;
 
 namespace {
+
+// A turn is kept to about this long at the tightest rate, so pause, cancel
+// and limit changes are seen quickly.
+constexpr double kTurnSeconds = 0.2;
+// Messages paced as one chunk: ~50 chunks a second at the tightest rate.
+constexpr double kChunksPerSecond = 50;
+// The longest a loop sleeps waiting for a retry before it looks at the job again.
+constexpr std::int64_t kMaxIdleMs = 1000;
 
 std::string address_for(const Job& job, const Recipient& r) {
   switch (job.spec.channel) {
@@ -31,19 +41,57 @@ double steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
+  if (d <= std::chrono::steady_clock::duration::zero()) co_return;
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+asio::awaitable<void> sleep_seconds(double s) {
+  co_await sleep_for(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(s)));
+}
+
+// Exponential backoff with jitter: base·2^(n-1) capped, then a uniform
+// draw from its upper half, so retries of one window spread out.
+std::int64_t backoff_ms(const ProviderSettings& s, std::uint32_t attempts_made) {
+  double d = static_cast<double>(s.backoff_base_ms) *
+             std::pow(2.0, static_cast<double>(std::max<std::uint32_t>(attempts_made, 1) - 1));
+  d = std::min(d, static_cast<double>(s.backoff_max_ms));
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> half(d / 2, d);
+  return static_cast<std::int64_t>(half(rng));
+}
+
 }  // namespace
+
+// What a job's loop keeps between turns.
+struct Dispatcher::Turn {
+  std::unique_ptr<JobRenderer> renderer;
+  std::optional<TokenBucket> job_bucket;
+  std::shared_ptr<RateMeter> meter;
+};
 
 Dispatcher::Dispatcher(JobService& service, JobStore& store, DispatchOptions options)
     : service_(service), store_(store), options_(std::move(options)) {}
 
 Dispatcher::~Dispatcher() { stop(); }
 
-void Dispatcher::add_provider(std::unique_ptr<Provider> provider) {
+void Dispatcher::add_provider(std::unique_ptr<Provider> provider, ProviderSettings settings) {
   std::string name(provider->name());
-  providers_[name] = std::move(provider);
+  provider_limits_.set(name, settings.limit);
+  providers_[name] = Registered{std::move(provider), settings};
 }
 
 bool Dispatcher::has_provider(std::string_view name) const { return providers_.count(name) > 0; }
+
+void Dispatcher::set_provider_limit(std::string_view provider, RateLimit limit) {
+  provider_limits_.set(provider, limit);
+}
+
+void Dispatcher::set_tenant_limit(std::string_view tenant, RateLimit limit) {
+  tenant_limits_.set(tenant, limit);
+}
 
 void Dispatcher::start() {
   work_.emplace(io_.get_executor());
@@ -51,14 +99,20 @@ void Dispatcher::start() {
     threads_.emplace_back([this] { io_.run(); });
 }
 
-void Dispatcher::stop() {
+void Dispatcher::stop(std::chrono::milliseconds grace) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     stopping_ = true;
     for (auto& [key, timer] : timers_) timer->cancel();
   }
-  work_.reset();  // loops end at their next window boundary, then run() returns
+  work_.reset();  // loops end at their next turn, then run() returns
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (running_jobs() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // Sends still in flight are abandoned: their recipients are ENQUEUED and
+  // go out again, with the same ids, when the job resumes.
+  if (running_jobs() > 0) io_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
 }
@@ -88,8 +142,9 @@ void Dispatcher::on_status_changed(const Job& job) {
     case JobStatus::processing:
     case JobStatus::cancelled: ensure_loop(job.key); break;
     case JobStatus::scheduled: arm_schedule(job); break;
-    default: break;  // a paused loop notices at its next window
+    default: break;  // a paused loop notices at its next turn
   }
+  if (observer_) observer_->on_job_status(job);
 }
 
 double Dispatcher::rate_per_second(const JobKey& job) const {
@@ -116,13 +171,15 @@ void Dispatcher::ensure_loop(const JobKey& key) {
   }
   // Spawned outside the lock: on a pool thread (a schedule timer firing)
   // co_spawn starts the loop inline, and the loop takes mu_ itself.
-  asio::co_spawn(io_, run_loop(key), [id = job_id_string(key)](std::exception_ptr e) {
+  asio::co_spawn(io_, run_loop(key), [this, key](std::exception_ptr e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
-      spdlog::error("dispatch loop of {} ended by an exception: {}", id, ex.what());
+      spdlog::error("dispatch loop of {} ended by an exception: {}", job_id_string(key), ex.what());
     }
+    std::lock_guard lock(mu_);
+    running_.erase(key);
   });
 }
 
@@ -146,19 +203,33 @@ void Dispatcher::arm_schedule(const Job& job) {
   timers_[key] = std::move(timer);
 }
 
-Provider* Dispatcher::provider_for(const Job& job) {
-  const std::string& name = job.spec.provider.empty() ? options_.default_provider : job.spec.provider;
+Dispatcher::Registered* Dispatcher::provider_for(const Job& job) {
+  std::string_view name = job.spec.provider;
+  if (name.empty()) {
+    auto ch = options_.channel_providers.find(job.spec.channel);
+    name = ch != options_.channel_providers.end() ? ch->second : options_.default_provider;
+  }
   auto it = providers_.find(name);
-  return it == providers_.end() ? nullptr : it->second.get();
+  return it == providers_.end() ? nullptr : &it->second;
+}
+
+double Dispatcher::tightest_rate(const Job& job, const std::string& provider) const {
+  double tightest = 0;
+  for (double r : {job.spec.rate_limit, tenant_limits_.get(job.tenant).rate,
+                   provider_limits_.get(provider).rate})
+    if (r > 0 && (tightest == 0 || r < tightest)) tightest = r;
+  return tightest;
+}
+
+void Dispatcher::notify(const Job& job, std::span<const RecipientView> changed) {
+  if (observer_ && !changed.empty()) observer_->on_recipients_changed(job, changed);
 }
 
 asio::awaitable<void> Dispatcher::run_loop(JobKey key) {
-  std::unique_ptr<JobRenderer> renderer;
-  std::optional<TokenBucket> bucket;
-  std::shared_ptr<RateMeter> meter;
+  Turn turn;
   {
     std::lock_guard lock(mu_);
-    meter = meters_[key];
+    turn.meter = meters_[key];
   }
   const std::string id = job_id_string(key);
   for (;;) {
@@ -173,36 +244,9 @@ asio::awaitable<void> Dispatcher::run_loop(JobKey key) {
     if (found && *found) {
       const Job& job = **found;
       if (job.status == JobStatus::cancelled) {
-        more = sweep_window(job, RecipientStatus::cancelled, "cancelled", "the job was cancelled");
+        more = sweep(job, RecipientStatus::cancelled, "cancelled", "the job was cancelled");
       } else if (job.status == JobStatus::processing) {
-        if (job.spec.expires_at && now_unix_ms() >= *job.spec.expires_at) {
-          more = sweep_window(job, RecipientStatus::skipped, "expired",
-                              "the job expired before this recipient was sent");
-        } else {
-          Provider* provider = provider_for(job);
-          if (!renderer && provider) {
-            auto compiled = JobRenderer::compile(job.spec);
-            if (compiled) renderer = std::move(*compiled);
-            else spdlog::error("dispatch of {}: {}", id, compiled.error().message);
-          }
-          if (!provider || !renderer) {
-            more = sweep_window(job, RecipientStatus::failed,
-                                provider ? "render_failed" : "unknown_provider",
-                                provider ? "the job's content cannot be compiled"
-                                         : "the job's provider is not configured");
-          } else {
-            // The job's own rate limit, re-read every window so a change applies at once.
-            if (job.spec.rate_limit > 0) {
-              if (!bucket) bucket.emplace(job.spec.rate_limit, std::max(1.0, job.spec.rate_limit / 10));
-              else if (bucket->rate() != job.spec.rate_limit)
-                bucket->set_rate(job.spec.rate_limit, std::max(1.0, job.spec.rate_limit / 10));
-            } else {
-              bucket.reset();
-            }
-            more = co_await dispatch_window(job, *renderer, *provider, *meter,
-                                            bucket ? &*bucket : nullptr);
-          }
-        }
+        more = co_await process_turn(job, turn);
         if (!more) {
           auto r = service_.apply(key, JobAction::finish);
           if (!r && r.error().kind != ErrorKind::conflict)
@@ -220,13 +264,46 @@ asio::awaitable<void> Dispatcher::run_loop(JobKey key) {
   }
 }
 
-asio::awaitable<bool> Dispatcher::dispatch_window(const Job& job, JobRenderer& renderer,
-                                                  Provider& provider, RateMeter& meter,
-                                                  TokenBucket* bucket) {
+asio::awaitable<bool> Dispatcher::process_turn(const Job& job, Turn& turn) {
   const std::string id = job.id();
+  if (job.spec.expires_at && now_unix_ms() >= *job.spec.expires_at)
+    co_return sweep(job, RecipientStatus::skipped, "expired",
+                    "the job expired before this recipient was sent");
+
+  Registered* provider = provider_for(job);
+  if (provider && !turn.renderer) {
+    auto compiled = JobRenderer::compile(job.spec);
+    if (compiled) turn.renderer = std::move(*compiled);
+    else spdlog::error("dispatch of {}: {}", id, compiled.error().message);
+  }
+  if (!provider || !turn.renderer)
+    co_return sweep(job, RecipientStatus::failed, provider ? "render_failed" : "unknown_provider",
+                    provider ? "the job's content cannot be compiled"
+                             : "the job's provider is not configured");
+
+  // The job's own limit, re-read every turn so a change applies at once.
+  if (job.spec.rate_limit > 0) {
+    RateLimit l{job.spec.rate_limit, 0};
+    if (!turn.job_bucket) turn.job_bucket.emplace(l.rate, effective_burst(l));
+    else if (turn.job_bucket->rate() != l.rate) turn.job_bucket->set_rate(l.rate, effective_burst(l));
+  } else {
+    turn.job_bucket.reset();
+  }
   std::size_t window = options_.window;
-  if (job.spec.rate_limit > 0)  // ~5 windows a second, so pacing is smooth
-    window = std::clamp<std::size_t>(static_cast<std::size_t>(job.spec.rate_limit / 5), 1, window);
+  if (double rate = tightest_rate(job, std::string(provider->provider->name())); rate > 0)
+    window = std::clamp<std::size_t>(static_cast<std::size_t>(rate * kTurnSeconds), 1, window);
+
+  // Due retries first: they have waited already.
+  auto due = store_.due_retries(job.key, now_unix_ms(), window);
+  if (!due) {
+    spdlog::error("dispatch of {}: {}", id, due.error().message);
+    co_return false;
+  }
+  if (!due->empty()) {
+    auto r = co_await send_and_commit(job, turn, *due, std::nullopt);
+    if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
+    co_return r.ok();
+  }
 
   auto cursor = store_.dispatch_cursor(job.key);
   if (!cursor) {
@@ -238,41 +315,72 @@ asio::awaitable<bool> Dispatcher::dispatch_window(const Job& job, JobRenderer& r
     spdlog::error("dispatch of {}: {}", id, page.error().message);
     co_return false;
   }
-  if (page->items.empty()) co_return false;
-  const std::uint64_t next_cursor = page->next_seq ? *page->next_seq : page->items.back().recipient.seq + 1;
-
-  // 1. ENQUEUED, not synced (see the header).
-  std::int64_t now = now_unix_ms();
-  std::vector<StateChange> enqueued;
-  JobCounters delta;
-  for (auto& item : page->items) {
-    if (is_final(item.state.status)) continue;
-    if (item.state.status == RecipientStatus::pending) {
-      count_transition(delta, RecipientStatus::pending, RecipientStatus::enqueued);
-      item.state.status = RecipientStatus::enqueued;
-      item.state.updated_at = now;
-      enqueued.push_back({item.recipient.seq, item.state});
+  if (!page->items.empty()) {
+    const std::uint64_t next_cursor =
+        page->next_seq ? *page->next_seq : page->items.back().recipient.seq + 1;
+    // ENQUEUED, not synced (see the header). Recipients already final, or
+    // waiting in the retry queue, are not this window's to send.
+    std::vector<StateChange> enqueued;
+    std::vector<RecipientView> to_send;
+    JobCounters delta;
+    const std::int64_t now = now_unix_ms();
+    for (auto& item : page->items) {
+      if (is_final(item.state.status) || item.state.next_attempt_at > 0) continue;
+      if (item.state.status == RecipientStatus::pending) {
+        count_transition(delta, RecipientStatus::pending, RecipientStatus::enqueued);
+        item.state.status = RecipientStatus::enqueued;
+        item.state.updated_at = now;
+        enqueued.push_back({item.recipient.seq, item.state});
+      }
+      to_send.push_back(std::move(item));
     }
-  }
-  if (!enqueued.empty()) {
-    auto r = store_.commit_states(job.key, enqueued, delta, std::nullopt, false);
-    if (!r) {
-      spdlog::error("dispatch of {}: {}", id, r.error().message);
-      co_return false;
+    if (!enqueued.empty()) {
+      auto r = store_.commit_states(job.key, enqueued, delta, std::nullopt, false);
+      if (!r) {
+        spdlog::error("dispatch of {}: {}", id, r.error().message);
+        co_return false;
+      }
     }
+    auto r = co_await send_and_commit(job, turn, to_send, next_cursor);
+    if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
+    co_return r.ok();
   }
 
-  // 2. Render and send.
+  // The window is done; what is left waits in the retry queue.
+  auto next = store_.next_retry_at(job.key);
+  if (!next) {
+    spdlog::error("dispatch of {}: {}", id, next.error().message);
+    co_return false;
+  }
+  if (!*next) co_return false;
+  co_await sleep_for(std::chrono::milliseconds(
+      std::clamp<std::int64_t>(**next - now_unix_ms(), 1, kMaxIdleMs)));
+  co_return true;
+}
+
+asio::awaitable<void> Dispatcher::take_tokens(const Job& job, Turn& turn, std::size_t n) {
+  // Innermost level first, and the most shared one last, so each bucket is
+  // debited as close as possible to the moment the messages really leave.
+  const double count = static_cast<double>(n);
+  if (turn.job_bucket) co_await sleep_seconds(turn.job_bucket->reserve(steady_seconds(), count));
+  co_await sleep_seconds(tenant_limits_.reserve(job.tenant, steady_seconds(), count));
+  Registered* p = provider_for(job);
+  if (p) co_await sleep_seconds(provider_limits_.reserve(p->provider->name(), steady_seconds(), count));
+}
+
+asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& turn,
+                                                          std::vector<RecipientView>& items,
+                                                          std::optional<std::uint64_t> cursor) {
+  Registered& reg = *provider_for(job);
+  const std::string id = job.id();
   std::vector<OutboundMessage> messages;
-  std::vector<std::size_t> message_item;  // page index of each message
-  std::vector<StateChange> final_states;
-  std::vector<bool> active(page->items.size(), false);  // handled by this window
-  delta = JobCounters{};
-  for (std::size_t i = 0; i < page->items.size(); ++i) {
-    auto& item = page->items[i];
-    if (item.state.status != RecipientStatus::enqueued) continue;
-    active[i] = true;
-    auto rendered = renderer.render(item.recipient);
+  std::vector<std::size_t> message_item;  // items index of each message
+  std::vector<std::int64_t> previous_retry(items.size(), 0);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto& item = items[i];
+    previous_retry[i] = item.state.next_attempt_at;
+    item.state.next_attempt_at = 0;
+    auto rendered = turn.renderer->render(item.recipient);
     if (!rendered) {
       item.state.attempts += 1;
       item.state.status = RecipientStatus::failed;
@@ -292,76 +400,102 @@ asio::awaitable<bool> Dispatcher::dispatch_window(const Job& job, JobRenderer& r
     messages.push_back(std::move(m));
     message_item.push_back(i);
   }
-  if (bucket && !messages.empty()) {
-    double wait = bucket->reserve(steady_seconds(), static_cast<double>(messages.size()));
-    if (wait > 0) {
-      asio::steady_timer t(co_await asio::this_coro::executor,
-                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                               std::chrono::duration<double>(wait)));
-      co_await t.async_wait(asio::use_awaitable);
-    }
-  }
+
+  // Paced in chunks, so a limited job flows evenly instead of in bursts.
+  std::size_t chunk = messages.size();
+  if (double rate = tightest_rate(job, std::string(reg.provider->name())); rate > 0)
+    chunk = std::clamp<std::size_t>(static_cast<std::size_t>(rate / kChunksPerSecond), 1, chunk);
   std::vector<DeliveryOutcome> outcomes;
-  if (!messages.empty()) outcomes = co_await provider.send(messages);
-  outcomes.resize(messages.size(), DeliveryOutcome{false, true, "no_outcome", "the provider gave no answer"});
+  outcomes.reserve(messages.size());
+  for (std::size_t from = 0; from < messages.size(); from += chunk) {
+    std::size_t n = std::min(chunk, messages.size() - from);
+    co_await take_tokens(job, turn, n);
+    auto got = co_await reg.provider->send(std::span<const OutboundMessage>(messages).subspan(from, n));
+    got.resize(n, DeliveryOutcome{false, true, "no_outcome", "the provider gave no answer"});
+    for (auto& o : got) outcomes.push_back(std::move(o));
+  }
+
+  const std::int64_t now = now_unix_ms();
   for (std::size_t k = 0; k < messages.size(); ++k) {
-    auto& state = page->items[message_item[k]].state;
+    auto& state = items[message_item[k]].state;
+    const auto& o = outcomes[k];
     state.attempts += 1;
-    if (outcomes[k].ok) {
+    if (o.ok) {
       state.status = RecipientStatus::sent;
       state.error_code.clear();
       state.error_message.clear();
-    } else {
-      state.status = RecipientStatus::failed;
-      state.error_code = outcomes[k].error_code;
-      state.error_message = outcomes[k].error_message;
+      continue;
     }
+    state.error_code = o.error_code;
+    state.error_message = o.error_message;
+    if (o.transient && state.attempts < reg.settings.max_attempts) {
+      state.next_attempt_at = now + std::max(backoff_ms(reg.settings, state.attempts), o.retry_after_ms);
+      continue;  // stays ENQUEUED, in the retry queue
+    }
+    state.status = RecipientStatus::failed;
+    if (o.transient)
+      state.error_message = fmt::format("gave up after {} attempts: {}", state.attempts, o.error_message);
   }
 
-  // 3. Final states, counters and cursor in one synced batch.
-  now = now_unix_ms();
+  // Outcomes, counters, retry queue and cursor in one synced batch.
+  std::vector<StateChange> changes;
+  changes.reserve(items.size());
+  JobCounters delta;
   std::int64_t finalized = 0;
-  for (std::size_t i = 0; i < page->items.size(); ++i) {
-    if (!active[i]) continue;
-    auto& item = page->items[i];
-    count_transition(delta, RecipientStatus::enqueued, item.state.status);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto& item = items[i];
     item.state.updated_at = now;
-    final_states.push_back({item.recipient.seq, item.state});
-    ++finalized;
+    if (item.state.status != RecipientStatus::enqueued) {
+      count_transition(delta, RecipientStatus::enqueued, item.state.status);
+      ++finalized;
+    }
+    changes.push_back({item.recipient.seq, item.state, previous_retry[i]});
   }
-  auto r = store_.commit_states(job.key, final_states, delta, next_cursor, true);
-  if (!r) {
-    spdlog::error("dispatch of {}: {}", id, r.error().message);
-    co_return false;
-  }
-  meter.add(finalized);
-  co_return true;
+  if (auto r = store_.commit_states(job.key, changes, delta, cursor, true); !r) co_return r.error();
+  turn.meter->add(finalized);
+  notify(job, items);
+  co_return Result<void>{};
 }
 
-bool Dispatcher::sweep_window(const Job& job, RecipientStatus to, const char* code,
-                              const char* message) {
+bool Dispatcher::sweep(const Job& job, RecipientStatus to, const char* code, const char* message) {
+  // The main window first, then the retry queue (behind the cursor).
   auto cursor = store_.dispatch_cursor(job.key);
   if (!cursor) return false;
+  std::vector<RecipientView> items;
+  std::optional<std::uint64_t> next_cursor;
   auto page = store_.list_recipients(job.key, *cursor, options_.window, std::nullopt, options_.window);
-  if (!page || page->items.empty()) return false;
-  std::int64_t now = now_unix_ms();
+  if (!page) return false;
+  if (!page->items.empty()) {
+    next_cursor = page->next_seq ? *page->next_seq : page->items.back().recipient.seq + 1;
+    items = std::move(page->items);
+  } else {
+    auto due = store_.due_retries(job.key, INT64_MAX, options_.window);
+    if (!due || due->empty()) return false;
+    items = std::move(*due);
+  }
+  const std::int64_t now = now_unix_ms();
   std::vector<StateChange> changes;
+  std::vector<RecipientView> changed;
   JobCounters delta;
-  for (auto& item : page->items) {
-    if (is_final(item.state.status)) continue;
+  for (auto& item : items) {
+    // In the main window, queued retries are left for the second pass.
+    if (is_final(item.state.status) || (next_cursor && item.state.next_attempt_at > 0)) continue;
     count_transition(delta, item.state.status, to);
+    std::int64_t previous_retry = item.state.next_attempt_at;
     item.state.status = to;
     item.state.error_code = code;
     item.state.error_message = message;
     item.state.updated_at = now;
-    changes.push_back({item.recipient.seq, item.state});
+    item.state.next_attempt_at = 0;
+    changes.push_back({item.recipient.seq, item.state, previous_retry});
+    changed.push_back(std::move(item));
   }
-  const std::uint64_t next = page->next_seq ? *page->next_seq : page->items.back().recipient.seq + 1;
-  auto r = store_.commit_states(job.key, changes, delta, next, true);
+  auto r = store_.commit_states(job.key, changes, delta, next_cursor, true);
   if (!r) {
     spdlog::error("sweep of {}: {}", job.id(), r.error().message);
     return false;
   }
+  notify(job, changed);
   return true;
 }
 

@@ -1,16 +1,20 @@
 // Runs jobs: one coroutine per PROCESSING (or CANCELLED, to sweep) job on a
 // pool of threads of its own, so dispatch never competes with the HTTP pool.
 //
-// A job advances window by window in seq order from its dispatch cursor:
-//   1. read up to `window` recipients (a bounded range scan: flat memory);
-//   2. mark the not-yet-final ones ENQUEUED (one batch, not synced: losing
-//      it only means they are PENDING again, and get the same message ids);
-//   3. render and hand them to the job's provider;
-//   4. write SENT/FAILED, the counter deltas and the new cursor in one batch,
-//      synced. A crash before 4 re-sends the window with the same ids; a crash
-//      after it never sends them again.
-// Between windows it re-reads the job, so pause and cancel take effect
-// within one window.
+// A job advances batch by batch. Each turn of its loop takes, in order:
+//   - the retries that are due (recipients whose last attempt failed
+//     transiently; they wait in the job's retry queue, still ENQUEUED), or
+//   - the next window of recipients in seq order from the dispatch cursor
+//     (a bounded range scan: flat memory whatever the job size).
+// A window's PENDING recipients are first marked ENQUEUED (one batch, not
+// synced: losing it only makes them PENDING again, with the same message
+// ids). Messages are rendered, paced by three token buckets (job, tenant,
+// provider: the tightest wins) in small chunks, and handed to the provider.
+// Outcomes, counter deltas, retry-queue entries and the new cursor are then
+// written in one synced batch. A crash before that batch re-sends the window
+// with the same ids; a crash after it never sends them again.
+// The loop re-reads the job every turn, so pause, cancel and a changed
+// rate limit take effect within one turn (a turn is kept under ~200 ms).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -26,14 +30,34 @@
 
 #include "engine/job_service.h"
 #include "workers/provider.h"
+#include "workers/rate_limiter.h"
 #include "workers/rate_meter.h"
 
 namespace crier {
 
 struct DispatchOptions {
-  std::size_t window = 1000;        // recipients per window
-  unsigned threads = 2;             // dispatch pool size
+  std::size_t window = 1000;  // recipients per turn
+  unsigned threads = 2;       // dispatch pool size
+  // The provider of a job that names none: the channel's, else the default.
   std::string default_provider = "log";
+  std::map<Channel, std::string> channel_providers;
+};
+
+// How the dispatcher treats one provider.
+struct ProviderSettings {
+  RateLimit limit;                  // messages/s through this provider, all jobs together
+  unsigned max_attempts = 5;        // attempts per recipient, the first included
+  std::int64_t backoff_base_ms = 500;    // wait before the 2nd attempt; doubles after
+  std::int64_t backoff_max_ms = 60000;   // cap of one wait (before jitter)
+};
+
+// Told of what dispatch does, for callbacks and live events. Called on a
+// dispatch thread after the change is durable; must not block.
+class DispatchObserver {
+ public:
+  virtual ~DispatchObserver() = default;
+  virtual void on_recipients_changed(const Job& job, std::span<const RecipientView> changed) = 0;
+  virtual void on_job_status(const Job& job) = 0;
 };
 
 class Dispatcher final : public JobListener {
@@ -42,16 +66,23 @@ class Dispatcher final : public JobListener {
   ~Dispatcher() override;
 
   // Registers a provider under its name; before start().
-  void add_provider(std::unique_ptr<Provider> provider);
+  void add_provider(std::unique_ptr<Provider> provider, ProviderSettings settings = {});
   bool has_provider(std::string_view name) const;
+  // Limits that may change while jobs run (a config reload); they apply to
+  // the next chunk sent.
+  void set_provider_limit(std::string_view provider, RateLimit limit);
+  void set_tenant_limit(std::string_view tenant, RateLimit limit);
+  void set_observer(DispatchObserver* observer) { observer_ = observer; }
 
   void start();
-  // Stops the loops at their next window boundary and joins the threads.
-  void stop();
+  // Stops the loops at their next turn (waiting up to `grace` for sends in
+  // flight; what is cut off is re-sent after restart with the same ids) and
+  // joins the threads.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
   // Resumes what a previous process left: PROCESSING jobs run again from
-  // their cursor, SCHEDULED jobs get their timers, CANCELLED jobs with
-  // recipients still pending are swept.
+  // their cursor and retry queue, SCHEDULED jobs get their timers, CANCELLED
+  // jobs with recipients still outstanding are swept.
   Result<void> recover();
 
   void on_status_changed(const Job& job) override;
@@ -62,21 +93,40 @@ class Dispatcher final : public JobListener {
   std::size_t running_jobs() const;
 
  private:
+  struct Registered {
+    std::unique_ptr<Provider> provider;
+    ProviderSettings settings;
+  };
+  struct Turn;  // one job's loop state, defined in the .cpp
+
   boost::asio::awaitable<void> run_loop(JobKey key);
-  // Sends one window; false when the job has no recipients left.
-  boost::asio::awaitable<bool> dispatch_window(const Job& job, class JobRenderer& renderer,
-                                               Provider& provider, RateMeter& meter,
-                                               class TokenBucket* bucket);
-  // Moves one window of not-final recipients to `to`; false when none are left.
-  bool sweep_window(const Job& job, RecipientStatus to, const char* code, const char* message);
+  // One turn of a PROCESSING job; false when it has nothing left to do now
+  // and nothing queued (the job can finish).
+  boost::asio::awaitable<bool> process_turn(const Job& job, Turn& turn);
+  // Sends `items` (already ENQUEUED) and commits their outcomes; `cursor`
+  // is written with them when the items came from the main window.
+  boost::asio::awaitable<Result<void>> send_and_commit(const Job& job, Turn& turn,
+                                                       std::vector<RecipientView>& items,
+                                                       std::optional<std::uint64_t> cursor);
+  // Waits until the job, tenant and provider buckets all allow n messages.
+  boost::asio::awaitable<void> take_tokens(const Job& job, Turn& turn, std::size_t n);
+  // Moves a turn's worth of not-final recipients (main window, then retry
+  // queue) to `to`; false when none are left.
+  bool sweep(const Job& job, RecipientStatus to, const char* code, const char* message);
   void ensure_loop(const JobKey& key);
   void arm_schedule(const Job& job);
-  Provider* provider_for(const Job& job);
+  Registered* provider_for(const Job& job);
+  // The tightest rate among the job's three levels; 0 when none is set.
+  double tightest_rate(const Job& job, const std::string& provider) const;
+  void notify(const Job& job, std::span<const RecipientView> changed);
 
   JobService& service_;
   JobStore& store_;
   DispatchOptions options_;
-  std::map<std::string, std::unique_ptr<Provider>, std::less<>> providers_;
+  std::map<std::string, Registered, std::less<>> providers_;
+  RateLimiter provider_limits_;
+  RateLimiter tenant_limits_;
+  DispatchObserver* observer_ = nullptr;
 
   boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

@@ -1,5 +1,9 @@
-// A delivery channel's client. The dispatcher hands it a window of rendered
-// messages and awaits one outcome per message, in order.
+// A delivery channel's client. The dispatcher hands it a chunk of rendered
+// messages and awaits one outcome per message, in order. send() may be called
+// concurrently from several dispatch threads and jobs: implementations are
+// thread-safe and send a chunk's messages concurrently where they can (a pool
+// of keep-alive connections). Rate limits and retries are the dispatcher's
+// business, not the provider's: a provider makes one attempt per message.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -27,11 +31,18 @@ struct OutboundMessage {
   RenderedMessage content;
 };
 
+// What became of one message. A failure is either transient (connect error,
+// timeout, HTTP 429 or 5xx, SMTP 4xx: the dispatcher retries it with backoff
+// up to the provider's max_attempts) or permanent (any other refusal, an
+// invalid address: failed at once). error_code is stable snake_case
+// (connect_failed, timeout, rate_limited, http_500, smtp_550, ...);
+// error_message is for people and may quote the peer's answer.
 struct DeliveryOutcome {
   bool ok = true;
-  bool transient = false;  // worth retrying (later issue: retries)
+  bool transient = false;
   std::string error_code;
   std::string error_message;
+  std::int64_t retry_after_ms = 0;  // the peer asked for at least this wait (Retry-After)
 };
 
 class Provider {
