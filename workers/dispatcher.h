@@ -123,12 +123,14 @@ class Dispatcher final : public JobListener {
   JobService& service_;
   JobStore& store_;
   DispatchOptions options_;
+  // Before the providers: they may hold sockets of this io_context, which
+  // must go before it does (members are destroyed in reverse order).
+  boost::asio::io_context io_;
   std::map<std::string, Registered, std::less<>> providers_;
   RateLimiter provider_limits_;
   RateLimiter tenant_limits_;
   DispatchObserver* observer_ = nullptr;
 
-  boost::asio::io_context io_;
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
 

@@ -1,0 +1,48 @@
+// The `webhook` channel: one signed JSON POST per message.
+//
+// Envelope (the request body), every key always present:
+//   {"message_id": "msg_…", "job_id": "job_…", "seq": 12,
+//    "user_id": "u1" | null, "correlation_id": "c9" | null,
+//    "channel": "webhook", "data": <the job's rendered JSON body>}
+// Headers: Content-Type: application/json; Idempotency-Key: <message_id>;
+// with a signing secret also webhook-id (= message_id, identical on every
+// attempt, so receivers drop duplicates), webhook-timestamp and
+// webhook-signature (Standard Webhooks, see webhook_signature.h).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "engine/result.h"
+#include "workers/http_client.h"
+#include "workers/provider.h"
+
+namespace crier {
+
+struct WebhookProviderOptions {
+  std::string name = "webhook";
+  std::string default_url;     // used when a message's `to` is empty
+  std::string signing_secret;  // "whsec_<base64>" or raw; empty: unsigned
+  std::size_t pool_size = 32;  // keep-alive connections per origin
+  std::chrono::milliseconds timeout{10'000};  // per request
+  HttpHeaders extra_headers;   // added to every request (e.g. an API key)
+};
+
+// Start-up check for configuration: the signing secret must parse.
+Result<void> validate_webhook_options(const WebhookProviderOptions& options);
+
+// A provider for these options. With a secret validate_webhook_options()
+// refuses, every message fails permanently (invalid_secret) rather than
+// going out unsigned.
+std::unique_ptr<Provider> make_webhook_provider(WebhookProviderOptions options);
+
+// How every HTTP provider reads an answer: 2xx ok; transport failures
+// (connect_failed, timeout, ...) transient; 429 (rate_limited) and 5xx
+// (http_<status>) transient, 429 and 503 honouring Retry-After in seconds;
+// any other status permanent http_<status>, the message quoting the start of
+// the body; an invalid URL permanent invalid_address.
+DeliveryOutcome http_delivery_outcome(const Result<HttpResponse>& result);
+
+}  // namespace crier
