@@ -246,7 +246,8 @@ ApiResponse Router::route(ApiRequest& req) {
     }
     if (p.size() == 3) {
       if (m == "GET") return get_job(ctx_, req, p[2]);
-      return method_not_allowed(req, "GET");
+      if (m == "PATCH") return patch_job(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET, PATCH");
     }
     if (p.size() == 4 && p[3] == "users") {
       if (m == "POST") {
@@ -271,6 +272,10 @@ ApiResponse Router::route(ApiRequest& req) {
       }
     }
     return not_found();
+  }
+  if (p.size() == 3 && p[1] == "receipts") {
+    if (m == "POST") return post_receipts(ctx_, req, p[2]);
+    return method_not_allowed(req, "POST");
   }
   if (p.size() >= 2 && p[1] == "templates") {
     if (p.size() == 2) {

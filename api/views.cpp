@@ -17,6 +17,16 @@ json::value time_or_null(const std::optional<std::int64_t>& ms) {
 
 json::value str_or_null(const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); }
 
+// Boost.JSON writes every double in exponent form (5E3): whole numbers go
+// out as integers, so rates read as people write them.
+json::value number(double v) {
+  double whole = std::round(v);
+  if (std::fabs(v - whole) < 1e-9 && std::fabs(whole) < 9e15) return json::value(static_cast<std::int64_t>(whole));
+  return json::value(v);
+}
+
+json::value ms_or_null(std::int64_t ms) { return ms ? json::value(format_rfc3339(ms)) : json::value(nullptr); }
+
 }  // namespace
 
 json::object job_view(const Job& job, const JobCounters& c, double rate) {
@@ -33,7 +43,7 @@ json::object job_view(const Job& job, const JobCounters& c, double rate) {
   o["correlation_id"] = str_or_null(s.correlation_id);
   o["callback_url"] = str_or_null(s.callback_url);
   o["provider"] = str_or_null(s.provider);
-  o["rate_limit"] = s.rate_limit > 0 ? json::value(s.rate_limit) : json::value(nullptr);
+  o["rate_limit"] = s.rate_limit > 0 ? number(s.rate_limit) : json::value(nullptr);
   o["schedule_at"] = time_or_null(s.schedule_at);
   o["expires_at"] = time_or_null(s.expires_at);
   for (std::size_t i = 0; i < kCounterCount; ++i)
@@ -44,10 +54,11 @@ json::object job_view(const Job& job, const JobCounters& c, double rate) {
     auto attempted = c[Counter::sent] + c[Counter::delivered] + c[Counter::failed];
     rate = static_cast<double>(attempted) * 1000.0 / static_cast<double>(*job.finished_at - *job.started_at);
   }
-  o["rate_per_second"] = std::round(rate * 10) / 10;
+  // Whole messages per second; a tenth below 10/s, where whole numbers lie.
+  o["rate_per_second"] = number(rate >= 10 ? std::round(rate) : std::round(rate * 10) / 10);
   auto outstanding = c.outstanding();
   if (job.status == JobStatus::processing && rate > 0)
-    o["estimated_seconds_remaining"] = std::ceil(static_cast<double>(outstanding) / rate);
+    o["estimated_seconds_remaining"] = static_cast<std::int64_t>(std::ceil(static_cast<double>(outstanding) / rate));
   else if (is_final(job.status) || outstanding == 0)
     o["estimated_seconds_remaining"] = 0;
   else
@@ -79,7 +90,10 @@ json::object recipient_view(const JobKey& job, const RecipientView& v) {
   o["error"] = s.error_code.empty()
                    ? json::value(nullptr)
                    : json::value(json::object{{"code", s.error_code}, {"message", s.error_message}});
-  o["updated_at"] = s.updated_at ? json::value(format_rfc3339(s.updated_at)) : json::value(nullptr);
+  o["updated_at"] = ms_or_null(s.updated_at);
+  // Waiting for a retry after a transient failure: when it is due.
+  o["next_attempt_at"] = ms_or_null(s.next_attempt_at);
+  o["read_at"] = ms_or_null(s.read_at);
   return o;
 }
 

@@ -64,8 +64,31 @@ Result<void> load_toml(Config& c, const std::string& path) {
   if (auto v = t["dispatch"]["threads"].value<int64_t>(); v && *v > 0) c.dispatch.threads = static_cast<unsigned>(*v);
   if (auto v = t["dispatch"]["window"].value<int64_t>(); v && *v > 0) c.dispatch.window = static_cast<std::size_t>(*v);
   if (auto v = t["dispatch"]["default_provider"].value<std::string>()) c.dispatch.default_provider = *v;
-  if (auto v = t["providers"]["log"]["path"].value<std::string>()) c.log_provider_path = *v;
+  if (auto* channels = t["dispatch"]["channels"].as_table()) {
+    for (const auto& [name, node] : *channels) {
+      auto ch = parse_channel(name.str());
+      auto provider = node.value<std::string>();
+      if (!ch || !provider)
+        return config_error(fmt::format("dispatch.channels.{} must name a provider, for a channel "
+                                        "(email, sms, push, webhook, whatsapp)", name.str()));
+      c.dispatch.channel_providers[*ch] = *provider;
+    }
+  }
+  if (auto r = load_providers(t, c.providers); !r) return r;
+  if (t["providers"]["webhook"]["signing_secret"]) c.webhook_secret_configured = true;
   return {};
+}
+
+Result<ProvidersConfig> reload_limits(const std::string& path) {
+  toml::table t;
+  try {
+    t = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return config_error(fmt::format("{}: {}", path, e.description()));
+  }
+  ProvidersConfig c = default_providers();
+  if (auto r = load_providers(t, c); !r) return r.error();
+  return c;
 }
 
 Result<api::ServerOptions> listen_options(const Config& c) {

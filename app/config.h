@@ -8,6 +8,7 @@
 
 #include "api/context.h"
 #include "api/server.h"
+#include "app/providers.h"
 #include "engine/result.h"
 #include "workers/dispatcher.h"
 
@@ -22,13 +23,19 @@ struct Config {
   std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant
   api::ApiLimits limits;
   DispatchOptions dispatch;
-  std::string log_provider_path;  // default: <data_dir>/delivery.log
+  ProvidersConfig providers = default_providers();
+  // Where the built-in webhook provider's signing secret is kept when the
+  // config names none: generated once, like the API key.
+  bool webhook_secret_configured = false;
 };
 
 // Parses "KEY=TENANT" into the map; errors name the bad entry.
 Result<void> add_api_key(Config& config, std::string_view pair);
 // Reads a TOML file over the given config.
 Result<void> load_toml(Config& config, const std::string& path);
+// Reads only what may change while the server runs (rate limits of
+// providers and tenants), for a reload on SIGHUP.
+Result<ProvidersConfig> reload_limits(const std::string& path);
 // Splits "host:port"; errors when malformed.
 Result<api::ServerOptions> listen_options(const Config& config);
 

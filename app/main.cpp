@@ -12,16 +12,21 @@
 #include "api/router.h"
 #include "api/server.h"
 #include "app/config.h"
+#include "app/sink.h"
 #include "engine/time_format.h"
 #include "storage/rocks_store.h"
+#include "workers/callback_notifier.h"
 #include "workers/dispatcher.h"
+#include "workers/webhook_signature.h"
 
 namespace {
 
-// With no key configured, one is generated once and kept in the data
-// directory, so `make run` works out of the box and keeps working.
-crier::Result<std::string> default_api_key(const std::string& data_dir) {
-  auto path = std::filesystem::path(data_dir) / "api_key";
+// With no key (or webhook signing secret) configured, one is generated once
+// and kept in the data directory, so `make run` works out of the box and
+// keeps working. `make_secret` builds a new one from 16 random bytes.
+crier::Result<std::string> stored_secret(const std::string& data_dir, const char* file,
+                                         std::string (*make_secret)(const std::string& random)) {
+  auto path = std::filesystem::path(data_dir) / file;
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (std::ifstream in(path); in) {
@@ -30,8 +35,12 @@ crier::Result<std::string> default_api_key(const std::string& data_dir) {
     if (key.size() >= 8) return key;
   }
   std::random_device rd;
-  std::string key = "crier_";
-  for (int i = 0; i < 4; ++i) key += fmt::format("{:08x}", rd());
+  std::string random;
+  for (int i = 0; i < 4; ++i) {
+    auto v = rd();
+    random.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  std::string key = make_secret(random);
   std::ofstream out(path, std::ios::trunc);
   out << key << "\n";
   if (!out) return crier::make_error(crier::ErrorKind::internal, "key_write_failed", "cannot write " + path.string());
@@ -39,7 +48,7 @@ crier::Result<std::string> default_api_key(const std::string& data_dir) {
   return key;
 }
 
-int serve(crier::Config config) {
+int serve(crier::Config config, const std::string& config_path) {
   using namespace crier;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
@@ -51,13 +60,33 @@ int serve(crier::Config config) {
   }
   bool generated_key = false;
   if (config.api_keys.empty()) {
-    auto key = default_api_key(config.data_dir);
+    auto key = stored_secret(config.data_dir, "api_key", [](const std::string& random) {
+      std::string key = "crier_";
+      for (unsigned char c : random) key += fmt::format("{:02x}", c);
+      return key;
+    });
     if (!key) {
       spdlog::critical("{}", key.error().message);
       return 2;
     }
     config.api_keys[*key] = "default";
     generated_key = true;
+  }
+  // The built-in webhook provider signs every message; with no secret
+  // configured it uses (and shows) one kept in the data directory.
+  std::string webhook_secret;
+  if (!config.webhook_secret_configured) {
+    auto secret = stored_secret(config.data_dir, "webhook_secret", [](const std::string& random) {
+      return "whsec_" + base64_encode(random);
+    });
+    if (!secret) {
+      spdlog::critical("{}", secret.error().message);
+      return 2;
+    }
+    webhook_secret = *secret;
+    for (auto& p : config.providers.providers)
+      if (auto* w = std::get_if<WebhookProviderOptions>(&p.options); w && w->name == "webhook")
+        w->signing_secret = webhook_secret;
   }
 
   auto store = RocksStore::open({config.data_dir, config.sync_writes});
@@ -66,16 +95,28 @@ int serve(crier::Config config) {
     return 1;
   }
   JobService service(**store, **store, now_unix_ms);
+  // Callbacks are signed with the webhook provider's secret. Built before
+  // the dispatcher, so it outlives the loops that feed it.
+  CallbackOptions callback_options;
+  for (const auto& p : config.providers.providers)
+    if (auto* w = std::get_if<WebhookProviderOptions>(&p.options); w && w->name == "webhook")
+      callback_options.signing_secret = w->signing_secret;
+  CallbackNotifier callbacks(**store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
-  dispatcher.add_provider(make_null_provider());
-  std::string log_path = config.log_provider_path.empty()
-                             ? (std::filesystem::path(config.data_dir) / "delivery.log").string()
-                             : config.log_provider_path;
-  dispatcher.add_provider(make_log_provider(log_path));
-  if (!dispatcher.has_provider(config.dispatch.default_provider)) {
-    spdlog::critical("dispatch.default_provider '{}' is not a provider (log, null)", config.dispatch.default_provider);
+  dispatcher.set_observer(&callbacks);
+  if (auto r = register_providers(config.providers, config.data_dir, dispatcher); !r) {
+    spdlog::critical("{}", r.error().message);
     return 2;
   }
+  if (!dispatcher.has_provider(config.dispatch.default_provider)) {
+    spdlog::critical("dispatch.default_provider '{}' is not a configured provider", config.dispatch.default_provider);
+    return 2;
+  }
+  for (const auto& [channel, name] : config.dispatch.channel_providers)
+    if (!dispatcher.has_provider(name)) {
+      spdlog::critical("dispatch.channels.{} names '{}', which is not a configured provider", to_string(channel), name);
+      return 2;
+    }
   service.set_listener(&dispatcher);
 
   api::ApiContext ctx{service, **store, **store, **store, config.api_keys, config.limits, config.sync_writes};
@@ -102,6 +143,8 @@ int serve(crier::Config config) {
   fmt::print("crier listening on http://{}:{}\n", listen->host, *port);
   if (generated_key)
     fmt::print("API key (tenant 'default'): {}\n  (stored in {}/api_key)\n", config.api_keys.begin()->first, config.data_dir);
+  if (!webhook_secret.empty())
+    fmt::print("webhook signing secret: {}\n  (stored in {}/webhook_secret)\n", webhook_secret, config.data_dir);
   fmt::print("data directory: {}\n", config.data_dir);
   std::fflush(stdout);
 
@@ -109,8 +152,23 @@ int serve(crier::Config config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   int sig = 0;
-  sigwait(&signals, &sig);
+  // SIGHUP re-reads the rate limits of providers and tenants from the
+  // config file; they apply to the next chunk each job sends.
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    if (config_path.empty()) {
+      spdlog::warn("SIGHUP: no --config file to reload");
+      continue;
+    }
+    auto reloaded = reload_limits(config_path);
+    if (!reloaded) {
+      spdlog::error("SIGHUP: {} (limits unchanged)", reloaded.error().message);
+      continue;
+    }
+    apply_limits(*reloaded, dispatcher);
+    spdlog::info("SIGHUP: rate limits reloaded from {}", config_path);
+  }
   spdlog::info("signal {}: stopping", sig);
   server.stop();
   dispatcher.stop();
@@ -125,11 +183,15 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   CLI::App app{"Crier: self-hosted bulk notifications"};
   app.require_subcommand(1);
   crier::Config config;
+  // Webhook jobs go to the built-in webhook provider unless the config says
+  // otherwise; every other channel needs a configured provider (or the default).
+  config.dispatch.channel_providers[crier::Channel::webhook] = "webhook";
   std::string config_file;
   std::vector<std::string> keys;
   unsigned threads = 0, dispatch_threads = 0;
@@ -144,10 +206,13 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--config", config_file, "TOML configuration file (flags override it)")->check(CLI::ExistingFile);
   serve_cmd->add_option("--threads", threads, "HTTP I/O threads (default: one per core)");
   serve_cmd->add_option("--dispatch-threads", dispatch_threads, "dispatcher threads (default 2)");
-  serve_cmd->add_option("--default-provider", default_provider, "provider for jobs that name none: log or null (default log)");
+  serve_cmd->add_option("--default-provider", default_provider, "provider for every job that names none, whatever its channel (e.g. log or null for a dry run); "
+                        "without it: dispatch.channels, else dispatch.default_provider (log)");
   serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");
   serve_cmd->add_flag("--no-sync", no_sync, "acknowledge writes before the WAL is fsync'd (faster; a power loss may lose acknowledged data)");
+  crier::SinkCommand sink_command(app);
   CLI11_PARSE(app, argc, argv);
+  if (sink_command.chosen()) return sink_command.run();
 
   auto die = [](const crier::Error& e) {
     fmt::print(stderr, "crier: {}\n", e.message);
@@ -172,8 +237,13 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (threads) config.threads = threads;
   if (dispatch_threads) config.dispatch.threads = dispatch_threads;
-  if (!default_provider.empty()) config.dispatch.default_provider = default_provider;
+  // Named on the command line, it serves every job that names no provider,
+  // whatever the channel (a dry run: --default-provider log).
+  if (!default_provider.empty()) {
+    config.dispatch.default_provider = default_provider;
+    config.dispatch.channel_providers.clear();
+  }
   if (!log_level.empty()) config.log_level = log_level;
   if (no_sync) config.sync_writes = false;
-  return serve(std::move(config));
+  return serve(std::move(config), config_file);
 }

@@ -73,6 +73,20 @@ std::string message_id(const JobKey& job, std::uint64_t seq) {
   return fmt::format("msg_{}_{:016x}", std::string_view(job_id_string(job)).substr(4), seq);
 }
 
+std::optional<std::pair<JobKey, std::uint64_t>> parse_message_id(std::string_view id) {
+  // msg_ + 26 + _ + 16
+  if (id.size() != 4 + 26 + 1 + 16 || id.substr(0, 4) != "msg_" || id[30] != '_') return std::nullopt;
+  auto job = parse_job_id(fmt::format("job_{}", id.substr(4, 26)));
+  if (!job) return std::nullopt;
+  std::uint64_t seq = 0;
+  for (char c : id.substr(31)) {
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return std::nullopt;
+    seq = seq << 4 | static_cast<std::uint64_t>(d);
+  }
+  return std::pair{*job, seq};
+}
+
 std::string new_request_id() {
   auto v = rng()();
   return fmt::format("req_{:016x}{:04x}", v, static_cast<unsigned>(rng()() & 0xffff));

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace crier {
 
@@ -26,6 +27,9 @@ std::optional<JobKey> parse_job_id(std::string_view id);
 // "msg_<26 chars of the job>_<seq as 16 hex digits>": unique per recipient,
 // identical for every attempt at the same recipient.
 std::string message_id(const JobKey& job, std::uint64_t seq);
+
+// The (job, seq) a message id names; nullopt for anything that is not one.
+std::optional<std::pair<JobKey, std::uint64_t>> parse_message_id(std::string_view id);
 
 // A random request id, "req_" + 20 hex digits.
 std::string new_request_id();

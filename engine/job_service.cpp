@@ -87,6 +87,94 @@ Result<Job> JobService::apply(const JobKey& key, JobAction action) {
   return result;
 }
 
+Result<Job> JobService::set_rate_limit(std::string_view tenant, std::string_view job_id, double rate) {
+  auto job = get(tenant, job_id);
+  if (!job) return job.error();
+  Result<Job> result = make_error(ErrorKind::internal, "unreachable", "");
+  {
+    std::lock_guard lock(lock_for(job->key));
+    auto current = jobs_.find_job(job->key);
+    if (!current) return current.error();
+    if (!*current) return make_error(ErrorKind::not_found, "job_not_found", "the job is gone");
+    Job j = std::move(**current);
+    if (is_final(j.status)) {
+      auto e = make_error(ErrorKind::conflict, "invalid_state_transition",
+                          fmt::format("the rate limit of a {} job cannot change", to_string(j.status)));
+      e.status = std::string(to_string(j.status));
+      return e;
+    }
+    j.spec.rate_limit = rate;
+    j.updated_at = clock_();
+    if (auto r = jobs_.update_job(j); !r) return r.error();
+    result = std::move(j);
+  }
+  return result;
+}
+
+std::optional<ReceiptKind> parse_receipt_kind(std::string_view s) {
+  if (s == "delivered") return ReceiptKind::delivered;
+  if (s == "read") return ReceiptKind::read;
+  if (s == "failed") return ReceiptKind::failed;
+  return std::nullopt;
+}
+
+Result<RecipientView> JobService::apply_receipt(std::string_view tenant, const Receipt& receipt) {
+  auto not_found = [&] {
+    return make_error(ErrorKind::not_found, "message_not_found",
+                      fmt::format("no message '{}'", receipt.message_id), "message_id");
+  };
+  auto id = parse_message_id(receipt.message_id);
+  if (!id) return not_found();
+  auto job = jobs_.find_job(id->first);
+  if (!job) return job.error();
+  if (!*job || (*job)->tenant != tenant) return not_found();
+
+  // Under the job's lock, so two receipts for one message never both count.
+  std::lock_guard lock(lock_for(id->first));
+  auto found = jobs_.find_recipient(id->first, id->second);
+  if (!found) return found.error();
+  if (!*found) return not_found();
+  RecipientView view = std::move(**found);
+  RecipientState& s = view.state;
+  const RecipientStatus before = s.status;
+  if (before != RecipientStatus::sent && before != RecipientStatus::delivered) {
+    if (receipt.kind == ReceiptKind::failed && before == RecipientStatus::failed) return view;
+    auto e = make_error(ErrorKind::conflict, "receipt_not_applicable",
+                        fmt::format("the message is {}: only a SENT or DELIVERED message takes a receipt",
+                                    to_string(before)),
+                        "message_id");
+    e.status = std::string(to_string(before));
+    return e;
+  }
+  JobCounters delta;
+  const std::int64_t now = clock_();
+  switch (receipt.kind) {
+    case ReceiptKind::delivered:
+      s.status = RecipientStatus::delivered;
+      break;
+    case ReceiptKind::read:
+      s.status = RecipientStatus::delivered;
+      if (s.read_at == 0) {
+        s.read_at = now;
+        delta[Counter::read] += 1;
+      }
+      break;
+    case ReceiptKind::failed:
+      s.status = RecipientStatus::failed;
+      s.error_code = receipt.error_code.empty() ? "bounced" : receipt.error_code;
+      s.error_message = receipt.error_message.empty() ? "the provider reported the message undelivered"
+                                                      : receipt.error_message;
+      break;
+  }
+  if (s.status == before && delta.empty()) return view;  // a repeated receipt
+  if (s.status != before) count_transition(delta, before, s.status);
+  s.updated_at = now;
+  StateChange change{view.recipient.seq, s, 0};
+  if (auto r = jobs_.commit_states(id->first, std::span(&change, 1), delta, std::nullopt, true); !r)
+    return r.error();
+  return view;
+}
+
 Result<Job> JobService::apply_locked(Job job, JobAction action) {
   JobCounters counters;
   if (action == JobAction::finish) {

@@ -25,6 +25,17 @@ class JobListener {
   virtual void on_status_changed(const Job& job) = 0;
 };
 
+// What a provider reports about a message it accepted.
+enum class ReceiptKind : std::uint8_t { delivered, read, failed };
+std::optional<ReceiptKind> parse_receipt_kind(std::string_view s);
+
+struct Receipt {
+  std::string message_id;
+  ReceiptKind kind = ReceiptKind::delivered;
+  std::string error_code;  // for `failed` (default "bounced")
+  std::string error_message;
+};
+
 class JobService {
  public:
   using Clock = std::function<std::int64_t()>;
@@ -49,6 +60,17 @@ class JobService {
   Result<Job> apply(std::string_view tenant, std::string_view job_id, JobAction action);
   // Any action by key, for the workers (start a scheduled job, finish).
   Result<Job> apply(const JobKey& key, JobAction action);
+
+  // Changes a job's own rate limit (0: none) while it is not final; a
+  // running dispatch applies it on its next turn.
+  Result<Job> set_rate_limit(std::string_view tenant, std::string_view job_id, double rate);
+
+  // Applies a delivery receipt to the tenant's message: SENT → DELIVERED
+  // (delivered), SENT/DELIVERED → DELIVERED and counted read once (read),
+  // SENT/DELIVERED → FAILED (failed: a bounce). A repeated receipt changes
+  // nothing; one for a message not sent yet is a conflict naming its state.
+  // Returns the recipient as it is afterwards.
+  Result<RecipientView> apply_receipt(std::string_view tenant, const Receipt& receipt);
 
  private:
   std::mutex& lock_for(const JobKey& key);

@@ -45,6 +45,8 @@ struct RecipientState {
   // While a transient failure waits for its retry: when it is due (unix ms).
   // The recipient stays ENQUEUED meanwhile; 0 when no retry is scheduled.
   std::int64_t next_attempt_at = 0;
+  // When a provider reported the message read (unix ms); 0 when not.
+  std::int64_t read_at = 0;
 };
 
 struct RecipientView {

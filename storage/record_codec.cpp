@@ -4,7 +4,8 @@ namespace crier::records {
 namespace {
 
 constexpr char kRecipientV1 = 1;
-constexpr char kStateV1 = 1;
+constexpr char kStateV1 = 1;  // without next_attempt_at and read_at
+constexpr char kStateV2 = 2;
 
 void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -73,19 +74,19 @@ std::optional<Recipient> decode_recipient(std::string_view in, std::uint64_t seq
 
 std::string encode(const RecipientState& s) {
   std::string out;
-  out.push_back(kStateV1);
+  out.push_back(kStateV2);
   out.push_back(static_cast<char>(s.status));
   put_varint(out, s.attempts);
   put_varint(out, static_cast<std::uint64_t>(s.updated_at));
   put_bytes(out, s.error_code);
   put_bytes(out, s.error_message);
-  // Appended field: a record written before it existed decodes as 0.
-  if (s.next_attempt_at) put_varint(out, static_cast<std::uint64_t>(s.next_attempt_at));
+  put_varint(out, static_cast<std::uint64_t>(s.next_attempt_at));
+  put_varint(out, static_cast<std::uint64_t>(s.read_at));
   return out;
 }
 
 std::optional<RecipientState> decode_state(std::string_view in) {
-  if (in.size() < 2 || in.front() != kStateV1) return std::nullopt;
+  if (in.size() < 2 || (in.front() != kStateV1 && in.front() != kStateV2)) return std::nullopt;
   auto status = static_cast<unsigned char>(in[1]);
   if (status > static_cast<unsigned char>(RecipientStatus::cancelled)) return std::nullopt;
   Reader rd{in.substr(2)};
@@ -95,7 +96,10 @@ std::optional<RecipientState> decode_state(std::string_view in) {
   s.updated_at = static_cast<std::int64_t>(rd.varint());
   s.error_code = rd.bytes();
   s.error_message = rd.bytes();
-  if (rd.ok && !rd.in.empty()) s.next_attempt_at = static_cast<std::int64_t>(rd.varint());
+  if (in.front() == kStateV2) {
+    s.next_attempt_at = static_cast<std::int64_t>(rd.varint());
+    s.read_at = static_cast<std::int64_t>(rd.varint());
+  }
   if (!rd.ok) return std::nullopt;
   return s;
 }

@@ -11,11 +11,15 @@ namespace {
 
 class NullProvider final : public Provider {
  public:
-  std::string_view name() const override { return "null"; }
+  explicit NullProvider(std::string name) : name_(std::move(name)) {}
+  std::string_view name() const override { return name_; }
   boost::asio::awaitable<std::vector<DeliveryOutcome>> send(
       std::span<const OutboundMessage> messages) override {
     co_return std::vector<DeliveryOutcome>(messages.size());
   }
+
+ private:
+  std::string name_;
 };
 
 boost::json::object to_json(const OutboundMessage& m) {
@@ -51,14 +55,14 @@ boost::json::object to_json(const OutboundMessage& m) {
 
 class LogProvider final : public Provider {
  public:
-  explicit LogProvider(std::string path) : path_(std::move(path)) {
+  LogProvider(std::string path, std::string name) : path_(std::move(path)), name_(std::move(name)) {
     file_ = path_ == "-" ? stdout : std::fopen(path_.c_str(), "a");
     if (!file_) spdlog::error("log provider: cannot open {}", path_);
   }
   ~LogProvider() override {
     if (file_ && file_ != stdout) std::fclose(file_);
   }
-  std::string_view name() const override { return "log"; }
+  std::string_view name() const override { return name_; }
 
   boost::asio::awaitable<std::vector<DeliveryOutcome>> send(
       std::span<const OutboundMessage> messages) override {
@@ -81,15 +85,18 @@ class LogProvider final : public Provider {
 
  private:
   std::string path_;
+  std::string name_;
   std::FILE* file_ = nullptr;
   std::mutex mu_;
 };
 
 }  // namespace
 
-std::unique_ptr<Provider> make_null_provider() { return std::make_unique<NullProvider>(); }
-std::unique_ptr<Provider> make_log_provider(std::string path) {
-  return std::make_unique<LogProvider>(std::move(path));
+std::unique_ptr<Provider> make_null_provider(std::string name) {
+  return std::make_unique<NullProvider>(std::move(name));
+}
+std::unique_ptr<Provider> make_log_provider(std::string path, std::string name) {
+  return std::make_unique<LogProvider>(std::move(path), std::move(name));
 }
 
 }  // namespace crier

@@ -54,10 +54,10 @@ class Provider {
 };
 
 // Accepts every message and does nothing: dry runs and benchmarks.
-std::unique_ptr<Provider> make_null_provider();
+std::unique_ptr<Provider> make_null_provider(std::string name = "null");
 
 // Appends every message as one JSON line to a file ("-" for stdout), flushed
 // per window: a dry run whose output can be read back.
-std::unique_ptr<Provider> make_log_provider(std::string path);
+std::unique_ptr<Provider> make_log_provider(std::string path, std::string name = "log");
 
 }  // namespace crier

@@ -217,6 +217,31 @@ ApiResponse list_jobs(ApiContext& ctx, const ApiRequest& req) {
   return json_response(200, json::object{{"jobs", std::move(items)}, {"paging", std::move(paging)}});
 }
 
+ApiResponse patch_job(ApiContext& ctx, const ApiRequest& req, std::string_view job_id) {
+  auto body = parse_body(req);
+  if (!body) return fail(body.error(), req);
+  if (!body->is_object()) return fail(bad("invalid_body", "the body must be a JSON object", ""), req);
+  const auto& o = body->get_object();
+  for (const auto& [k, v] : o)
+    if (k != "rate_limit")
+      return fail(bad("unknown_field", fmt::format("'{}' cannot change after create; only rate_limit can", std::string_view(k)),
+                      std::string(k)),
+                  req);
+  auto it = o.find("rate_limit");
+  if (it == o.end()) return fail(bad("invalid_body", "give rate_limit (a number, or null for none)", "rate_limit"), req);
+  double rate = 0;
+  if (!it->value().is_null()) {
+    if (!it->value().is_number())
+      return fail(bad("invalid_rate_limit", "rate_limit must be a number of messages per second", "rate_limit"), req);
+    rate = it->value().to_number<double>();
+    if (!(rate > 0) || rate > 1e7 || !std::isfinite(rate))
+      return fail(bad("invalid_rate_limit", "rate_limit must be above 0 and at most 10000000 messages per second", "rate_limit"), req);
+  }
+  auto job = ctx.jobs.set_rate_limit(req.tenant, job_id, rate);
+  if (!job) return fail(job.error(), req);
+  return view_of(ctx, req, *job, 200);
+}
+
 ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id, JobAction action) {
   auto job = ctx.jobs.apply(req.tenant, job_id, action);
   if (!job) return fail(job.error(), req);

@@ -21,6 +21,12 @@ ApiResponse get_job(ApiContext& ctx, const ApiRequest& req, std::string_view job
 ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id,
                        JobAction action);
 
+// PATCH /v1/jobs/{id}: {"rate_limit": number | null}
+ApiResponse patch_job(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
+
+// receipts.cpp
+ApiResponse post_receipts(ApiContext& ctx, const ApiRequest& req, std::string_view provider);
+
 // users.cpp
 ApiResponse ingest_users_json(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
 ApiResponse list_users(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);

@@ -22,7 +22,7 @@ TEST_F(RoutingTest, WrongMethodIs405WithAllowHeader) {
     const char* allow;
   };
   std::string job = "/v1/jobs/job_00000000000000000000000000";
-  for (const auto& c : {Case{"DELETE", "/v1/jobs", "GET, POST"}, Case{"PUT", job, "GET"},
+  for (const auto& c : {Case{"DELETE", "/v1/jobs", "GET, POST"}, Case{"PUT", job, "GET, PATCH"},
                         Case{"GET", job + "/run", "POST"}, Case{"DELETE", job + "/users", "GET, POST"},
                         Case{"POST", "/v1/templates", "GET"}, Case{"POST", "/v1/templates/t1", "GET, PUT, DELETE"},
                         Case{"POST", "/healthz", "GET"}, Case{"DELETE", "/readyz", "GET"}}) {

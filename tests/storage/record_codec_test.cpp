@@ -144,8 +144,43 @@ TEST(StateCodecTest, UnknownStatusOrFormatIsRefused) {
   bad_status[1] = 7;  // one past CANCELLED
   EXPECT_FALSE(records::decode_state(bad_status).has_value());
   std::string bad_format = enc;
-  bad_format[0] = 2;
+  bad_format[0] = 3;  // formats 1 and 2 exist
   EXPECT_FALSE(records::decode_state(bad_format).has_value());
+}
+
+TEST(StateCodecTest, RetryDueTimeAndReadTimeRoundTrip) {
+  RecipientState s;
+  s.status = RecipientStatus::enqueued;
+  s.attempts = 2;
+  s.updated_at = 1'700'000'000'123;
+  s.error_code = "http_503";
+  s.error_message = "try later";
+  s.next_attempt_at = 1'700'000'060'000;
+  s.read_at = 0;
+  auto back = records::decode_state(records::encode(s));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->next_attempt_at, s.next_attempt_at);
+  EXPECT_EQ(back->read_at, 0);
+  s.next_attempt_at = 0;
+  s.read_at = 1'700'000'100'000;
+  back = records::decode_state(records::encode(s));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->next_attempt_at, 0);
+  EXPECT_EQ(back->read_at, s.read_at);
+}
+
+TEST(StateCodecTest, FormatOneRecordsStillDecode) {
+  // Format 1: status, attempts, updated_at, error code and message only.
+  std::string v1 = {1, static_cast<char>(RecipientStatus::sent), 3, 5, 2, 'o', 'k', 1, 'm'};
+  auto s = records::decode_state(v1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->status, RecipientStatus::sent);
+  EXPECT_EQ(s->attempts, 3u);
+  EXPECT_EQ(s->updated_at, 5);
+  EXPECT_EQ(s->error_code, "ok");
+  EXPECT_EQ(s->error_message, "m");
+  EXPECT_EQ(s->next_attempt_at, 0);
+  EXPECT_EQ(s->read_at, 0);
 }
 
 }  // namespace
