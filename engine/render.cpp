@@ -41,6 +41,7 @@ mustache::data to_mustache(const boost::json::value& v) {
     case boost::json::kind::double_:  // shortest form that reads back the same: 9.99, not 9.99E0
       return mustache::data{fmt::format("{}", v.get_double())};
   }
+  return mustache::data{false};  // unreachable: every kind is handled above
 }
 
 void collect_strings(boost::json::value& v, const std::function<void(boost::json::string&)>& f) {
