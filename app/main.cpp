@@ -1,6 +1,7 @@
 // crier: the bulk notification server. `crier serve --help` lists the options.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -50,9 +51,13 @@ crier::Result<std::string> stored_secret(const std::string& data_dir, const char
 
 int serve(crier::Config config, const std::string& config_path) {
   using namespace crier;
+  // Logs go to stderr: stdout carries the start-up lines (the first names
+  // the port, which scripts and tests listening on port 0 read).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("crier"));
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (config.threads == 0) config.threads = cores;
+  if (config.dispatch.threads == 0) config.dispatch.threads = cores;
   auto listen = listen_options(config);
   if (!listen) {
     spdlog::critical("{}", listen.error().message);
@@ -192,6 +197,7 @@ int main(int argc, char** argv) {
   // Webhook jobs go to the built-in webhook provider unless the config says
   // otherwise; every other channel needs a configured provider (or the default).
   config.dispatch.channel_providers[crier::Channel::webhook] = "webhook";
+  config.dispatch.threads = 0;  // one per core unless the config or a flag says otherwise
   std::string config_file;
   std::vector<std::string> keys;
   unsigned threads = 0, dispatch_threads = 0;
@@ -205,7 +211,7 @@ int main(int argc, char** argv) {
                                            "With none, a key is generated and kept in the data directory");
   serve_cmd->add_option("--config", config_file, "TOML configuration file (flags override it)")->check(CLI::ExistingFile);
   serve_cmd->add_option("--threads", threads, "HTTP I/O threads (default: one per core)");
-  serve_cmd->add_option("--dispatch-threads", dispatch_threads, "dispatcher threads (default 2)");
+  serve_cmd->add_option("--dispatch-threads", dispatch_threads, "dispatcher threads (default: one per core)");
   serve_cmd->add_option("--default-provider", default_provider, "provider for every job that names none, whatever its channel (e.g. log or null for a dry run); "
                         "without it: dispatch.channels, else dispatch.default_provider (log)");
   serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");

@@ -1,0 +1,83 @@
+// Requests the test client cannot make: a body cut off in the middle, and a
+// Content-Length over the limit that the server must refuse before reading
+// the body. Written straight to a TCP socket.
+#include <fmt/format.h>
+
+#include "tests/e2e/e2e_fixture.h"
+#include "tests/e2e/raw_connection.h"
+
+namespace crier::e2e {
+namespace {
+
+using RawSocketTest = CrierTest;
+
+TEST_F(RawSocketTest, CutOffStreamKeepsWhatWasCommittedAndSaysSo) {
+  const std::string id = create_job(api(), email_job_spec());
+  ingest_json(api(), id, email_users(0, 10));
+  // 25 000 users (more than one committed chunk of a stream), then the body
+  // ends 1 000 000 bytes short of its Content-Length.
+  const std::string body = email_users_ndjson(10, 25'000);
+  {
+    RawConnection c(port());
+    c.send_all(request_head("POST", "/v1/jobs/" + id + "/users", "application/x-ndjson",
+                            body.size() + 1'000'000));
+    c.send_all(body);
+    c.close_write();
+    auto r = parse_response(c.read_until_closed());
+    expect_error(r, 400, "incomplete_body");
+    auto answer = r.object();
+    ASSERT_TRUE(answer.contains("ingested")) << r.describe();
+    const auto& ingested = answer.at("ingested").as_object();
+    // Whatever it says it kept is exactly what the job shows.
+    auto job = get_job(api(), id);
+    EXPECT_TRUE(counters_add_up(job));
+    EXPECT_EQ(num(job, "unique"), 10 + num(ingested, "accepted")) << r.describe() << "\n"
+                                                                  << json::serialize(job);
+    EXPECT_EQ(num(job, "received"), num(ingested, "received_total"));
+    // Streams commit every 10 000 users (docs/api.md, "Streaming semantics").
+    EXPECT_EQ(num(ingested, "accepted"), 20'000) << r.describe();
+    auto users = list_all_users(api(), id, 1000);
+    ASSERT_EQ(static_cast<std::int64_t>(users.size()), num(job, "unique"));
+    for (std::size_t i = 0; i < users.size(); ++i)
+      ASSERT_EQ(str(users[i], "user_id"), user_id_for(i));
+  }
+  // The job still takes users; a retry of the whole stream only adds the rest.
+  auto retry = ingest_ndjson(api(), id, body);
+  auto job = get_job(api(), id);
+  EXPECT_EQ(num(job, "unique"), 25'010);
+  EXPECT_EQ(num(retry, "accepted") + num(retry, "duplicates"), 25'000);
+  run_job(api(), id);
+  EXPECT_EQ(str(wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"}), "status"),
+            "COMPLETED");
+}
+
+TEST_F(RawSocketTest, ContentLengthOverTheLimitIs413BeforeTheBodyIsRead) {
+  const std::string id = create_job(api(), email_job_spec());
+  ingest_json(api(), id, email_users(0, 3));
+  const auto before = counters_snapshot(get_job(api(), id));
+  constexpr std::uint64_t kOverDefaultLimit = (64ull << 20) + 1;
+  for (auto target : {std::string("/v1/jobs"), "/v1/jobs/" + id + "/users"}) {
+    SCOPED_TRACE(target);
+    RawConnection c(port());
+    c.send_all(request_head("POST", target, "application/json", kOverDefaultLimit));
+    c.send_all("{\"users\":[");  // a start, never the rest
+    auto r = parse_response(c.read_until_closed());
+    expect_error(r, 413, "body_too_large");
+  }
+  EXPECT_EQ(counters_snapshot(get_job(api(), id)), before);
+  EXPECT_EQ(require(api().get("/v1/jobs"), 200, "list").at("jobs").as_array().size(), 1u);
+}
+
+TEST_F(RawSocketTest, MalformedHttpIs400AndTheServerKeepsServing) {
+  RawConnection c(port());
+  c.send_all("THIS IS NOT HTTP\r\n\r\n");
+  auto raw = c.read_until_closed();
+  auto r = parse_response(raw);
+  EXPECT_EQ(r.status, 400) << raw;
+  EXPECT_EQ(r.error_code(), "invalid_http") << raw;
+  EXPECT_EQ(api().get("/healthz").status, 200);
+  EXPECT_EQ(require(api().get("/v1/jobs"), 200, "list").at("jobs").as_array().size(), 0u);
+}
+
+}  // namespace
+}  // namespace crier::e2e
