@@ -4,7 +4,7 @@
 //
 //  column family     key                                               value
 //  ---------------   -----------------------------------------------   -------------------------------
-//  default           "meta" ▸ name                                     store metadata (format version)
+//  default           "meta" ▸ name                                     store metadata ("meta▸format": "1")
 //  jobs              job(16)                                           job record (JSON, job_codec)
 //  jobs_by_tenant    tenant ▸ 0x00 ▸ ~created_ms(8) ▸ job(16)         empty (listing index)
 //  recipients        job(16) ▸ seq(8)                                  recipient record (record_codec)

@@ -178,6 +178,20 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
                       fmt::format("cannot open RocksDB at {}: {}", options.path, s.ToString()));
   impl->db.reset(raw);
   for (std::size_t i = 0; i < kCfCount; ++i) impl->cf[i] = handles[i];
+  // The layout's version, so a later release can tell what it opens and
+  // migrate; a store of an unknown (newer) format is refused.
+  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "1";
+  auto format = impl->get(kDefault, kFormatKey);
+  if (!format) return format.error();
+  if (!*format) {
+    rocksdb::WriteBatch batch;
+    batch.Put(impl->cf[kDefault], slice(kFormatKey), slice(kFormat));
+    if (auto w = impl->write(batch, true); !w) return w.error();
+  } else if (**format != kFormat) {
+    return make_error(ErrorKind::internal, "storage_format",
+                      fmt::format("{} holds a store of format {}; this build reads format {}", options.path,
+                                  **format, kFormat));
+  }
   return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
 }
 

@@ -101,9 +101,10 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   spec.template_id = *tmpl;
   auto content = o.find("content");
   bool has_content = content != o.end() && !content->value().is_null();
-  if (has_content == !spec.template_id.empty())
-    return bad("invalid_content", "give either template (an id) or inline content, not both",
-               has_content ? "template" : "content");
+  if (has_content && !spec.template_id.empty())
+    return bad("invalid_content", "give either template (an id) or inline content, not both", "template");
+  if (!has_content && spec.template_id.empty())
+    return bad("invalid_content", "give template (an id) or inline content: the job has nothing to send", "content");
   if (has_content) {
     auto c = content_from_json(content->value(), "content");
     if (!c) return c.error();
