@@ -23,6 +23,23 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
+# Benchmarks: micro-benchmarks, then the server scenarios (bench/load.sh).
+# A separate Release build with the bench targets; not part of `make test`.
+bench: deps
+	@dpkg -s wrk >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRIER_BUILD_BENCH=ON \
+	  -DCRIER_BUILD_TESTS=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+	@cmake --build build-bench -j $(JOBS)
+	@mkdir -p bench/results
+	./build-bench/bench/crier_micro_bench --benchmark_out=bench/results/micro-$$(date -u +%F).json \
+	  --benchmark_out_format=json
+	./bench/load.sh build-bench
+
+# The long run: the scale scenario (10 million recipients ingested and
+# dispatched to null), memory and data-dir size per recipient.
+soak: deps
+	$(MAKE) bench N=10000000 SINK_N=1000000
+
 format:
 	@find engine storage workers api app tests bench -name '*.h' -o -name '*.cpp' | xargs clang-format -i
 

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Server-level scenarios against the real `crier serve` and `crier sink` on
+# loopback. Prints one JSON line per scenario (also appended to
+# bench/results/<date>.jsonl) and a table at the end.
+#   bench/load.sh [BUILD_DIR]      N=1000000 SINK_N=200000 to change sizes
+# Needs: curl, python3, wrk (Debian packages; `make bench` installs them).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../build-bench}
+crier=$build/crier
+N=${N:-1000000}            # recipients for ingest and dispatch-to-null
+SINK_N=${SINK_N:-200000}   # recipients for dispatch to the webhook sink
+BATCH=${BATCH:-10000}
+port=${PORT:-18480}
+sink_port=$((port + 1))
+work=$(mktemp -d /tmp/crier-bench.XXXXXX)
+results_dir=$here/results
+mkdir -p "$results_dir"
+results=$results_dir/$(date -u +%Y-%m-%d).jsonl
+key=bench-key-000001
+api=http://127.0.0.1:$port
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
+emit() { echo "$1" | tee -a "$results"; }
+wait_line() {  # file pattern
+  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
+}
+
+"$crier" serve --listen 127.0.0.1:$port --data-dir "$work/data" --api-key "$key=bench" > "$work/serve.log" 2>&1 &
+server=$!; pids+=($server)
+wait_line "$work/serve.log" "crier listening"
+secret=$(cat "$work/data/webhook_secret")
+"$crier" sink --listen 127.0.0.1:$sink_port --secret "$secret" --threads 1 --keep-requests 0 > "$work/sink.log" 2>&1 &
+sink=$!; pids+=($sink)
+wait_line "$work/sink.log" "crier sink listening"
+
+auth=(-H "Authorization: Bearer $key")
+create() {  # json spec -> job id
+  curl -sf "${auth[@]}" -H 'Content-Type: application/json' -d "$1" "$api/v1/jobs" | jget '["job_id"]'
+}
+wait_done() {  # job id -> final view
+  while :; do
+    v=$(curl -sf "${auth[@]}" "$api/v1/jobs/$1")
+    case $(echo "$v" | jget '["status"]') in COMPLETED|PARTIAL|FAILED|CANCELLED) echo "$v"; return;; esac
+    sleep 0.2
+  done
+}
+run_seconds() {  # final view -> seconds from started_at to finished_at
+  python3 -c '
+import json,sys,datetime
+d=json.load(sys.stdin)
+p=lambda s: datetime.datetime.fromisoformat(s.replace("Z","+00:00"))
+print((p(d["finished_at"])-p(d["started_at"])).total_seconds())'
+}
+
+gen_ndjson() {  # first count -> NDJSON users (the sample record)
+  awk -v f="$1" -v n="$2" 'BEGIN{for(i=f;i<f+n;i++) printf "{\"user_id\":\"user-%07d\",\"email\":\"user%d@example.com\",\"data\":{\"name\":\"User %d\",\"amount\":\"%d.50\"}}\n",i,i,i,i%1000}'
+}
+gen_json_batch() {
+  gen_ndjson "$1" "$2" | awk 'BEGIN{printf "{\"users\":["} NR>1{printf ","} {printf "%s",$0} END{printf "]}"}'
+}
+
+email_spec='{"channel":"email","provider":"null","content":{"email":{"subject":"Your invoice, {{name}}","text":"Dear {{name}}, you owe {{amount}}."}}}'
+
+# 1a. Ingest as JSON batches of $BATCH.
+for ((b = 0; b < N; b += BATCH)); do gen_json_batch $b $BATCH > "$work/batch-$((b / BATCH)).json"; done
+bytes=$(cat "$work"/batch-*.json | wc -c)
+job=$(create "$email_spec")
+t0=$(now)
+for ((b = 0; b < N / BATCH; b++)); do
+  curl -sf "${auth[@]}" -H 'Content-Type: application/json' --data-binary @"$work/batch-$b.json" "$api/v1/jobs/$job/users" > /dev/null
+done
+t1=$(now)
+rm -f "$work"/batch-*.json
+emit "$(python3 -c "print('{\"scenario\":\"ingest_json_batches\",\"recipients\":$N,\"batch\":$BATCH,\"seconds\":%.3f,\"recipients_per_s\":%.0f,\"mb_per_s\":%.1f,\"server_rss_mb\":$(rss_mb $server)}' % ($t1-$t0, $N/($t1-$t0), $bytes/1e6/($t1-$t0)))")"
+
+# 1b. Ingest as one NDJSON stream (into the job that 2 dispatches).
+gen_ndjson 0 "$N" > "$work/users.ndjson"
+bytes=$(wc -c < "$work/users.ndjson")
+job_null=$(create "$email_spec")
+t0=$(now)
+curl -sf "${auth[@]}" -H 'Content-Type: application/x-ndjson' -T "$work/users.ndjson" -X POST "$api/v1/jobs/$job_null/users" > "$work/ingest.json"
+t1=$(now)
+accepted=$(jget '["accepted"]' < "$work/ingest.json")
+emit "$(python3 -c "print('{\"scenario\":\"ingest_ndjson_stream\",\"recipients\":$accepted,\"seconds\":%.3f,\"recipients_per_s\":%.0f,\"mb_per_s\":%.1f,\"server_rss_mb\":$(rss_mb $server)}' % ($t1-$t0, $accepted/($t1-$t0), $bytes/1e6/($t1-$t0)))")"
+
+# 2. Dispatch to null, unlimited.
+curl -sf "${auth[@]}" -X POST "$api/v1/jobs/$job_null/run" > /dev/null
+v=$(wait_done "$job_null")
+s=$(echo "$v" | run_seconds)
+sent=$(echo "$v" | jget '["sent"]')
+emit "$(python3 -c "print('{\"scenario\":\"dispatch_null\",\"recipients\":$sent,\"seconds\":%.3f,\"messages_per_s\":%.0f,\"server_rss_mb\":$(rss_mb $server)}' % ($s, $sent/$s))")"
+
+# 3. Dispatch to the webhook sink on loopback, unlimited; 5. status latency meanwhile.
+hook_spec="{\"channel\":\"webhook\",\"webhook_url\":\"http://127.0.0.1:$sink_port/hook\",\"content\":{\"webhook\":{\"body\":{\"name\":\"{{name}}\"}}}}"
+job_hook=$(create "$hook_spec")
+gen_ndjson 0 "$SINK_N" | curl -sf "${auth[@]}" -H 'Content-Type: application/x-ndjson' -T - -X POST "$api/v1/jobs/$job_hook/users" > /dev/null
+curl -sf "${auth[@]}" -X POST "$api/v1/jobs/$job_hook/run" > /dev/null
+wrk -t1 -c1 -d5s --latency -H "Authorization: Bearer $key" "$api/v1/jobs/$job_hook" > "$work/wrk-status.txt" 2>&1 || true
+wrk -t1 -c1 -d5s --latency -H "Authorization: Bearer $key" "$api/v1/jobs/$job_hook/users?limit=100" > "$work/wrk-users.txt" 2>&1 || true
+v=$(wait_done "$job_hook")
+s=$(echo "$v" | run_seconds)
+sent=$(echo "$v" | jget '["sent"]')
+unique=$(curl -sf "http://127.0.0.1:$sink_port/_sink/stats" | jget '["unique"]')
+emit "$(python3 -c "print('{\"scenario\":\"dispatch_webhook_sink\",\"recipients\":$sent,\"sink_unique\":$unique,\"seconds\":%.3f,\"messages_per_s\":%.0f}' % ($s, $sent/$s))")"
+pct() { awk -v p="$2" '$1==p {print $2}' "$1"; }
+emit "{\"scenario\":\"status_latency_during_dispatch\",\"job_p50\":\"$(pct "$work/wrk-status.txt" 50%)\",\"job_p99\":\"$(pct "$work/wrk-status.txt" 99%)\",\"users_page_p50\":\"$(pct "$work/wrk-users.txt" 50%)\",\"users_page_p99\":\"$(pct "$work/wrk-users.txt" 99%)\"}"
+
+# 3b. The ceiling: wrk alone against the same sink (POST of a similar body).
+cat > "$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"message_id":"msg_x","job_id":"job_x","seq":1,"user_id":null,"correlation_id":null,"channel":"webhook","data":{"name":"User 1"}}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+wrk -t1 -c32 -d5s -s "$work/post.lua" "http://127.0.0.1:$sink_port/hook" > "$work/wrk-sink.txt" 2>&1 || true
+emit "{\"scenario\":\"wrk_vs_sink\",\"requests_per_s\":$(awk '/Requests\/sec/ {print $2}' "$work/wrk-sink.txt")}"
+
+# 4. Rate accuracy at 1 000/s and 20 000/s (null provider).
+for rate in 1000 20000; do
+  n=$((rate * 10))
+  job_r=$(create "{\"channel\":\"email\",\"provider\":\"null\",\"rate_limit\":$rate,\"content\":{\"email\":{\"subject\":\"s\",\"text\":\"t {{name}}\"}}}")
+  gen_ndjson 0 "$n" | curl -sf "${auth[@]}" -H 'Content-Type: application/x-ndjson' -T - -X POST "$api/v1/jobs/$job_r/users" > /dev/null
+  curl -sf "${auth[@]}" -X POST "$api/v1/jobs/$job_r/run" > /dev/null
+  v=$(wait_done "$job_r")
+  s=$(echo "$v" | run_seconds)
+  emit "$(python3 -c "print('{\"scenario\":\"rate_accuracy\",\"limit\":$rate,\"recipients\":$n,\"seconds\":%.3f,\"achieved_per_s\":%.1f,\"error_pct\":%.2f}' % ($s, $n/$s, ($n/$s-$rate)*100/$rate))")"
+done
+
+du_bytes=$(du -sb "$work/data" | cut -f1)
+emit "{\"scenario\":\"data_dir\",\"bytes\":$du_bytes,\"server_peak_rss_mb\":$(rss_mb $server)}"
+
+echo
+echo "scenario table:"
+grep -h '"scenario"' "$results" | tail -n 9 | python3 -c '
+import json,sys
+for line in sys.stdin:
+    d=json.loads(line); s=d.pop("scenario")
+    print(f"{s:34} " + "  ".join(f"{k}={v}" for k,v in d.items()))'

@@ -1,0 +1,174 @@
+// Google Benchmark micro-benchmarks of the hot paths: ingest (parse,
+// validate, dedupe, one WriteBatch) through the real handler on a real
+// RocksDB, template rendering, recipient record encode/decode, the token
+// bucket and paging cursors. `make bench` runs them; docs/benchmarks.md
+// quotes the figures.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <random>
+
+#include "api/context.h"
+#include "api/cursor.h"
+#include "api/router.h"
+#include "engine/job_service.h"
+#include "engine/render.h"
+#include "engine/time_format.h"
+#include "engine/token_bucket.h"
+#include "storage/record_codec.h"
+#include "storage/rocks_store.h"
+
+namespace {
+using namespace crier;
+
+// The sample record of the benchmarks: an id, an email and two data fields.
+std::string user_json(std::size_t i) {
+  return fmt::format(R"({{"user_id":"user-{:07}","email":"user{}@example.com","data":{{"name":"User {}","amount":"{}.50"}}}})",
+                     i, i, i, i % 1000);
+}
+
+std::string users_body(std::size_t first, std::size_t n) {
+  std::string body = R"({"users":[)";
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) body.push_back(',');
+    body += user_json(first + i);
+  }
+  body += "]}";
+  return body;
+}
+
+JobSpec email_spec() {
+  JobSpec spec;
+  spec.channel = Channel::email;
+  spec.content.base.email = EmailContent{"Your invoice, {{name}}", "Dear {{name}}, you owe {{amount}} to {{brand}}.",
+                                         "<p>Dear {{name}},</p><p>you owe <b>{{amount}}</b> to {{brand}}.</p>"};
+  spec.data_json = R"({"brand":"Acme","amount":"0"})";
+  return spec;
+}
+
+// A real store in a temp dir, a job, and the router, as the server wires them.
+struct IngestRig {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              fmt::format("crier-bench-{}", std::random_device{}());
+  std::unique_ptr<RocksStore> store;
+  std::unique_ptr<JobService> service;
+  std::unique_ptr<api::ApiContext> ctx;
+  std::unique_ptr<api::Router> router;
+
+  IngestRig() {
+    store = std::move(RocksStore::open({dir.string()}).value());
+    service = std::make_unique<JobService>(*store, *store, now_unix_ms);
+    ctx.reset(new api::ApiContext{*service, *store, *store, *store, {{"bench-key-0001", "bench"}}});
+    ctx->ready = true;
+    router = std::make_unique<api::Router>(*ctx);
+  }
+  ~IngestRig() {
+    router.reset();
+    ctx.reset();
+    service.reset();
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  std::string new_job() { return service->create("bench", email_spec()).value().id(); }
+  api::ApiResponse ingest(const std::string& job, std::string body) {
+    api::ApiRequest req;
+    req.method = "POST";
+    req.path = "/v1/jobs/" + job + "/users";
+    req.authorization = "Bearer bench-key-0001";
+    req.content_type = "application/json";
+    req.request_id = "req_bench";
+    body.reserve(body.size() + 64);  // simdjson's padding, as the server does
+    req.body = std::move(body);
+    return router->handle(req);
+  }
+};
+
+// Ingest of 10 000-user JSON batches, end to end minus the socket: parse,
+// validate, dedupe lookup, WriteBatch with the WAL synced.
+void BM_IngestJsonBatch(benchmark::State& state) {
+  IngestRig rig;
+  std::string job = rig.new_job();
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  std::size_t next = 0;
+  std::int64_t bytes = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::string body = users_body(next, n);
+    bytes += static_cast<std::int64_t>(body.size());
+    next += n;
+    state.ResumeTiming();
+    auto r = rig.ingest(job, std::move(body));
+    if (r.status != 200) state.SkipWithError(r.body.c_str());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(next));
+  state.SetBytesProcessed(bytes);
+}
+BENCHMARK(BM_IngestJsonBatch)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_RenderEmail(benchmark::State& state) {
+  auto renderer = JobRenderer::compile(email_spec()).value();
+  Recipient r;
+  r.email = "user1@example.com";
+  r.data_json = R"({"name":"User 1","amount":"12.50"})";
+  for (auto _ : state) {
+    auto m = renderer->render(r);
+    benchmark::DoNotOptimize(m);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RenderEmail);
+
+void BM_RecipientEncodeDecode(benchmark::State& state) {
+  Recipient r;
+  r.user_id = "user-0000001";
+  r.email = "user1@example.com";
+  r.data_json = R"({"name":"User 1","amount":"12.50"})";
+  for (auto _ : state) {
+    std::string enc = records::encode(r);
+    auto back = records::decode_recipient(enc, 1);
+    benchmark::DoNotOptimize(back);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_RecipientEncodeDecode);
+
+void BM_StateEncodeDecode(benchmark::State& state) {
+  RecipientState s;
+  s.status = RecipientStatus::sent;
+  s.attempts = 1;
+  s.updated_at = 1'700'000'000'000;
+  for (auto _ : state) {
+    std::string enc = records::encode(s);
+    auto back = records::decode_state(enc);
+    benchmark::DoNotOptimize(back);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_StateEncodeDecode);
+
+void BM_TokenBucketReserve(benchmark::State& state) {
+  TokenBucket bucket(1e9, 1e6);
+  double now = 0;
+  for (auto _ : state) {
+    now += 1e-6;
+    benchmark::DoNotOptimize(bucket.reserve(now, 1));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TokenBucketReserve);
+
+void BM_CursorEncodeDecode(benchmark::State& state) {
+  JobKey job = new_job_key(now_unix_ms());
+  std::uint64_t seq = 0;
+  for (auto _ : state) {
+    auto c = api::encode_seq_cursor(job, ++seq);
+    benchmark::DoNotOptimize(api::decode_seq_cursor(job, c));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CursorEncodeDecode);
+
+}  // namespace
+
+BENCHMARK_MAIN();
