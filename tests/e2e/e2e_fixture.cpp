@@ -25,8 +25,11 @@ void CrierTest::TearDown() {
 
 void CrierTest::start_server() {
   std::vector<std::string> args = {"--api-key", fmt::format("{}={}", kKeyA, kTenantA),
-                                   "--api-key", fmt::format("{}={}", kKeyB, kTenantB),
-                                   "--default-provider", "log"};
+                                   "--api-key", fmt::format("{}={}", kKeyB, kTenantB)};
+  if (auto provider = default_provider(); !provider.empty()) {
+    args.push_back("--default-provider");
+    args.push_back(provider);
+  }
   auto extra = server_args();
   args.insert(args.end(), extra.begin(), extra.end());
   client_a_.reset();

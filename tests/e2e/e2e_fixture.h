@@ -48,6 +48,10 @@ class CrierTest : public ::testing::Test {
 
   // Flags added to `crier serve` (beyond --listen/--data-dir/--api-key).
   virtual std::vector<std::string> server_args() const { return {}; }
+  // The --default-provider flag (every job that names no provider goes
+  // there, whatever its channel); empty: no flag, so the config's
+  // [dispatch] routing applies.
+  virtual std::string default_provider() const { return "log"; }
 
   // Starts the server on data_dir() (again, after a stop or kill9).
   void start_server();
