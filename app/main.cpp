@@ -171,7 +171,8 @@ int serve(crier::Config config, const std::string& config_path) {
       spdlog::error("SIGHUP: {} (limits unchanged)", reloaded.error().message);
       continue;
     }
-    apply_limits(*reloaded, dispatcher);
+    apply_limits(config.providers, *reloaded, dispatcher);
+    config.providers = std::move(*reloaded);
     spdlog::info("SIGHUP: rate limits reloaded from {}", config_path);
   }
   spdlog::info("signal {}: stopping", sig);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -229,13 +230,21 @@ Result<void> register_providers(const ProvidersConfig& config, const std::string
         p.options);
     dispatcher.add_provider(std::move(provider), p.settings);
   }
-  apply_limits(config, dispatcher);
+  for (const auto& [tenant, limit] : config.tenant_limits) dispatcher.set_tenant_limit(tenant, limit);
   return {};
 }
 
-void apply_limits(const ProvidersConfig& config, Dispatcher& dispatcher) {
-  for (const auto& p : config.providers) dispatcher.set_provider_limit(p.name(), p.settings.limit);
-  for (const auto& [tenant, limit] : config.tenant_limits) dispatcher.set_tenant_limit(tenant, limit);
+void apply_limits(const ProvidersConfig& before, const ProvidersConfig& after, Dispatcher& dispatcher) {
+  // Only the names that are gone are cleared, so a bucket that stays keeps
+  // its state (no fresh burst) and is never briefly unlimited.
+  for (const auto& p : before.providers)
+    if (std::none_of(after.providers.begin(), after.providers.end(),
+                     [&](const ProviderConfig& a) { return a.name() == p.name(); }))
+      dispatcher.set_provider_limit(p.name(), {});
+  for (const auto& [tenant, limit] : before.tenant_limits)
+    if (!after.tenant_limits.count(tenant)) dispatcher.set_tenant_limit(tenant, {});
+  for (const auto& p : after.providers) dispatcher.set_provider_limit(p.name(), p.settings.limit);
+  for (const auto& [tenant, limit] : after.tenant_limits) dispatcher.set_tenant_limit(tenant, limit);
 }
 
 }  // namespace crier

@@ -53,7 +53,8 @@ Result<void> load_providers(const toml::table& t, ProvidersConfig& out);
 Result<void> register_providers(const ProvidersConfig& config, const std::string& data_dir,
                                 Dispatcher& dispatcher);
 
-// Applies the limits of a (re)loaded config to a running dispatcher.
-void apply_limits(const ProvidersConfig& config, Dispatcher& dispatcher);
+// Applies the limits of a reloaded config to a running dispatcher; a tenant
+// or provider limited before and no longer named loses its limit.
+void apply_limits(const ProvidersConfig& before, const ProvidersConfig& after, Dispatcher& dispatcher);
 
 }  // namespace crier

@@ -64,9 +64,10 @@ struct CallbackNotifier::Impl {
   mutable std::mutex mu;
   std::map<JobKey, Feed> feeds;
   CallbackStats stats;
-  // Batch numbers are unique across jobs and feeds, so a webhook-id is never
-  // reused (a cancelled job's feed may end and start again for its sweep).
-  std::uint64_t last_batch = 0;
+  // Batch numbers are unique across jobs and feeds (a cancelled job's feed
+  // may end and start again for its sweep) and across restarts: they start
+  // from the clock, so a webhook-id is never reused for other events.
+  std::uint64_t last_batch = static_cast<std::uint64_t>(now_unix_ms()) * 1000;
   bool stopping = false;
 
   asio::io_context io;
@@ -126,64 +127,86 @@ struct CallbackNotifier::Impl {
   asio::awaitable<void> run_feed(JobKey key, std::string job_id) {
     for (;;) {
       co_await sleep(options.interval);
-      std::vector<std::string> events;
-      std::uint64_t dropped = 0, batch = 0;
-      std::string url;
-      {
-        std::lock_guard lock(mu);
-        if (stopping) co_return;
-        Feed& f = feeds[key];
-        if (f.events.empty()) {
-          if (f.finished) {
-            feeds.erase(key);
-            co_return;
-          }
-          continue;
-        }
-        std::size_t n = std::min(f.events.size(), options.max_batch);
-        events.assign(std::make_move_iterator(f.events.begin()), std::make_move_iterator(f.events.begin() + n));
-        f.events.erase(f.events.begin(), f.events.begin() + n);
-        dropped = std::exchange(f.dropped, 0);
-        batch = ++last_batch;
-        url = f.url;
+      // No `continue` around co_await in this loop: g++ 12 miscompiles some.
+      auto next = take_batch(key);
+      if (next.stop) co_return;
+      if (!next.events.empty()) co_await send_batch(job_id, std::move(next));
+    }
+  }
+
+  struct Batch {
+    bool stop = false;  // the feed is done (or the notifier stopping)
+    std::vector<std::string> events;
+    std::uint64_t dropped = 0, number = 0;
+    std::string url;
+  };
+
+  // The next batch of a job's feed; empty when there is nothing to send yet.
+  Batch take_batch(const JobKey& key) {
+    Batch b;
+    std::lock_guard lock(mu);
+    if (stopping) {
+      b.stop = true;
+      return b;
+    }
+    Feed& f = feeds[key];
+    if (f.events.empty()) {
+      if (f.finished) {
+        feeds.erase(key);
+        b.stop = true;
       }
-      std::string body = fmt::format(R"({{"type":"crier.events","job_id":"{}","batch":{},"dropped":{},"events":[{}]}})",
-                                     job_id, batch, dropped, fmt::join(events, ","));
-      const std::string id = fmt::format("{}.{}", job_id, batch);
-      bool delivered = false;
-      for (unsigned attempt = 1; attempt <= options.max_attempts; ++attempt) {
-        HttpRequest req;
-        req.url = url;
-        req.body = body;
-        req.headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", id}};
-        if (signer) {
-          auto now_s = now_unix_ms() / 1000;
-          req.headers.emplace_back("webhook-id", id);
-          req.headers.emplace_back("webhook-timestamp", std::to_string(now_s));
-          req.headers.emplace_back("webhook-signature", signer->sign(id, now_s, body));
-        }
-        auto r = co_await client.request(std::move(req));
-        if (r && r->status >= 200 && r->status < 300) {
-          delivered = true;
-          break;
-        }
-        spdlog::warn("callback {} to {}: {}", id, url,
-                     r ? fmt::format("HTTP {}", r->status) : r.error().message);
-        if (!worth_retrying(r) || attempt == options.max_attempts) break;
-        std::chrono::milliseconds wait = std::min<std::chrono::milliseconds>(
-            options.backoff_max, options.backoff_base * (std::int64_t{1} << std::min(attempt - 1, 20u)));
-        co_await sleep(wait);
-        std::lock_guard lock(mu);
-        if (stopping) co_return;
+      return b;
+    }
+    std::size_t n = std::min(f.events.size(), options.max_batch);
+    b.events.assign(std::make_move_iterator(f.events.begin()), std::make_move_iterator(f.events.begin() + n));
+    f.events.erase(f.events.begin(), f.events.begin() + n);
+    b.dropped = std::exchange(f.dropped, 0);
+    b.number = ++last_batch;
+    b.url = f.url;
+    return b;
+  }
+
+  // POSTs one batch, retrying with backoff; counts the outcome.
+  asio::awaitable<void> send_batch(const std::string& job_id, Batch b) {
+    const auto& events = b.events;
+    const std::string& url = b.url;
+    const std::uint64_t batch = b.number, dropped = b.dropped;
+    std::string body = fmt::format(R"({{"type":"crier.events","job_id":"{}","batch":{},"dropped":{},"events":[{}]}})",
+                                   job_id, batch, dropped, fmt::join(events, ","));
+    const std::string id = fmt::format("{}.{}", job_id, batch);
+    bool delivered = false;
+    for (unsigned attempt = 1; attempt <= options.max_attempts; ++attempt) {
+      HttpRequest req;
+      req.url = url;
+      req.body = body;
+      req.headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", id}};
+      if (signer) {
+        auto now_s = now_unix_ms() / 1000;
+        req.headers.emplace_back("webhook-id", id);
+        req.headers.emplace_back("webhook-timestamp", std::to_string(now_s));
+        req.headers.emplace_back("webhook-signature", signer->sign(id, now_s, body));
       }
+      auto r = co_await client.request(std::move(req));
+      if (r && r->status >= 200 && r->status < 300) {
+        delivered = true;
+        break;
+      }
+      spdlog::warn("callback {} to {}: {}", id, url,
+                   r ? fmt::format("HTTP {}", r->status) : r.error().message);
+      if (!worth_retrying(r) || attempt == options.max_attempts) break;
+      std::chrono::milliseconds wait = std::min<std::chrono::milliseconds>(
+          options.backoff_max, options.backoff_base * (std::int64_t{1} << std::min(attempt - 1, 20u)));
+      co_await sleep(wait);
       std::lock_guard lock(mu);
-      if (delivered) {
-        ++stats.batches_sent;
-        stats.events_sent += events.size();
-      } else {
-        ++stats.batches_failed;
-        stats.events_dropped += events.size();
-      }
+      if (stopping) co_return;
+    }
+    std::lock_guard lock(mu);
+    if (delivered) {
+      ++stats.batches_sent;
+      stats.events_sent += events.size();
+    } else {
+      ++stats.batches_failed;
+      stats.events_dropped += events.size();
     }
   }
 };

@@ -256,12 +256,16 @@ asio::awaitable<void> Dispatcher::run_loop(JobKey key) {
         }
       }
     }
-    if (more) continue;
-    std::lock_guard lock(mu_);
-    if (rerun_.erase(key) && !stopping_) continue;
-    running_.erase(key);
-    co_return;
+    // No `continue` around co_await here: g++ 12 miscompiles some such loops.
+    if (!more && loop_ends(key)) co_return;
   }
+}
+
+bool Dispatcher::loop_ends(const JobKey& key) {
+  std::lock_guard lock(mu_);
+  if (rerun_.erase(key) && !stopping_) return false;  // a change came in meanwhile: look again
+  running_.erase(key);
+  return true;
 }
 
 asio::awaitable<bool> Dispatcher::process_turn(const Job& job, Turn& turn) {

@@ -114,6 +114,9 @@ class Dispatcher final : public JobListener {
   // queue) to `to`; false when none are left.
   bool sweep(const Job& job, RecipientStatus to, const char* code, const char* message);
   void ensure_loop(const JobKey& key);
+  // Called when a loop has nothing to do: true when it ends (and is
+  // forgotten), false when a status change asked it to look again.
+  bool loop_ends(const JobKey& key);
   void arm_schedule(const Job& job);
   Registered* provider_for(const Job& job);
   // The tightest rate among the job's three levels; 0 when none is set.
