@@ -196,16 +196,51 @@ JobRenderer::Compiled& JobRenderer::for_locale(const std::string& locale) {
   return *base_;
 }
 
+namespace {
+
+// Appends rendered pieces to a string: kainjow's string-returning render
+// builds an ostringstream (and its locale) per call, which dominated the cost.
+struct Appender {
+  std::string& out;
+  Appender& operator<<(const std::string& s) {
+    out += s;
+    return *this;
+  }
+};
+
+// Whether layering `user` over `global` gives the same lookups as merging
+// them: it does unless both hold an object under the same key (a merge
+// combines the two objects; a layer would hide the global one).
+bool layers_like_merge(const boost::json::object& global, const boost::json::object& user) {
+  for (const auto& [k, v] : user)
+    if (v.is_object())
+      if (auto* g = global.if_contains(k); g && g->is_object()) return false;
+  return true;
+}
+
+}  // namespace
+
 Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
-  boost::json::object data = global_;
+  if (!global_view_) global_view_ = std::make_unique<mustache::data>(to_mustache(global_));
+  boost::json::object user_data;
   if (!r.data_json.empty()) {
     boost::system::error_code ec;
     auto user = boost::json::parse(r.data_json, ec);
     if (ec || !user.is_object())
       return make_error(ErrorKind::invalid, "invalid_data", "the user's data is not an object");
-    merge_data(data, user.get_object());
+    user_data = std::move(user.get_object());
   }
-  mustache::data view = to_mustache(data);
+  // The user's data over the job's: as a layer of the lookup context when
+  // that is the same as merging them (the common case: no conversion of
+  // the job's data per message), else merged and converted whole.
+  mustache::data merged;
+  const bool layered = layers_like_merge(global_, user_data);
+  mustache::data view = layered ? to_mustache(user_data) : mustache::data{mustache::data::type::object};
+  if (!layered) {
+    boost::json::object data = global_;
+    merge_data(data, user_data);
+    merged = to_mustache(data);
+  }
   // The recipient's own fields are there too, under "user".
   mustache::data user{mustache::data::type::object};
   user.set("id", r.user_id);
@@ -213,12 +248,16 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
   user.set("phone", r.phone);
   user.set("locale", r.locale);
   view.set("user", user);
+  mustache::context<std::string> ctx(layered ? global_view_.get() : &merged);
+  ctx.push(&view);
 
   // The user's locale, else the job's.
   Compiled& c = for_locale(r.locale.empty() ? locale_ : r.locale);
   RenderedMessage m;
   for (auto& [name, t] : c.fields) {
-    std::string out = t.render(view);
+    std::string out;
+    Appender sink{out};
+    t.render(ctx, sink);
     if (!t.is_valid())
       return make_error(ErrorKind::invalid, "render_failed", name + ": " + t.error_message());
     if (name == "subject") m.subject = std::move(out);
@@ -231,7 +270,12 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
   if (channel_ == Channel::webhook) {
     boost::json::value body = c.webhook_body;
     std::size_t i = 0;
-    collect_strings(body, [&](boost::json::string& s) { s = c.webhook_strings[i++].render(view); });
+    collect_strings(body, [&](boost::json::string& s) {
+      std::string out;
+      Appender sink{out};
+      c.webhook_strings[i++].render(ctx, sink);
+      s = out;
+    });
     m.json_body = boost::json::serialize(body);
   }
   m.template_name = c.template_name;

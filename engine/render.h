@@ -16,6 +16,11 @@
 #include "engine/recipient.h"
 #include "engine/result.h"
 
+namespace kainjow::mustache {
+template <typename string_type>
+class basic_data;
+}  // namespace kainjow::mustache
+
 namespace crier {
 
 struct RenderedMessage {
@@ -47,6 +52,8 @@ class JobRenderer {
   Channel channel_ = Channel::email;
   std::string locale_;  // the job's default locale
   boost::json::object global_;
+  // global_ converted for Mustache once, on first use.
+  std::unique_ptr<kainjow::mustache::basic_data<std::string>> global_view_;
   std::unique_ptr<Compiled> base_;
   std::map<std::string, std::unique_ptr<Compiled>> locales_;
   Compiled& for_locale(const std::string& locale);
