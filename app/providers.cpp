@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -42,7 +43,8 @@ class Fields {
     seen_.insert(key);
     if (auto* n = t_.get(key)) {
       auto v = n->value<double>();  // integers convert
-      if (!v || *v < 0) fail(fmt::format("{}.{} must be a number ≥ 0", where_, key));
+      if (!v || !std::isfinite(*v) || *v < 0 || *v > 1e9)
+        fail(fmt::format("{}.{} must be a number from 0 to 1e9", where_, key));
       else out = *v;
     }
   }

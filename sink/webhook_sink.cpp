@@ -234,13 +234,19 @@ struct WebhookSink::Impl {
     while (acceptor->is_open()) {
       auto [ec, socket] = co_await acceptor->async_accept(asio::make_strand(*io), use_tuple);
       if (ec == asio::error::operation_aborted) break;
-      if (ec) continue;  // e.g. out of descriptors: the next accept may work
-      ++connections;
-      socket.set_option(tcp::no_delay(true), ec);
-      auto executor = socket.get_executor();
-      asio::co_spawn(executor, session(std::move(socket)), [](std::exception_ptr e) {
-        if (e) spdlog::warn("sink: a connection ended with an exception");
-      });
+      // No `continue` around co_await (g++ 12); on an error (e.g. out of
+      // descriptors) wait a little, then accept again.
+      if (ec) {
+        asio::steady_timer pause(*io, std::chrono::milliseconds(50));
+        co_await pause.async_wait(use_tuple);
+      } else {
+        ++connections;
+        socket.set_option(tcp::no_delay(true), ec);
+        auto executor = socket.get_executor();
+        asio::co_spawn(executor, session(std::move(socket)), [](std::exception_ptr e) {
+          if (e) spdlog::warn("sink: a connection ended with an exception");
+        });
+      }
     }
   }
 };

@@ -7,6 +7,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_buffer_manager.h>
 
 #include <array>
@@ -167,6 +168,12 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
       o.max_successive_merges = 64;
     }
     if (i == kIdempotency) o.compaction_filter = &impl->answer_filter;
+    // Retry entries are deleted as they are taken, at the front of each
+    // job's range: compact files dense with tombstones, so the scans for
+    // due retries do not wade through them.
+    if (i == kRetries)
+      o.table_properties_collector_factories.push_back(
+          rocksdb::NewCompactOnDeletionCollectorFactory(1024, 256));
     descriptors.emplace_back(std::string(kCfNames[i]), o);
   }
 

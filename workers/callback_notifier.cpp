@@ -105,7 +105,12 @@ struct CallbackNotifier::Impl {
       auto [it, inserted] = feeds.try_emplace(job.key);
       Feed& f = it->second;
       start = inserted;
-      if (inserted) f.url = job.spec.callback_url;
+      if (inserted) {
+        f.url = job.spec.callback_url;
+        // A feed that starts after the job's final event (a cancel sweep)
+        // ends once drained, like the first one.
+        f.finished = is_final(job.status);
+      }
       if (f.events.size() >= options.max_queued_per_job) {
         f.events.pop_front();
         ++f.dropped;
@@ -114,7 +119,19 @@ struct CallbackNotifier::Impl {
       f.events.push_back(std::move(event));
       if (final_event) f.finished = true;
     }
-    if (start) asio::co_spawn(io, run_feed(job.key, job.id()), asio::detached);
+    if (start)
+      asio::co_spawn(io, run_feed(job.key, job.id()), [this, key = job.key](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("callbacks of {}: {}", job_id_string(key), ex.what());
+        } catch (...) {
+          spdlog::error("callbacks of {}: unknown exception", job_id_string(key));
+        }
+        std::lock_guard lock(mu);
+        feeds.erase(key);
+      });
   }
 
   asio::awaitable<void> sleep(std::chrono::milliseconds d) {

@@ -25,6 +25,8 @@ constexpr double kTurnSeconds = 0.2;
 constexpr double kChunksPerSecond = 50;
 // The longest a loop sleeps waiting for a retry before it looks at the job again.
 constexpr std::int64_t kMaxIdleMs = 1000;
+// After a storage error, the wait before a turn is tried again.
+constexpr auto kRetryLaterDelay = std::chrono::seconds(1);
 
 std::string address_for(const Job& job, const Recipient& r) {
   switch (job.spec.channel) {
@@ -177,6 +179,8 @@ void Dispatcher::ensure_loop(const JobKey& key) {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
       spdlog::error("dispatch loop of {} ended by an exception: {}", job_id_string(key), ex.what());
+    } catch (...) {
+      spdlog::error("dispatch loop of {} ended by an unknown exception", job_id_string(key));
     }
     std::lock_guard lock(mu_);
     running_.erase(key);
@@ -186,7 +190,9 @@ void Dispatcher::ensure_loop(const JobKey& key) {
 void Dispatcher::arm_schedule(const Job& job) {
   if (!job.spec.schedule_at) return;
   std::lock_guard lock(mu_);
-  if (stopping_) return;
+  // Armed once: a second timer would replace the first, whose cancelled
+  // handler would then erase the second.
+  if (stopping_ || timers_.count(job.key)) return;
   auto delay = std::chrono::milliseconds(std::max<std::int64_t>(0, *job.spec.schedule_at - now_unix_ms()));
   auto timer = std::make_unique<asio::steady_timer>(io_, delay);
   JobKey key = job.key;
@@ -233,31 +239,46 @@ asio::awaitable<void> Dispatcher::run_loop(JobKey key) {
   }
   const std::string id = job_id_string(key);
   for (;;) {
-    bool more = false;
+    TurnOutcome next = TurnOutcome::idle;
     bool stopping;
     {
       std::lock_guard lock(mu_);
       stopping = stopping_;
     }
     auto found = stopping ? Result<std::optional<Job>>(std::optional<Job>()) : store_.find_job(key);
-    if (!found) spdlog::error("dispatch of {}: {}", id, found.error().message);
-    if (found && *found) {
+    if (!found) {
+      spdlog::error("dispatch of {}: {}", id, found.error().message);
+      next = TurnOutcome::retry_later;
+    } else if (*found) {
       const Job& job = **found;
       if (job.status == JobStatus::cancelled) {
-        more = sweep(job, RecipientStatus::cancelled, "cancelled", "the job was cancelled");
+        next = sweep(job, RecipientStatus::cancelled, "cancelled", "the job was cancelled");
       } else if (job.status == JobStatus::processing) {
-        more = co_await process_turn(job, turn);
-        if (!more) {
-          auto r = service_.apply(key, JobAction::finish);
-          if (!r && r.error().kind != ErrorKind::conflict)
-            spdlog::error("cannot finish job {}: {}", id, r.error().message);
-          else if (r)
-            spdlog::info("job {} finished: {}", id, to_string(r->status));
+        try {
+          next = co_await process_turn(job, turn);
+        } catch (const std::exception& e) {
+          // A bug or resource exhaustion in one turn must not strand the
+          // job: what the turn did not commit is re-sent with the same ids.
+          spdlog::error("dispatch of {}: {}", id, e.what());
+          next = TurnOutcome::retry_later;
         }
       }
+      if (next == TurnOutcome::finished && job.status == JobStatus::processing) {
+        auto r = service_.apply(key, JobAction::finish);
+        if (!r && r.error().kind != ErrorKind::conflict)
+          spdlog::error("cannot finish job {}: {}", id, r.error().message);
+        else if (!r)  // a status change raced us (pause, cancel): the loop looks again
+          spdlog::debug("job {} not finished: {}", id, r.error().message);
+        else
+          spdlog::info("job {} finished: {}", id, to_string(r->status));
+      }
     }
+    // A storage error: wait, then try the turn again (nothing is lost; the
+    // job must not sit PROCESSING with no loop).
+    if (next == TurnOutcome::retry_later && !stopping) co_await sleep_for(kRetryLaterDelay);
     // No `continue` around co_await here: g++ 12 miscompiles some such loops.
-    if (!more && loop_ends(key)) co_return;
+    const bool ends = next == TurnOutcome::finished || next == TurnOutcome::idle || stopping;
+    if (ends && loop_ends(key)) co_return;
   }
 }
 
@@ -265,10 +286,11 @@ bool Dispatcher::loop_ends(const JobKey& key) {
   std::lock_guard lock(mu_);
   if (rerun_.erase(key) && !stopping_) return false;  // a change came in meanwhile: look again
   running_.erase(key);
+  meters_.erase(key);  // bounded memory: a job's meter lives while its loop does
   return true;
 }
 
-asio::awaitable<bool> Dispatcher::process_turn(const Job& job, Turn& turn) {
+asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job, Turn& turn) {
   const std::string id = job.id();
   if (job.spec.expires_at && now_unix_ms() >= *job.spec.expires_at)
     co_return sweep(job, RecipientStatus::skipped, "expired",
@@ -280,10 +302,15 @@ asio::awaitable<bool> Dispatcher::process_turn(const Job& job, Turn& turn) {
     if (compiled) turn.renderer = std::move(*compiled);
     else spdlog::error("dispatch of {}: {}", id, compiled.error().message);
   }
-  if (!provider || !turn.renderer)
-    co_return sweep(job, RecipientStatus::failed, provider ? "render_failed" : "unknown_provider",
-                    provider ? "the job's content cannot be compiled"
-                             : "the job's provider is not configured");
+  if (!provider) {
+    // Validated at create time, so the config changed since: the job waits
+    // (PROCESSING, nothing lost) until a restart brings the provider back.
+    spdlog::error("job {} names provider '{}', which is not configured: it waits until it is", id,
+                  job.spec.provider);
+    co_return TurnOutcome::idle;
+  }
+  if (!turn.renderer)
+    co_return sweep(job, RecipientStatus::failed, "render_failed", "the job's content cannot be compiled");
 
   // The job's own limit, re-read every turn so a change applies at once.
   if (job.spec.rate_limit > 0) {
@@ -301,23 +328,23 @@ asio::awaitable<bool> Dispatcher::process_turn(const Job& job, Turn& turn) {
   auto due = store_.due_retries(job.key, now_unix_ms(), window);
   if (!due) {
     spdlog::error("dispatch of {}: {}", id, due.error().message);
-    co_return false;
+    co_return TurnOutcome::retry_later;
   }
   if (!due->empty()) {
     auto r = co_await send_and_commit(job, turn, *due, std::nullopt);
     if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
-    co_return r.ok();
+    co_return r ? TurnOutcome::again : TurnOutcome::retry_later;
   }
 
   auto cursor = store_.dispatch_cursor(job.key);
   if (!cursor) {
     spdlog::error("dispatch of {}: {}", id, cursor.error().message);
-    co_return false;
+    co_return TurnOutcome::retry_later;
   }
   auto page = store_.list_recipients(job.key, *cursor, window, std::nullopt, window);
   if (!page) {
     spdlog::error("dispatch of {}: {}", id, page.error().message);
-    co_return false;
+    co_return TurnOutcome::retry_later;
   }
   if (!page->items.empty()) {
     const std::uint64_t next_cursor =
@@ -342,24 +369,24 @@ asio::awaitable<bool> Dispatcher::process_turn(const Job& job, Turn& turn) {
       auto r = store_.commit_states(job.key, enqueued, delta, std::nullopt, false);
       if (!r) {
         spdlog::error("dispatch of {}: {}", id, r.error().message);
-        co_return false;
+        co_return TurnOutcome::retry_later;
       }
     }
     auto r = co_await send_and_commit(job, turn, to_send, next_cursor);
     if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
-    co_return r.ok();
+    co_return r ? TurnOutcome::again : TurnOutcome::retry_later;
   }
 
   // The window is done; what is left waits in the retry queue.
   auto next = store_.next_retry_at(job.key);
   if (!next) {
     spdlog::error("dispatch of {}: {}", id, next.error().message);
-    co_return false;
+    co_return TurnOutcome::retry_later;
   }
-  if (!*next) co_return false;
+  if (!*next) co_return TurnOutcome::finished;
   co_await sleep_for(std::chrono::milliseconds(
       std::clamp<std::int64_t>(**next - now_unix_ms(), 1, kMaxIdleMs)));
-  co_return true;
+  co_return TurnOutcome::again;
 }
 
 asio::awaitable<void> Dispatcher::take_tokens(const Job& job, Turn& turn, std::size_t n) {
@@ -461,20 +488,30 @@ asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& 
   co_return Result<void>{};
 }
 
-bool Dispatcher::sweep(const Job& job, RecipientStatus to, const char* code, const char* message) {
+Dispatcher::TurnOutcome Dispatcher::sweep(const Job& job, RecipientStatus to, const char* code, const char* message) {
   // The main window first, then the retry queue (behind the cursor).
   auto cursor = store_.dispatch_cursor(job.key);
-  if (!cursor) return false;
+  if (!cursor) {
+    spdlog::error("sweep of {}: {}", job.id(), cursor.error().message);
+    return TurnOutcome::retry_later;
+  }
   std::vector<RecipientView> items;
   std::optional<std::uint64_t> next_cursor;
   auto page = store_.list_recipients(job.key, *cursor, options_.window, std::nullopt, options_.window);
-  if (!page) return false;
+  if (!page) {
+    spdlog::error("sweep of {}: {}", job.id(), page.error().message);
+    return TurnOutcome::retry_later;
+  }
   if (!page->items.empty()) {
     next_cursor = page->next_seq ? *page->next_seq : page->items.back().recipient.seq + 1;
     items = std::move(page->items);
   } else {
     auto due = store_.due_retries(job.key, INT64_MAX, options_.window);
-    if (!due || due->empty()) return false;
+    if (!due) {
+      spdlog::error("sweep of {}: {}", job.id(), due.error().message);
+      return TurnOutcome::retry_later;
+    }
+    if (due->empty()) return TurnOutcome::finished;
     items = std::move(*due);
   }
   const std::int64_t now = now_unix_ms();
@@ -497,10 +534,10 @@ bool Dispatcher::sweep(const Job& job, RecipientStatus to, const char* code, con
   auto r = store_.commit_states(job.key, changes, delta, next_cursor, true);
   if (!r) {
     spdlog::error("sweep of {}: {}", job.id(), r.error().message);
-    return false;
+    return TurnOutcome::retry_later;
   }
   notify(job, changed);
-  return true;
+  return TurnOutcome::again;
 }
 
 }  // namespace crier

@@ -98,11 +98,17 @@ class Dispatcher final : public JobListener {
     ProviderSettings settings;
   };
   struct Turn;  // one job's loop state, defined in the .cpp
+  // What a turn leaves the loop to do.
+  enum class TurnOutcome {
+    again,        // more to do now
+    finished,     // nothing outstanding: the job can finish (or, swept, is done)
+    idle,         // nothing to do until the job's status changes
+    retry_later,  // a storage error: try the turn again after a pause
+  };
 
   boost::asio::awaitable<void> run_loop(JobKey key);
-  // One turn of a PROCESSING job; false when it has nothing left to do now
-  // and nothing queued (the job can finish).
-  boost::asio::awaitable<bool> process_turn(const Job& job, Turn& turn);
+  // One turn of a PROCESSING job.
+  boost::asio::awaitable<TurnOutcome> process_turn(const Job& job, Turn& turn);
   // Sends `items` (already ENQUEUED) and commits their outcomes; `cursor`
   // is written with them when the items came from the main window.
   boost::asio::awaitable<Result<void>> send_and_commit(const Job& job, Turn& turn,
@@ -111,8 +117,8 @@ class Dispatcher final : public JobListener {
   // Waits until the job, tenant and provider buckets all allow n messages.
   boost::asio::awaitable<void> take_tokens(const Job& job, Turn& turn, std::size_t n);
   // Moves a turn's worth of not-final recipients (main window, then retry
-  // queue) to `to`; false when none are left.
-  bool sweep(const Job& job, RecipientStatus to, const char* code, const char* message);
+  // queue) to `to`; `finished` when none are left.
+  TurnOutcome sweep(const Job& job, RecipientStatus to, const char* code, const char* message);
   void ensure_loop(const JobKey& key);
   // Called when a loop has nothing to do: true when it ends (and is
   // forgotten), false when a status change asked it to look again.

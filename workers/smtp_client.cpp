@@ -142,9 +142,11 @@ struct Session::Impl {
   asio::awaitable<error_code> write(std::string_view data) {
     tcp.expires_after(options.command_timeout);
     auto buffer = asio::buffer(data.data(), data.size());
-    auto [ec, n] = tls ? co_await asio::async_write(*tls, buffer, kNoThrow)
-                       : co_await asio::async_write(tcp, buffer, kNoThrow);
-    co_return ec;
+    // if/else, not ?: — g++ 12 miscompiles co_await inside a conditional.
+    std::tuple<error_code, std::size_t> result;
+    if (tls) result = co_await asio::async_write(*tls, buffer, kNoThrow);
+    else result = co_await asio::async_write(tcp, buffer, kNoThrow);
+    co_return std::get<0>(result);
   }
 
   asio::awaitable<std::tuple<error_code, std::size_t>> read_line() {

@@ -203,7 +203,9 @@ TEST_F(IngestTest, StatusIsLiveWhileARateLimitedJobRuns) {
     }
     if (str(v, "status") == "PROCESSING") {
       sent_while_processing.insert(num(v, "sent"));
-      EXPECT_LT(num(v, "sent"), kUsers);
+      // The last window is committed a moment before the job is marked
+      // finished, so PROCESSING may already show everyone sent.
+      EXPECT_LE(num(v, "sent"), kUsers);
       EXPECT_FALSE(str(v, "started_at").empty());
       EXPECT_TRUE(str(v, "finished_at").empty());
       if (v.at("rate_per_second").to_number<double>() > 0) {

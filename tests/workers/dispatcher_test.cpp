@@ -97,19 +97,33 @@ TEST_F(DispatcherTest, RecipientsThatCannotRenderFailAndTheJobIsPartial) {
   }
 }
 
-TEST_F(DispatcherTest, UnknownProviderFailsEveryRecipient) {
+TEST_F(DispatcherTest, AJobWhoseProviderIsGoneWaitsAndLosesNothing) {
+  // The API refuses unknown providers at create time; here the provider
+  // went away with a config change. The job must not be failed for it.
   JobSpec spec = email_spec();
   spec.provider = "nowhere";
   Job job = create(spec);
   ingest(job, users(job, 0, 250));
   run(job);
-  ASSERT_EQ(wait_final(job), JobStatus::failed);
+  ASSERT_TRUE(eventually([&] { return dispatcher_->running_jobs() == 0; }));
+  EXPECT_EQ(current(job).status, JobStatus::processing);
   auto c = counters(job);
   expect_invariants(c);
-  EXPECT_EQ(c[Counter::failed], 250);
-  EXPECT_EQ(c[Counter::sent], 0);
-  EXPECT_TRUE(log_lines().empty());
-  for (const auto& r : recipients(job)) EXPECT_EQ(r.state.error_code, "unknown_provider");
+  EXPECT_EQ(c[Counter::pending], 250);
+  EXPECT_EQ(c[Counter::failed], 0);
+
+  // A restart with the provider configured again finishes it.
+  service_->set_listener(nullptr);
+  dispatcher_.reset();
+  DispatchOptions options;
+  options.window = kWindow;
+  dispatcher_ = std::make_unique<Dispatcher>(*service_, *store_, options);
+  dispatcher_->add_provider(make_null_provider("nowhere"));
+  service_->set_listener(dispatcher_.get());
+  dispatcher_->start();
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+  EXPECT_EQ(counters(job)[Counter::sent], 250);
 }
 
 TEST_F(DispatcherTest, NullProviderSendsWithoutLogging) {
