@@ -4,6 +4,8 @@
 # bench/results/<date>.jsonl) and a table at the end.
 #   bench/load.sh [BUILD_DIR]      N=1000000 SINK_N=200000 to change sizes
 # Needs: curl, python3, wrk (Debian packages; `make bench` installs them).
+# PEER=0 skips the BullMQ + Redis peer (bench/peers/bullmq), which runs last
+# with PEER_N recipients ingested and PEER_DISPATCH_N dispatched.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build-bench}
@@ -17,6 +19,8 @@ work=$(mktemp -d /tmp/crier-bench.XXXXXX)
 results_dir=$here/results
 mkdir -p "$results_dir"
 results=$results_dir/$(date -u +%Y-%m-%d).jsonl
+touch "$results"
+first_line=$(($(wc -l < "$results") + 1))  # this run's lines start here
 key=bench-key-000001
 api=http://127.0.0.1:$port
 pids=()
@@ -135,9 +139,15 @@ done
 du_bytes=$(du -sb "$work/data" | cut -f1)
 emit "{\"scenario\":\"data_dir\",\"bytes\":$du_bytes,\"server_peak_rss_mb\":$(rss_mb $server)}"
 
+# The peer, in the same run: BullMQ + Redis (AOF everysec) doing the same work.
+if [[ ${PEER:-1} != 0 ]]; then
+  N=${PEER_N:-200000} DISPATCH_N=${PEER_DISPATCH_N:-50000} RESULTS="$results" \
+    "$here/peers/bullmq/run.sh" "$crier" > /dev/null
+fi
+
 echo
 echo "scenario table:"
-grep -h '"scenario"' "$results" | tail -n 9 | python3 -c '
+tail -n +"$first_line" "$results" | grep -h '"scenario"' | python3 -c '
 import json,sys
 for line in sys.stdin:
     d=json.loads(line); s=d.pop("scenario")

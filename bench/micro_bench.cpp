@@ -6,6 +6,10 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+#include <simdjson.h>
+
 #include <filesystem>
 #include <random>
 
@@ -105,6 +109,70 @@ void BM_IngestJsonBatch(benchmark::State& state) {
   state.SetBytesProcessed(bytes);
 }
 BENCHMARK(BM_IngestJsonBatch)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The limits ingest is compared with (issue 4): RocksDB's own write rate for
+// the same records — one WriteBatch of 10 000 recipient records plus their
+// dedupe keys, WAL synced, default options — and simdjson's parse rate over
+// the same JSON batch.
+void BM_RawRocksWriteBatch(benchmark::State& state) {
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("crier-raw-{}", std::random_device{}());
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(options, dir.string(), &raw).ok()) {
+    state.SkipWithError("cannot open RocksDB");
+    return;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  std::uint64_t seq = 0;
+  Recipient r;
+  for (auto _ : state) {
+    rocksdb::WriteBatch batch;
+    for (std::size_t i = 0; i < n; ++i, ++seq) {
+      r.user_id = fmt::format("user-{:07}", seq);
+      r.email = fmt::format("user{}@example.com", seq);
+      r.data_json = fmt::format(R"({{"name":"User {}","amount":"{}.50"}})", seq, seq % 1000);
+      std::string key(16, 'j');
+      for (int b = 7; b >= 0; --b) key.push_back(static_cast<char>(seq >> (8 * b)));
+      batch.Put(key, records::encode(r));
+      std::string dedupe(16, 'd');
+      dedupe.append(r.user_id);
+      batch.Put(dedupe, key.substr(16));
+    }
+    if (!db->Write(sync, &batch).ok()) state.SkipWithError("write failed");
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(seq));
+  db.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_RawRocksWriteBatch)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_SimdjsonParseBatch(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  simdjson::padded_string body(users_body(0, n));
+  simdjson::ondemand::parser parser;
+  for (auto _ : state) {
+    auto doc = parser.iterate(body);
+    std::size_t users = 0;
+    for (auto user : doc["users"].get_array()) {
+      std::string_view id, email;
+      auto o = user.get_object();
+      auto e1 = o["user_id"].get_string().get(id);
+      auto e2 = o["email"].get_string().get(email);
+      benchmark::DoNotOptimize(e1);
+      benchmark::DoNotOptimize(e2);
+      benchmark::DoNotOptimize(id);
+      ++users;
+    }
+    if (users != n) state.SkipWithError("short parse");
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(body.size()));
+}
+BENCHMARK(BM_SimdjsonParseBatch)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 void BM_RenderEmail(benchmark::State& state) {
   auto renderer = JobRenderer::compile(email_spec()).value();
