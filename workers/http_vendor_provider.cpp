@@ -51,23 +51,10 @@ class HttpVendorProvider final : public Provider {
   std::string_view name() const override { return options_.name; }
 
   boost::asio::awaitable<std::vector<DeliveryOutcome>> send(std::span<const OutboundMessage> messages) override {
-    std::vector<DeliveryOutcome> outcomes(messages.size());
-    std::vector<HttpRequest> requests;
-    std::vector<std::size_t> sent;  // requests[k] carries messages[sent[k]]
-    requests.reserve(messages.size());
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      if (messages[i].to.empty()) {
-        outcomes[i] = {false, false, "invalid_address", "no recipient address"};
-        continue;
-      }
-      requests.push_back(build(messages[i]));
-      sent.push_back(i);
-    }
-    if (!requests.empty()) {
-      auto results = co_await client_.request_all(std::move(requests));
-      for (std::size_t k = 0; k < results.size(); ++k) outcomes[sent[k]] = http_delivery_outcome(results[k]);
-    }
-    co_return outcomes;
+    return send_each(client_, messages, [this](const OutboundMessage& m) -> Result<HttpRequest> {
+      if (m.to.empty()) return make_error(ErrorKind::invalid, "invalid_address", "no recipient address");
+      return build(m);
+    });
   }
 
  private:

@@ -1,5 +1,7 @@
 #include "workers/smtp_client.h"
 
+#include "workers/webhook_signature.h"  // base64_encode
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -292,12 +294,12 @@ struct Session::Impl {
     };
     if (ext.auth_plain) {
       std::string token = std::string(1, '\0') + options.username + std::string(1, '\0') + options.password;
-      co_return co_await step("AUTH PLAIN " + base64(token) + "\r\n", 235, "AUTH PLAIN");
+      co_return co_await step("AUTH PLAIN " + base64_encode(token) + "\r\n", 235, "AUTH PLAIN");
     }
     if (ext.auth_login) {
       if (auto f = co_await step("AUTH LOGIN\r\n", 334, "AUTH LOGIN"); !f.ok) co_return f;
-      if (auto f = co_await step(base64(options.username) + "\r\n", 334, "AUTH LOGIN user"); !f.ok) co_return f;
-      co_return co_await step(base64(options.password) + "\r\n", 235, "AUTH LOGIN password");
+      if (auto f = co_await step(base64_encode(options.username) + "\r\n", 334, "AUTH LOGIN user"); !f.ok) co_return f;
+      co_return co_await step(base64_encode(options.password) + "\r\n", 235, "AUTH LOGIN password");
     }
     usable = false;
     co_return transient("auth_unavailable", fmt::format("{}:{} offers neither AUTH PLAIN nor AUTH LOGIN",

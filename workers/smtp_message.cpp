@@ -1,5 +1,7 @@
 #include "workers/smtp_message.h"
 
+#include "workers/webhook_signature.h"  // base64_encode
+
 #include <fmt/format.h>
 
 #include <ctime>
@@ -7,8 +9,6 @@
 namespace crier::smtp {
 namespace {
 
-constexpr std::string_view kBase64Alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr std::string_view kHex = "0123456789ABCDEF";
 
 // RFC 2047 wants encoded-words of at most 75 characters; 39 bytes make 52
@@ -88,27 +88,8 @@ bool is_valid_address(std::string_view address) {
   return true;
 }
 
-std::string base64(std::string_view data) {
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(data[k]); };
-  for (; i + 3 <= data.size(); i += 3) {
-    unsigned v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-    for (int shift : {18, 12, 6, 0}) out.push_back(kBase64Alphabet[(v >> shift) & 63]);
-  }
-  if (std::size_t rest = data.size() - i; rest > 0) {
-    unsigned v = byte(i) << 16 | (rest == 2 ? byte(i + 1) << 8 : 0);
-    out.push_back(kBase64Alphabet[(v >> 18) & 63]);
-    out.push_back(kBase64Alphabet[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kBase64Alphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
 std::string base64_lines(std::string_view data) {
-  std::string encoded = base64(data), out;
+  std::string encoded = base64_encode(data), out;
   for (std::size_t i = 0; i < encoded.size(); i += 76) {
     out.append(encoded, i, 76);
     out += "\r\n";
@@ -133,7 +114,7 @@ std::string encode_header_text(std::string_view text) {
     while (cut > pos && cut < clean.size() && (static_cast<unsigned char>(clean[cut]) & 0xC0) == 0x80) --cut;
     if (cut > pos) end = cut;
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + base64(std::string_view(clean).substr(pos, end - pos)) + "?=";
+    out += "=?UTF-8?B?" + base64_encode(std::string_view(clean).substr(pos, end - pos)) + "?=";
     pos = end;
   }
   return out;

@@ -17,8 +17,6 @@ namespace crier::smtp {
 bool is_valid_address(std::string_view address);
 bool is_ascii(std::string_view s);
 
-std::string base64(std::string_view data);
-
 // Printable ASCII text stays as it is; anything else (non-ASCII, controls, a
 // literal "=?", an overlong value) becomes RFC 2047 encoded-words in UTF-8,
 // each at most 75 characters, folded onto continuation lines.

@@ -63,26 +63,9 @@ class WebhookProvider final : public Provider {
   std::string_view name() const override { return options_.name; }
 
   boost::asio::awaitable<std::vector<DeliveryOutcome>> send(std::span<const OutboundMessage> messages) override {
-    std::vector<DeliveryOutcome> outcomes(messages.size());
-    std::vector<HttpRequest> requests;
-    std::vector<std::size_t> sent;  // requests[i] carries messages[sent[i]]
-    requests.reserve(messages.size());
     const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch()).count();
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      auto req = build(messages[i], now_s);
-      if (!req) {
-        outcomes[i] = failure(false, req.error().code, req.error().message);
-        continue;
-      }
-      requests.push_back(std::move(*req));
-      sent.push_back(i);
-    }
-    if (!requests.empty()) {
-      auto results = co_await client_.request_all(std::move(requests));
-      for (std::size_t k = 0; k < results.size(); ++k) outcomes[sent[k]] = http_delivery_outcome(results[k]);
-    }
-    co_return outcomes;
+    return send_each(client_, messages, [this, now_s](const OutboundMessage& m) { return build(m, now_s); });
   }
 
  private:
@@ -129,6 +112,29 @@ class WebhookProvider final : public Provider {
 };
 
 }  // namespace
+
+boost::asio::awaitable<std::vector<DeliveryOutcome>> send_each(PooledHttpClient& client,
+                                                               std::span<const OutboundMessage> messages,
+                                                               HttpRequestBuilder build) {
+  std::vector<DeliveryOutcome> outcomes(messages.size());
+  std::vector<HttpRequest> requests;
+  std::vector<std::size_t> sent;  // requests[k] carries messages[sent[k]]
+  requests.reserve(messages.size());
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    auto req = build(messages[i]);
+    if (req) {
+      requests.push_back(std::move(*req));
+      sent.push_back(i);
+    } else {
+      outcomes[i] = failure(false, req.error().code, req.error().message);
+    }
+  }
+  if (!requests.empty()) {
+    auto results = co_await client.request_all(std::move(requests));
+    for (std::size_t k = 0; k < results.size(); ++k) outcomes[sent[k]] = http_delivery_outcome(results[k]);
+  }
+  co_return outcomes;
+}
 
 DeliveryOutcome http_delivery_outcome(const Result<HttpResponse>& result) {
   if (!result) {

@@ -11,6 +11,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <span>
+#include <vector>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -44,5 +47,13 @@ std::unique_ptr<Provider> make_webhook_provider(WebhookProviderOptions options);
 // any other status permanent http_<status>, the message quoting the start of
 // the body; an invalid URL permanent invalid_address.
 DeliveryOutcome http_delivery_outcome(const Result<HttpResponse>& result);
+
+// What every HTTP provider's send() does: one request per message, built by
+// `build` (a message it refuses fails permanently with its error code), all
+// sent concurrently over `client`, each answer read by http_delivery_outcome.
+using HttpRequestBuilder = std::function<Result<HttpRequest>(const OutboundMessage&)>;
+boost::asio::awaitable<std::vector<DeliveryOutcome>> send_each(PooledHttpClient& client,
+                                                               std::span<const OutboundMessage> messages,
+                                                               HttpRequestBuilder build);
 
 }  // namespace crier
