@@ -81,13 +81,15 @@ struct Server::Impl {
   asio::awaitable<void> accept_loop() {
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+      // if/else rather than `continue`: g++ 12 miscompiles some loops that
+      // continue around co_await.
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
         spdlog::warn("accept: {}", ec.message());
-        continue;
+      } else {
+        socket.set_option(tcp::no_delay(true), ec);
+        asio::co_spawn(asio::make_strand(io), session(std::move(socket)), asio::detached);
       }
-      socket.set_option(tcp::no_delay(true));
-      asio::co_spawn(asio::make_strand(io), session(std::move(socket)), asio::detached);
     }
   }
 
@@ -240,12 +242,13 @@ struct Server::Impl {
         keep_alive = false;
         co_return;
       }
-      if (*got == 0) continue;
-      auto fed = co_await on_writer([&] { return body->feed({chunk.data(), *got}); });
-      if (!fed) {
-        res = body->abort(fed.error());
-        keep_alive = false;
-        co_return;
+      if (*got > 0) {  // not `continue` (g++ 12, see accept_loop)
+        auto fed = co_await on_writer([&] { return body->feed({chunk.data(), *got}); });
+        if (!fed) {
+          res = body->abort(fed.error());
+          keep_alive = false;
+          co_return;
+        }
       }
     }
     res = co_await on_writer([&] { return body->finish(); });
