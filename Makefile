@@ -26,7 +26,7 @@ test: build
 # Benchmarks: micro-benchmarks, then the server scenarios (bench/load.sh).
 # A separate Release build with the bench targets; not part of `make test`.
 bench: deps
-	@dpkg -s wrk >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk
+	@dpkg -s wrk gnuplot-nox >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk gnuplot-nox
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRIER_BUILD_BENCH=ON \
 	  -DCRIER_BUILD_TESTS=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 	@cmake --build build-bench -j $(JOBS)
