@@ -1,17 +1,16 @@
 #include "app/config.h"
 
+#include "app/toml_fields.h"
+
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 namespace crier {
 namespace {
-
-Error config_error(std::string message) {
-  return make_error(ErrorKind::invalid, "invalid_config", std::move(message));
-}
 
 bool valid_tenant(std::string_view t) {
   return !t.empty() && t.size() <= 64 && std::all_of(t.begin(), t.end(), [](char c) {
@@ -41,30 +40,66 @@ Result<void> load_toml(Config& c, const std::string& path) {
   } catch (const toml::parse_error& e) {
     return config_error(fmt::format("{}: {}", path, e.description()));
   }
-  if (auto v = t["server"]["listen"].value<std::string>()) c.listen = *v;
-  if (auto v = t["server"]["threads"].value<int64_t>()) c.threads = static_cast<unsigned>(*v);
-  if (auto v = t["server"]["log_level"].value<std::string>()) c.log_level = *v;
-  if (auto v = t["storage"]["data_dir"].value<std::string>()) c.data_dir = *v;
-  if (auto v = t["storage"]["sync_writes"].value<bool>()) c.sync_writes = *v;
-  if (auto keys = t["auth"]["api_keys"].as_table()) {
-    for (const auto& [key, tenant] : *keys) {
+  // Every section and key is checked: a misspelt or mistyped one is an
+  // error at start-up, never silently the default.
+  static const std::set<std::string, std::less<>> kSections = {"server", "storage",   "auth",   "limits",
+                                                               "dispatch", "providers", "tenants"};
+  for (const auto& [name, node] : t)
+    if (!kSections.count(name.str()))
+      return config_error(fmt::format("{}: [{}] is not a known section (server, storage, auth, limits, "
+                                      "dispatch, providers, tenants)", path, name.str()));
+  auto section = [&](const char* name) -> Result<const toml::table*> {
+    static const toml::table empty;
+    auto* n = t.get(name);
+    if (!n) return &empty;
+    if (auto* table = n->as_table()) return table;
+    return config_error(fmt::format("{} must be a table", name));
+  };
+  auto server = section("server"), storage = section("storage"), auth = section("auth"),
+       limits = section("limits"), dispatch = section("dispatch");
+  for (auto* r : {&server, &storage, &auth, &limits, &dispatch})
+    if (!*r) return r->error();
+
+  TomlFields sv(**server, "server");
+  sv.str("listen", c.listen);
+  sv.integer("threads", c.threads, 0, 256);
+  sv.str("log_level", c.log_level);
+  if (auto r = sv.finish(); !r) return r;
+
+  TomlFields st(**storage, "storage");
+  st.str("data_dir", c.data_dir);
+  st.boolean("sync_writes", c.sync_writes);
+  if (auto r = st.finish(); !r) return r;
+
+  TomlFields au(**auth, "auth", {"api_keys"});
+  if (auto r = au.finish(); !r) return r;
+  if (auto* keys = (*auth)->get("api_keys")) {
+    auto* table = keys->as_table();
+    if (!table) return config_error("auth.api_keys must be a table of key = tenant");
+    for (const auto& [key, tenant] : *table) {
       auto name = tenant.value<std::string>();
       if (!name) return config_error("auth.api_keys values must be tenant names");
       if (auto r = add_api_key(c, std::string(key.str()) + "=" + *name); !r) return r;
     }
   }
-  auto size = [&](const char* k, std::size_t& out) {
-    if (auto v = t["limits"][k].value<int64_t>(); v && *v > 0) out = static_cast<std::size_t>(*v);
-  };
-  size("max_body_bytes", c.limits.max_body_bytes);
-  size("max_users_per_batch", c.limits.max_users_per_batch);
-  size("stream_commit_users", c.limits.stream_commit_users);
-  size("max_line_bytes", c.limits.max_line_bytes);
-  size("max_page", c.limits.max_page);
-  if (auto v = t["dispatch"]["threads"].value<int64_t>(); v && *v > 0) c.dispatch.threads = static_cast<unsigned>(*v);
-  if (auto v = t["dispatch"]["window"].value<int64_t>(); v && *v > 0) c.dispatch.window = static_cast<std::size_t>(*v);
-  if (auto v = t["dispatch"]["default_provider"].value<std::string>()) c.dispatch.default_provider = *v;
-  if (auto* channels = t["dispatch"]["channels"].as_table()) {
+
+  constexpr std::int64_t kMax = std::int64_t{1} << 40;
+  TomlFields li(**limits, "limits");
+  li.integer("max_body_bytes", c.limits.max_body_bytes, 1, kMax);
+  li.integer("max_users_per_batch", c.limits.max_users_per_batch, 1, kMax);
+  li.integer("stream_commit_users", c.limits.stream_commit_users, 1, kMax);
+  li.integer("max_line_bytes", c.limits.max_line_bytes, 1, kMax);
+  li.integer("max_page", c.limits.max_page, 1, kMax);
+  if (auto r = li.finish(); !r) return r;
+
+  TomlFields di(**dispatch, "dispatch", {"channels"});
+  di.integer("threads", c.dispatch.threads, 1, 256);
+  di.integer("window", c.dispatch.window, 1, 1'000'000);
+  di.str("default_provider", c.dispatch.default_provider);
+  if (auto r = di.finish(); !r) return r;
+  if (auto* n = (*dispatch)->get("channels")) {
+    auto* channels = n->as_table();
+    if (!channels) return config_error("dispatch.channels must be a table of channel = provider");
     for (const auto& [name, node] : *channels) {
       auto ch = parse_channel(name.str());
       auto provider = node.value<std::string>();

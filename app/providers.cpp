@@ -1,5 +1,7 @@
 #include "app/providers.h"
 
+#include "app/toml_fields.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,90 +14,14 @@ namespace {
 
 constexpr const char* kTypes = "log, null, webhook, smtp, twilio_sms, fcm_push, whatsapp_cloud";
 
-Error config_error(std::string message) {
-  return make_error(ErrorKind::invalid, "invalid_config", std::move(message));
+// A provider's rate limit, attempts and backoff.
+void read_settings(TomlFields& f, ProviderSettings& s) {
+  f.number("rate_limit", s.limit.rate);
+  f.number("burst", s.limit.burst);
+  f.integer("max_attempts", s.max_attempts, 1, 100);
+  f.integer("backoff_base_ms", s.backoff_base_ms, 1, 3'600'000);
+  f.integer("backoff_max_ms", s.backoff_max_ms, 1, 86'400'000);
 }
-
-// Reads typed keys of one table, remembering the first error; keys it was
-// never asked about are reported as unknown, so a typo cannot pass silently.
-class Fields {
- public:
-  Fields(const toml::table& t, std::string where) : t_(t), where_(std::move(where)) {}
-
-  void str(const char* key, std::string& out) {
-    seen_.insert(key);
-    if (auto* n = t_.get(key)) {
-      if (auto v = n->value<std::string>()) out = *v;
-      else fail(fmt::format("{}.{} must be a string", where_, key));
-    }
-  }
-  template <typename Int>
-  void integer(const char* key, Int& out, std::int64_t min, std::int64_t max) {
-    seen_.insert(key);
-    if (auto* n = t_.get(key)) {
-      auto v = n->value<std::int64_t>();
-      if (!v || *v < min || *v > max)
-        fail(fmt::format("{}.{} must be an integer from {} to {}", where_, key, min, max));
-      else out = static_cast<Int>(*v);
-    }
-  }
-  void number(const char* key, double& out) {
-    seen_.insert(key);
-    if (auto* n = t_.get(key)) {
-      auto v = n->value<double>();  // integers convert
-      if (!v || !std::isfinite(*v) || *v < 0 || *v > 1e9)
-        fail(fmt::format("{}.{} must be a number from 0 to 1e9", where_, key));
-      else out = *v;
-    }
-  }
-  void boolean(const char* key, bool& out) {
-    seen_.insert(key);
-    if (auto* n = t_.get(key)) {
-      if (auto v = n->value<bool>()) out = *v;
-      else fail(fmt::format("{}.{} must be true or false", where_, key));
-    }
-  }
-  void millis(const char* key, std::chrono::milliseconds& out) {
-    std::int64_t ms = out.count();
-    integer(key, ms, 1, 3'600'000);
-    out = std::chrono::milliseconds(ms);
-  }
-  void headers(const char* key, HttpHeaders& out) {
-    seen_.insert(key);
-    auto* n = t_.get(key);
-    if (!n) return;
-    auto* h = n->as_table();
-    if (!h) return fail(fmt::format("{}.{} must be a table of header = value", where_, key));
-    for (const auto& [name, value] : *h) {
-      auto v = value.value<std::string>();
-      if (!v) return fail(fmt::format("{}.{}.{} must be a string", where_, key, name.str()));
-      out.emplace_back(std::string(name.str()), *v);
-    }
-  }
-  void limits(ProviderSettings& s) {
-    number("rate_limit", s.limit.rate);
-    number("burst", s.limit.burst);
-    integer("max_attempts", s.max_attempts, 1, 100);
-    integer("backoff_base_ms", s.backoff_base_ms, 1, 3'600'000);
-    integer("backoff_max_ms", s.backoff_max_ms, 1, 86'400'000);
-  }
-  Result<void> finish() {
-    if (!error_.empty()) return config_error(error_);
-    for (const auto& [k, v] : t_)
-      if (!seen_.count(std::string(k.str())))
-        return config_error(fmt::format("{}.{} is not a known setting", where_, k.str()));
-    return {};
-  }
-
- private:
-  void fail(std::string e) {
-    if (error_.empty()) error_ = std::move(e);
-  }
-  const toml::table& t_;
-  std::string where_;
-  std::set<std::string> seen_{"type"};
-  std::string error_;
-};
 
 Result<ProviderConfig> parse_provider(const std::string& name, const toml::table& t) {
   const std::string where = "providers." + name;
@@ -103,9 +29,9 @@ Result<ProviderConfig> parse_provider(const std::string& name, const toml::table
   std::string type = name;
   if (auto v = t["type"].value<std::string>()) type = *v;
   else if (t.contains("type")) return config_error(where + ".type must be a string");
-  Fields f(t, where);
+  TomlFields f(t, where, {"type"});
   ProviderConfig out;
-  f.limits(out.settings);
+  read_settings(f, out.settings);
   if (type == "log") {
     LogProviderOptions o;
     o.name = name;
@@ -199,7 +125,7 @@ Result<void> load_providers(const toml::table& t, ProvidersConfig& out) {
       std::string name(key.str());
       auto* table = node.as_table();
       if (!table) return config_error(fmt::format("tenants.{} must be a table", name));
-      Fields f(*table, "tenants." + name);
+      TomlFields f(*table, "tenants." + name);
       RateLimit l;
       f.number("rate_limit", l.rate);
       f.number("burst", l.burst);

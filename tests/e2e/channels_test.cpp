@@ -640,6 +640,12 @@ TEST_F(ChannelTest, ABadConfigStopsTheServerNamingTheKey) {
       {"[tenants.acme]\nrate = 5\n", "tenants.acme.rate is not a known setting"},
       {"[dispatch.channels]\nemail = \"nowhere\"\n", "nowhere"},
       {"[providers.webhook\n", "crier.toml"},
+      {"[server]\nthreds = 2\n", "server.threds is not a known setting"},
+      {"[server]\nthreads = -1\n", "server.threads must be an integer"},
+      {"[limits]\nmax_page = \"many\"\n", "limits.max_page must be an integer"},
+      {"[dispatch]\nwindow = 0\n", "dispatch.window must be an integer"},
+      {"[storage]\nsync_writes = \"yes\"\n", "storage.sync_writes must be true or false"},
+      {"[serverr]\nlisten = \"127.0.0.1:0\"\n", "[serverr] is not a known section"},
   };
   int n = 0;
   for (const auto& c : cases) {
