@@ -25,6 +25,10 @@ constexpr double kTurnSeconds = 0.2;
 constexpr double kChunksPerSecond = 50;
 // The longest a loop sleeps waiting for a retry before it looks at the job again.
 constexpr std::int64_t kMaxIdleMs = 1000;
+// The most messages handed to a provider at once, and how often a long
+// window looks at the job's status between chunks.
+constexpr std::size_t kMaxChunk = 250;
+constexpr double kStatusLookSeconds = 0.2;
 // After a storage error, the wait before a turn is tried again.
 constexpr auto kRetryLaterDelay = std::chrono::seconds(1);
 
@@ -432,22 +436,38 @@ asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& 
     message_item.push_back(i);
   }
 
-  // Paced in chunks, so a limited job flows evenly instead of in bursts.
-  std::size_t chunk = messages.size();
+  // Paced in chunks, so a limited job flows evenly instead of in bursts;
+  // an unlimited one is chunked too, so a pause or cancel is seen within a
+  // chunk even when the receiver is slow.
+  std::size_t chunk = std::min(messages.size(), kMaxChunk);
   if (double rate = tightest_rate(job, std::string(reg.provider->name())); rate > 0)
     chunk = std::clamp<std::size_t>(static_cast<std::size_t>(rate / kChunksPerSecond), 1, chunk);
   std::vector<DeliveryOutcome> outcomes;
   outcomes.reserve(messages.size());
-  for (std::size_t from = 0; from < messages.size(); from += chunk) {
+  bool interrupted = false;
+  double last_look = steady_seconds();
+  for (std::size_t from = 0; from < messages.size() && !interrupted; from += chunk) {
     std::size_t n = std::min(chunk, messages.size() - from);
     co_await take_tokens(job, turn, n);
     auto got = co_await reg.provider->send(std::span<const OutboundMessage>(messages).subspan(from, n));
     got.resize(n, DeliveryOutcome{false, true, "no_outcome", "the provider gave no answer"});
     for (auto& o : got) outcomes.push_back(std::move(o));
+    if (steady_seconds() - last_look >= kStatusLookSeconds && from + n < messages.size()) {
+      last_look = steady_seconds();
+      auto current = store_.find_job(job.key);
+      interrupted = current && *current && (*current)->status != JobStatus::processing;
+    }
   }
+  // Messages not sent because the job was paused or cancelled meanwhile
+  // stay as stored (ENQUEUED, or queued for retry): no outcome is written
+  // for them, and the cursor does not move past them.
+  const std::size_t sent_count = outcomes.size();
+  std::vector<bool> untouched(items.size(), false);
+  for (std::size_t k = sent_count; k < messages.size(); ++k) untouched[message_item[k]] = true;
+  if (sent_count < messages.size()) cursor.reset();
 
   const std::int64_t now = now_unix_ms();
-  for (std::size_t k = 0; k < messages.size(); ++k) {
+  for (std::size_t k = 0; k < sent_count; ++k) {
     auto& state = items[message_item[k]].state;
     const auto& o = outcomes[k];
     state.attempts += 1;
@@ -470,10 +490,12 @@ asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& 
 
   // Outcomes, counters, retry queue and cursor in one synced batch.
   std::vector<StateChange> changes;
+  std::vector<RecipientView> changed;
   changes.reserve(items.size());
   JobCounters delta;
   std::int64_t finalized = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
+    if (untouched[i]) continue;
     auto& item = items[i];
     item.state.updated_at = now;
     if (item.state.status != RecipientStatus::enqueued) {
@@ -481,10 +503,11 @@ asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& 
       ++finalized;
     }
     changes.push_back({item.recipient.seq, item.state, previous_retry[i]});
+    if (observer_) changed.push_back(item);
   }
   if (auto r = store_.commit_states(job.key, changes, delta, cursor, true); !r) co_return r.error();
   turn.meter->add(finalized);
-  notify(job, items);
+  notify(job, changed);
   co_return Result<void>{};
 }
 

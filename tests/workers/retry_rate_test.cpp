@@ -3,6 +3,9 @@
 // our own Provider interface (the channels themselves are tested against
 // real sinks in their own suites): it answers per message id as told and
 // records every attempt.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <map>
 #include <set>
 
@@ -19,13 +22,21 @@ class ScriptedProvider final : public Provider {
   };
   // The first `transient_failures` attempts at every message fail transiently;
   // messages to an address containing "reject" fail permanently.
-  ScriptedProvider(std::string name, int transient_failures, std::int64_t retry_after_ms = 0)
-      : name_(std::move(name)), transient_failures_(transient_failures), retry_after_ms_(retry_after_ms) {}
+  ScriptedProvider(std::string name, int transient_failures, std::int64_t retry_after_ms = 0,
+                   std::chrono::milliseconds answer_after = {})
+      : name_(std::move(name)),
+        transient_failures_(transient_failures),
+        retry_after_ms_(retry_after_ms),
+        answer_after_(answer_after) {}
 
   std::string_view name() const override { return name_; }
 
   boost::asio::awaitable<std::vector<DeliveryOutcome>> send(
       std::span<const OutboundMessage> messages) override {
+    if (answer_after_.count() > 0) {  // a slow receiver
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, answer_after_);
+      co_await t.async_wait(boost::asio::use_awaitable);
+    }
     std::vector<DeliveryOutcome> out;
     std::lock_guard lock(mu_);
     for (const auto& m : messages) {
@@ -55,6 +66,7 @@ class ScriptedProvider final : public Provider {
   std::string name_;
   int transient_failures_;
   std::int64_t retry_after_ms_;
+  std::chrono::milliseconds answer_after_;
   mutable std::mutex mu_;
   std::vector<Attempt> attempts_;
   std::map<std::string, int> tries_;
@@ -213,6 +225,32 @@ TEST_F(RetryRateTest, QueuedRetriesSurviveARestartOfTheDispatcher) {
   EXPECT_EQ(c[Counter::sent], 50);
   for (const auto& r : recipients(job)) EXPECT_EQ(r.state.attempts, 2u);
   EXPECT_EQ(p.tries().size(), 50u);
+}
+
+TEST_F(RetryRateTest, PauseOfAnUnlimitedJobIsSeenWithinAWindowToASlowReceiver) {
+  // Windows of 1 000, chunks of 250, 300 ms per chunk: a window takes over a
+  // second. The pause must stop it after the chunk in flight, and resume
+  // must send the rest of that window exactly once.
+  auto& p = use_provider(std::make_unique<ScriptedProvider>("slow", 0, 0, std::chrono::milliseconds(300)),
+                         ProviderSettings{}, 1000);
+  Job job = create(email_spec());
+  ingest(job, users(job, 0, 1000));
+  run(job);
+  ASSERT_TRUE(eventually([&] { return p.attempts().size() >= 250; }));
+  ASSERT_TRUE(service_->apply(job.key, JobAction::pause).ok());
+  ASSERT_TRUE(eventually([&] { return dispatcher_->running_jobs() == 0; }));
+  EXPECT_EQ(current(job).status, JobStatus::paused);
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_LT(c[Counter::sent], 1000) << "the window ran to its end despite the pause";
+  EXPECT_EQ(static_cast<std::int64_t>(p.attempts().size()), c[Counter::sent]);
+
+  ASSERT_TRUE(service_->apply(job.key, JobAction::resume).ok());
+  EXPECT_EQ(wait_final(job), JobStatus::completed);
+  EXPECT_EQ(counters(job)[Counter::sent], 1000);
+  auto tries = p.tries();
+  EXPECT_EQ(tries.size(), 1000u);
+  for (const auto& [id, n] : tries) EXPECT_EQ(n, 1) << id;
 }
 
 TEST_F(RetryRateTest, TheTightestOfProviderTenantAndJobLimitsWins) {
