@@ -1,9 +1,9 @@
 #include "tests/support/server_process.h"
 
+#include "tests/support/child_process.h"
+
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,74 +73,24 @@ ServerProcess::ServerProcess(std::filesystem::path data_dir, std::vector<std::st
   std::filesystem::create_directories(data_dir_);
   std::vector<std::string> args = {CRIER_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_.string()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
 
   int out_fd = ::open(output_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (out_fd < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", output_path().string(), std::strerror(errno)));
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+  Child child;
+  try {
+    child = spawn_child(args, out_fd);
+  } catch (...) {
     ::close(out_fd);
-    throw std::runtime_error(fmt::format("pipe2: {}", std::strerror(errno)));
+    throw;
   }
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) {
-    ::close(out_fd);
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
-  }
-  if (pid_ == 0) {
-    // The child: only async-signal-safe calls until exec. It dies with the
-    // test process, so a crashed test leaves no server behind.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::dup2(pipe_fds[1], 1);
-    ::dup2(out_fd, 2);
-    ::close_range(3, ~0U, 0);  // sockets and pipes of other servers stay out
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(argv[0], argv.data());
-    const char msg[] = "exec of the crier binary failed\n";
-    (void)!::write(2, msg, sizeof msg - 1);
-    ::_exit(127);
-  }
-  ::close(pipe_fds[1]);
-  const int from = pipe_fds[0];
+  pid_ = child.pid;
+  const int from = child.stdout_fd;
 
   // Read stdout until the "listening on" line, the child's exit, or the deadline.
-  const auto deadline = std::chrono::steady_clock::now() + start_deadline;
-  std::string seen;
-  std::string failure;
-  for (;;) {
-    auto nl = seen.find('\n');
-    if (nl != std::string::npos) {
-      port_ = port_of(std::string_view(seen).substr(0, nl));
-      if (port_ == 0) failure = "the first line of stdout is not \"crier listening on http://HOST:PORT\"";
-      break;
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      failure = fmt::format("no \"listening on\" line within {} ms", start_deadline.count());
-      break;
-    }
-    pollfd p{from, POLLIN, 0};
-    int ready = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) continue;  // the deadline check above ends the loop
-    char buf[4096];
-    ssize_t n = ::read(from, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      failure = "the server exited before it was listening";
-      break;
-    }
-    seen.append(buf, static_cast<std::size_t>(n));
+  std::string seen, failure;
+  if (auto line = read_first_line(from, start_deadline, seen, failure)) {
+    port_ = port_of(*line);
+    if (port_ == 0) failure = "the first line of stdout is not \"crier listening on http://HOST:PORT\"";
   }
   write_all(out_fd, seen.data(), seen.size());
   if (!failure.empty()) {

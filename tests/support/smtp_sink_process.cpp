@@ -1,9 +1,9 @@
 #include "tests/support/smtp_sink_process.h"
 
+#include "tests/support/child_process.h"
+
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,71 +41,25 @@ SmtpSinkProcess::SmtpSinkProcess(std::filesystem::path dir, std::vector<std::str
   std::filesystem::create_directories(dir_);
   std::vector<std::string> args = {kPython, sink_script().string(), "--dir", dir_.string()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
 
   const std::string err_path = (dir_ / "sink-output.log").string();
   int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (err_fd < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", err_path, std::strerror(errno)));
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+  Child child;
+  try {
+    child = spawn_child(args, err_fd);
+  } catch (...) {
     ::close(err_fd);
-    throw std::runtime_error(fmt::format("pipe2: {}", std::strerror(errno)));
-  }
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) {
-    ::close(err_fd);
-    ::close(pipe_fds[0]);
-    ::close(pipe_fds[1]);
-    throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
-  }
-  if (pid_ == 0) {
-    // Only async-signal-safe calls until exec; the sink dies with the test.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::dup2(pipe_fds[1], 1);
-    ::dup2(err_fd, 2);
-    ::close_range(3, ~0U, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(argv[0], argv.data());
-    const char msg[] = "exec of /usr/bin/python3 failed\n";
-    (void)!::write(2, msg, sizeof msg - 1);
-    ::_exit(127);
+    throw;
   }
   ::close(err_fd);
-  ::close(pipe_fds[1]);
-  stdout_fd_ = pipe_fds[0];
+  pid_ = child.pid;
+  stdout_fd_ = child.stdout_fd;
 
-  const auto deadline = std::chrono::steady_clock::now() + start_deadline;
   std::string seen, failure;
-  for (;;) {
-    if (auto nl = seen.find('\n'); nl != std::string::npos) {
-      std::string_view line(seen.data(), nl);
-      if (line.substr(0, kReady.size()) == kReady) port_ = static_cast<unsigned short>(std::atoi(line.data() + kReady.size()));
-      if (port_ == 0) failure = fmt::format("unexpected first line \"{}\"", line);
-      break;
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      failure = fmt::format("no ready line within {} ms", start_deadline.count());
-      break;
-    }
-    pollfd p{stdout_fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[1024];
-    ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      failure = "the sink exited before it was listening";
-      break;
-    }
-    seen.append(buf, static_cast<std::size_t>(n));
+  if (auto line = read_first_line(stdout_fd_, start_deadline, seen, failure)) {
+    if (line->substr(0, kReady.size()) == kReady) port_ = static_cast<unsigned short>(std::atoi(line->c_str() + kReady.size()));
+    if (port_ == 0) failure = fmt::format("unexpected first line \"{}\"", *line);
   }
   if (!failure.empty()) {
     ::kill(pid_, SIGKILL);
