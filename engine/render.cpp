@@ -1,5 +1,7 @@
 #include "engine/render.h"
 
+#include "engine/variable_template.h"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <kainjow/mustache.hpp>
@@ -67,6 +69,18 @@ struct JobRenderer::Compiled {
   boost::json::value webhook_body;                                 // with placeholders
   std::vector<mustache::mustache> webhook_strings;                 // DFS order of its strings
   std::string template_name, language;
+  // The same templates for the fast path, when every one of them is made
+  // of text and variables only (then `fast` is true).
+  bool fast = true;
+  std::vector<VariableTemplate> fast_fields;            // parallel to `fields`
+  std::vector<VariableTemplate> fast_webhook_strings;   // parallel to `webhook_strings`
+
+  void add_fast(std::vector<VariableTemplate>& to, const std::string& source) {
+    if (!fast) return;
+    auto t = VariableTemplate::compile(source);
+    if (t) to.push_back(std::move(*t));
+    else fast = false;
+  }
 };
 
 namespace {
@@ -94,6 +108,7 @@ Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c,
   auto out = std::make_unique<JobRenderer::Compiled>();
   auto add = [&](const char* name, const std::string& src, bool html) -> Result<void> {
     out->fields.emplace_back(name, compile_text(src, html));
+    out->add_fast(out->fast_fields, src);
     return check(out->fields.back().second, where + std::string(to_string(channel)) + "." + name);
   };
   auto missing = [&] {
@@ -128,6 +143,7 @@ Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c,
       Result<void> bad;
       collect_strings(out->webhook_body, [&](boost::json::string& s) {
         out->webhook_strings.push_back(compile_text(std::string(s), false));
+        out->add_fast(out->fast_webhook_strings, std::string(s));
         if (bad) bad = check(out->webhook_strings.back(), where + "webhook.body");
       });
       if (!bad) return bad.error();
@@ -221,6 +237,8 @@ bool layers_like_merge(const boost::json::object& global, const boost::json::obj
 }  // namespace
 
 Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
+  Compiled& c = for_locale(r.locale.empty() ? locale_ : r.locale);
+  if (c.fast) return render_fast(c, r);
   if (!global_view_) global_view_ = std::make_unique<mustache::data>(to_mustache(global_));
   boost::json::object user_data;
   if (!r.data_json.empty()) {
@@ -251,8 +269,6 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
   mustache::context<std::string> ctx(layered ? global_view_.get() : &merged);
   ctx.push(&view);
 
-  // The user's locale, else the job's.
-  Compiled& c = for_locale(r.locale.empty() ? locale_ : r.locale);
   RenderedMessage m;
   for (auto& [name, t] : c.fields) {
     std::string out;
@@ -274,6 +290,73 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
       std::string out;
       Appender sink{out};
       c.webhook_strings[i++].render(ctx, sink);
+      s = out;
+    });
+    m.json_body = boost::json::serialize(body);
+  }
+  m.template_name = c.template_name;
+  m.language = c.language;
+  return m;
+}
+
+Result<RenderedMessage> JobRenderer::render_fast(Compiled& c, const Recipient& r) {
+  boost::json::object user_data;
+  if (!r.data_json.empty()) {
+    boost::system::error_code ec;
+    auto user = boost::json::parse(r.data_json, ec);
+    if (ec || !user.is_object())
+      return make_error(ErrorKind::invalid, "invalid_data", "the user's data is not an object");
+    user_data = std::move(user.get_object());
+  }
+  // The same two layers as the kainjow path: the user's data and their own
+  // fields under "user", over the job's data (merged with the user's when
+  // layering would hide a nested object).
+  const bool layered = layers_like_merge(global_, user_data);
+  boost::json::object merged;
+  if (!layered) {
+    merged = global_;
+    merge_data(merged, user_data);
+  }
+  const boost::json::object& outer = layered ? global_ : merged;
+  auto emit = [&](std::span<const std::string> path, bool escape, std::string& out) {
+    if (path.front() == "user") {
+      if (path.size() == 1) return;  // an object: renders nothing
+      if (path.size() == 2) {
+        const std::string* field = path[1] == "id"       ? &r.user_id
+                                   : path[1] == "email"  ? &r.email
+                                   : path[1] == "phone"  ? &r.phone
+                                   : path[1] == "locale" ? &r.locale
+                                                         : nullptr;
+        if (field) {
+          if (escape) VariableTemplate::append_escaped(*field, out);
+          else out += *field;
+          return;
+        }
+      }
+    } else if (layered) {
+      if (const auto* v = walk(user_data, path)) return VariableTemplate::append_value(*v, escape, out);
+    }
+    if (const auto* v = walk(outer, path)) VariableTemplate::append_value(*v, escape, out);
+  };
+
+  RenderedMessage m;
+  for (std::size_t i = 0; i < c.fields.size(); ++i) {
+    const std::string& name = c.fields[i].first;
+    std::string out;
+    c.fast_fields[i].render(emit, name == "html", out);
+    if (name == "subject") m.subject = std::move(out);
+    else if (name == "text") m.text = std::move(out);
+    else if (name == "html") m.html = std::move(out);
+    else if (name == "title") m.title = std::move(out);
+    else if (name == "body") m.body = std::move(out);
+    else if (name == "parameter") m.parameters.push_back(std::move(out));
+  }
+  if (channel_ == Channel::webhook) {
+    boost::json::value body = c.webhook_body;
+    std::size_t i = 0;
+    collect_strings(body, [&](boost::json::string& s) {
+      std::string out;
+      c.fast_webhook_strings[i++].render(emit, false, out);
       s = out;
     });
     m.json_body = boost::json::serialize(body);

@@ -57,6 +57,8 @@ class JobRenderer {
   std::unique_ptr<Compiled> base_;
   std::map<std::string, std::unique_ptr<Compiled>> locales_;
   Compiled& for_locale(const std::string& locale);
+  // Templates of text and variables only, rendered without kainjow.
+  Result<RenderedMessage> render_fast(Compiled& c, const Recipient& r);
 };
 
 }  // namespace crier
