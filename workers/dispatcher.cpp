@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -29,6 +30,9 @@ constexpr std::int64_t kMaxIdleMs = 1000;
 // window looks at the job's status between chunks.
 constexpr std::size_t kMaxChunk = 250;
 constexpr double kStatusLookSeconds = 0.2;
+// Chunks handed to the provider at once: while one waits for its slowest
+// answer, the next keeps the connections busy.
+constexpr std::size_t kChunksInFlight = 4;
 // After a storage error, the wait before a turn is tried again.
 constexpr auto kRetryLaterDelay = std::chrono::seconds(1);
 
@@ -67,6 +71,23 @@ std::int64_t backoff_ms(const ProviderSettings& s, std::uint32_t attempts_made) 
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_real_distribution<double> half(d / 2, d);
   return static_cast<std::int64_t>(half(rng));
+}
+
+using ChunkChannel = asio::experimental::concurrent_channel<void(boost::system::error_code, std::size_t)>;
+
+// Sends one chunk and reports its index on `done`; never throws, and fills
+// `out` with exactly one outcome per message.
+asio::awaitable<void> send_chunk(Provider& provider, std::span<const OutboundMessage> chunk,
+                                 std::vector<DeliveryOutcome>& out, ChunkChannel& done, std::size_t index) {
+  try {
+    out = co_await provider.send(chunk);
+  } catch (const std::exception& e) {
+    out.clear();
+    spdlog::error("provider {}: {}", provider.name(), e.what());
+  }
+  out.resize(chunk.size(), DeliveryOutcome{false, true, "no_outcome", "the provider gave no answer"});
+  // The channel holds one slot per chunk, so this never waits.
+  co_await done.async_send(boost::system::error_code{}, index, asio::use_awaitable);
 }
 
 }  // namespace
@@ -410,6 +431,8 @@ asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& 
   const std::string id = job.id();
   std::vector<OutboundMessage> messages;
   std::vector<std::size_t> message_item;  // items index of each message
+  messages.reserve(items.size());
+  message_item.reserve(items.size());
   std::vector<std::int64_t> previous_retry(items.size(), 0);
   for (std::size_t i = 0; i < items.size(); ++i) {
     auto& item = items[i];
@@ -442,22 +465,42 @@ asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& 
   std::size_t chunk = std::min(messages.size(), kMaxChunk);
   if (double rate = tightest_rate(job, std::string(reg.provider->name())); rate > 0)
     chunk = std::clamp<std::size_t>(static_cast<std::size_t>(rate / kChunksPerSecond), 1, chunk);
-  std::vector<DeliveryOutcome> outcomes;
-  outcomes.reserve(messages.size());
+  // Up to kChunksInFlight chunks are out at once, so the provider's
+  // connections stay busy while a chunk waits for its slowest answer. Chunks
+  // are launched in order and stop being launched once the job is paused or
+  // cancelled, so what was sent is always a prefix of `messages`.
+  const std::size_t chunk_count = messages.empty() ? 0 : (messages.size() + chunk - 1) / chunk;
+  std::vector<std::vector<DeliveryOutcome>> chunk_outcomes(chunk_count);
+  ChunkChannel done(co_await asio::this_coro::executor, chunk_count);
+  std::size_t launched = 0, finished = 0;
   bool interrupted = false;
   double last_look = steady_seconds();
-  for (std::size_t from = 0; from < messages.size() && !interrupted; from += chunk) {
-    std::size_t n = std::min(chunk, messages.size() - from);
-    co_await take_tokens(job, turn, n);
-    auto got = co_await reg.provider->send(std::span<const OutboundMessage>(messages).subspan(from, n));
-    got.resize(n, DeliveryOutcome{false, true, "no_outcome", "the provider gave no answer"});
-    for (auto& o : got) outcomes.push_back(std::move(o));
-    if (steady_seconds() - last_look >= kStatusLookSeconds && from + n < messages.size()) {
-      last_look = steady_seconds();
-      auto current = store_.find_job(job.key);
-      interrupted = current && *current && (*current)->status != JobStatus::processing;
+  const std::span<const OutboundMessage> all(messages);
+  while (finished < launched || (launched < chunk_count && !interrupted)) {
+    if (launched < chunk_count && !interrupted && launched - finished < kChunksInFlight) {
+      // Looked at before a chunk leaves, so nothing more leaves once it is seen.
+      if (launched > 0 && steady_seconds() - last_look >= kStatusLookSeconds) {
+        last_look = steady_seconds();
+        auto current = store_.find_job(job.key);
+        interrupted = current && *current && (*current)->status != JobStatus::processing;
+      }
+      if (!interrupted) {
+        const std::size_t from = launched * chunk, n = std::min(chunk, messages.size() - from);
+        co_await take_tokens(job, turn, n);
+        asio::co_spawn(co_await asio::this_coro::executor,
+                       send_chunk(*reg.provider, all.subspan(from, n), chunk_outcomes[launched], done, launched),
+                       asio::detached);
+        ++launched;
+      }
+    } else {
+      co_await done.async_receive(asio::use_awaitable);
+      ++finished;
     }
   }
+  std::vector<DeliveryOutcome> outcomes;
+  outcomes.reserve(launched * chunk);
+  for (std::size_t c = 0; c < launched; ++c)
+    for (auto& o : chunk_outcomes[c]) outcomes.push_back(std::move(o));
   // Messages not sent because the job was paused or cancelled meanwhile
   // stay as stored (ENQUEUED, or queued for retry): no outcome is written
   // for them, and the cursor does not move past them.

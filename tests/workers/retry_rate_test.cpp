@@ -228,13 +228,14 @@ TEST_F(RetryRateTest, QueuedRetriesSurviveARestartOfTheDispatcher) {
 }
 
 TEST_F(RetryRateTest, PauseOfAnUnlimitedJobIsSeenWithinAWindowToASlowReceiver) {
-  // Windows of 1 000, chunks of 250, 300 ms per chunk: a window takes over a
-  // second. The pause must stop it after the chunk in flight, and resume
-  // must send the rest of that window exactly once.
+  // Windows of 4 000, chunks of 250 with at most 4 in flight, 300 ms per
+  // chunk: a window takes four rounds of 300 ms. The pause must stop it after
+  // the chunks in flight, and resume must send the rest of that window
+  // exactly once.
   auto& p = use_provider(std::make_unique<ScriptedProvider>("slow", 0, 0, std::chrono::milliseconds(300)),
-                         ProviderSettings{}, 1000);
+                         ProviderSettings{}, 4000);
   Job job = create(email_spec());
-  ingest(job, users(job, 0, 1000));
+  ingest(job, users(job, 0, 4000));
   run(job);
   ASSERT_TRUE(eventually([&] { return p.attempts().size() >= 250; }));
   ASSERT_TRUE(service_->apply(job.key, JobAction::pause).ok());
@@ -242,14 +243,14 @@ TEST_F(RetryRateTest, PauseOfAnUnlimitedJobIsSeenWithinAWindowToASlowReceiver) {
   EXPECT_EQ(current(job).status, JobStatus::paused);
   auto c = counters(job);
   expect_invariants(c);
-  EXPECT_LT(c[Counter::sent], 1000) << "the window ran to its end despite the pause";
+  EXPECT_LT(c[Counter::sent], 4000) << "the window ran to its end despite the pause";
   EXPECT_EQ(static_cast<std::int64_t>(p.attempts().size()), c[Counter::sent]);
 
   ASSERT_TRUE(service_->apply(job.key, JobAction::resume).ok());
   EXPECT_EQ(wait_final(job), JobStatus::completed);
-  EXPECT_EQ(counters(job)[Counter::sent], 1000);
+  EXPECT_EQ(counters(job)[Counter::sent], 4000);
   auto tries = p.tries();
-  EXPECT_EQ(tries.size(), 1000u);
+  EXPECT_EQ(tries.size(), 4000u);
   for (const auto& [id, n] : tries) EXPECT_EQ(n, 1) << id;
 }
 
