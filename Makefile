@@ -36,9 +36,14 @@ bench: deps
 	./bench/load.sh build-bench
 
 # The long run: the scale scenario (10 million recipients ingested and
-# dispatched to null), memory and data-dir size per recipient.
+# dispatched to null), peak RSS and data-dir size per recipient after
+# `crier compact` (bench/soak.sh; N=200000 make soak for a quick check).
 soak: deps
-	$(MAKE) bench N=10000000 SINK_N=1000000
+	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRIER_BUILD_BENCH=ON \
+	  -DCRIER_BUILD_TESTS=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+	@cmake --build build-bench -j $(JOBS)
+	@mkdir -p bench/results
+	./bench/soak.sh build-bench
 
 format:
 	@find engine storage workers api app tests bench -name '*.h' -o -name '*.cpp' | xargs clang-format -i

@@ -577,4 +577,32 @@ std::uint64_t RocksStore::disk_bytes() const {
   return total;
 }
 
+Result<void> RocksStore::compact() {
+  // CompactRange rewrites SST files only: flush first so what sits in the
+  // memtables (and the WAL behind them) is compacted too, and the WAL goes.
+  std::vector<rocksdb::ColumnFamilyHandle*> all(impl_->cf.begin(), impl_->cf.end());
+  auto s = impl_->db->Flush(rocksdb::FlushOptions(), all);
+  if (!s.ok()) return storage_error(s, "flush");
+  // kForce also rewrites files already in the last level, which drops the
+  // older versions of a key (ENQUEUED under SENT) and expired answers.
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* h : impl_->cf) {
+    s = impl_->db->CompactRange(o, h, nullptr, nullptr);
+    if (!s.ok()) return storage_error(s, fmt::format("compact {}", h->GetName()));
+  }
+  return {};
+}
+
+std::vector<RocksStore::FamilySize> RocksStore::family_sizes() const {
+  std::vector<FamilySize> out;
+  for (std::size_t i = 0; i < kCfCount; ++i) {
+    FamilySize f{std::string(kCfNames[i])};
+    impl_->db->GetIntProperty(impl_->cf[i], rocksdb::DB::Properties::kLiveSstFilesSize, &f.sst_bytes);
+    impl_->db->GetIntProperty(impl_->cf[i], rocksdb::DB::Properties::kEstimateNumKeys, &f.keys);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 }  // namespace crier

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/job_store.h"
 
@@ -65,6 +66,20 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
 
   // Approximate bytes on disk (SST + WAL), for status and benchmarks.
   std::uint64_t disk_bytes() const;
+
+  // Flushes the memtables and rewrites every column family down to its
+  // last level, so the data directory holds each key once (`crier compact`,
+  // and the per-recipient size of the scale benchmark).
+  Result<void> compact();
+
+  // Live SST bytes and estimated keys of each column family, for telling
+  // which one a data directory's size comes from.
+  struct FamilySize {
+    std::string name;
+    std::uint64_t sst_bytes = 0;
+    std::uint64_t keys = 0;  // RocksDB's estimate
+  };
+  std::vector<FamilySize> family_sizes() const;
 
  private:
   struct Impl;
