@@ -150,6 +150,54 @@ void BM_RawRocksWriteBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_RawRocksWriteBatch)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// The storage limit of dispatch: what RocksDB itself takes to record a
+// window of 1 000 outcomes as dispatch does — each recipient's state written
+// once unsynced (ENQUEUED) and once in a synced batch with the counters
+// (SENT); Arg(1) is the synced write alone. No rendering, no sending: the
+// most messages per second dispatch could reach on this disk and CPU.
+void BM_RawRocksDispatchWrites(benchmark::State& state) {
+  auto dir = std::filesystem::temp_directory_path() / fmt::format("crier-raw-{}", std::random_device{}());
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(options, dir.string(), &raw).ok()) {
+    state.SkipWithError("cannot open RocksDB");
+    return;
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions sync, nosync;
+  sync.sync = true;
+  const bool enqueue_too = state.range(0) == 2;
+  constexpr std::size_t kWindow = 1000;
+  std::uint64_t seq = 0;
+  RecipientState st;
+  st.attempts = 1;
+  st.updated_at = 1'700'000'000'000;
+  auto key_of = [](std::uint64_t s) {
+    std::string key(16, 's');
+    for (int b = 7; b >= 0; --b) key.push_back(static_cast<char>(s >> (8 * b)));
+    return key;
+  };
+  for (auto _ : state) {
+    if (enqueue_too) {
+      rocksdb::WriteBatch enqueued;
+      st.status = RecipientStatus::enqueued;
+      for (std::size_t i = 0; i < kWindow; ++i) enqueued.Put(key_of(seq + i), records::encode(st));
+      if (!db->Write(nosync, &enqueued).ok()) state.SkipWithError("write failed");
+    }
+    rocksdb::WriteBatch outcomes;
+    st.status = RecipientStatus::sent;
+    for (std::size_t i = 0; i < kWindow; ++i) outcomes.Put(key_of(seq + i), records::encode(st));
+    outcomes.Put("counters-of-the-job", std::to_string(seq));
+    if (!db->Write(sync, &outcomes).ok()) state.SkipWithError("write failed");
+    seq += kWindow;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(seq));
+  db.reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_RawRocksDispatchWrites)->Arg(2)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 void BM_SimdjsonParseBatch(benchmark::State& state) {
   const std::size_t n = static_cast<std::size_t>(state.range(0));
   simdjson::padded_string body(users_body(0, n));

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""Writes N webhook requests signed as Crier signs them, for wrk's ceiling run.
+
+    wrk_signed.py SECRET N OUT
+
+One line per request: webhook-id, webhook-timestamp, webhook-signature and the
+body, tab-separated (bench/wrk_signed.lua reads them). Each has its own id, so
+`crier sink` verifies the signature and records a new id for every request,
+the same work it does for Crier's own deliveries; the body has the shape of
+the envelope Crier sends.
+"""
+import base64
+import hashlib
+import hmac
+import sys
+import time
+
+
+def main() -> None:
+    secret, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    key = base64.b64decode(secret[len("whsec_"):]) if secret.startswith("whsec_") else secret.encode()
+    ts = str(int(time.time()))
+    with open(out, "w") as f:
+        for i in range(n):
+            mid = f"msg_wrk{i:010d}"
+            body = (f'{{"message_id":"{mid}","job_id":"job_wrk","seq":{i},"user_id":"user-{i:07d}",'
+                    f'"correlation_id":null,"channel":"webhook","data":{{"name":"User {i}"}}}}')
+            mac = hmac.new(key, f"{mid}.{ts}.{body}".encode(), hashlib.sha256).digest()
+            f.write(f"{mid}\t{ts}\tv1,{base64.b64encode(mac).decode()}\t{body}\n")
+
+
+if __name__ == "__main__":
+    main()
