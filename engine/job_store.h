@@ -87,6 +87,13 @@ class JobStore {
                                      std::optional<std::uint64_t> cursor, bool sync) = 0;
   // The job's dispatch cursor; 0 before dispatch began.
   virtual Result<std::uint64_t> dispatch_cursor(const JobKey& job) = 0;
+  // Moves the recipients from the cursor up to `horizon` (exclusive) that
+  // have no state yet (PENDING) to ENQUEUED, as of `at_ms`, with the counter
+  // deltas that implies: one small record instead of a state per recipient.
+  // Reads (list_recipients, find_recipient) show them ENQUEUED until a state
+  // is written for them. The horizon never moves back.
+  virtual Result<void> mark_enqueued(const JobKey& job, std::uint64_t horizon, std::int64_t at_ms,
+                                     const JobCounters& delta, bool sync) = 0;
 
   // Up to `limit` recipients of the retry queue due at or before `until_ms`,
   // earliest first, with their state.

@@ -61,6 +61,12 @@ std::string cursor(const JobKey& job) {
   return k;
 }
 
+std::string horizon(const JobKey& job) {
+  std::string k(job.begin(), job.end());
+  k.push_back('h');
+  return k;
+}
+
 std::string tenant_scoped(std::string_view tenant, std::string_view name) {
   std::string k = tenant_prefix(tenant);
   k.append(name);

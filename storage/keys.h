@@ -12,6 +12,9 @@
 //  dedupe            job(16) ▸ xxh3-128(identity)(16)                  seq(8)
 //  counters          job(16) ▸ 'c'                                     int64 array (merge: add)
 //                    job(16) ▸ 'p'                                     dispatch cursor seq(8)
+//                    job(16) ▸ 'h'                                     in-flight horizon seq(8) ▸ at_ms(8):
+//                                                                      recipients in [cursor, horizon)
+//                                                                      with no state record are ENQUEUED
 //  retries           job(16) ▸ due_ms(8) ▸ seq(8)                      empty: a transient failure's
 //                                                                      next attempt, in due order
 //  idempotency       tenant ▸ 0x00 ▸ key                               answer record
@@ -53,6 +56,7 @@ std::uint64_t seq_of_recipient(std::string_view key);
 std::string dedupe(const JobKey& job, const DedupeKey& identity);
 std::string counters(const JobKey& job);
 std::string cursor(const JobKey& job);
+std::string horizon(const JobKey& job);
 std::string tenant_scoped(std::string_view tenant, std::string_view name);
 std::string retry(const JobKey& job, std::int64_t due_ms, std::uint64_t seq);
 std::int64_t due_of_retry(std::string_view key);

@@ -119,6 +119,36 @@ struct RocksStore::Impl {
     return std::optional<std::string>(std::move(value));
   }
 
+  // The range of a job's recipients that dispatch has taken but not yet
+  // answered for: [cursor, horizon). Those with no state record are ENQUEUED.
+  struct InFlight {
+    std::uint64_t cursor = 0, horizon = 0;
+    std::int64_t at_ms = 0;  // when the horizon was last moved
+    // Applies the range to a recipient read with `has_state` false.
+    void apply(std::uint64_t seq, RecipientState& state) const {
+      if (seq < cursor || seq >= horizon) return;
+      state.status = RecipientStatus::enqueued;
+      state.updated_at = at_ms;
+    }
+  };
+  Result<InFlight> in_flight(const JobKey& job, const rocksdb::ReadOptions& ro = {}) {
+    InFlight f;
+    auto c = get(kCounters, keys::cursor(job), ro);
+    if (!c) return c.error();
+    if (*c) {
+      if ((*c)->size() != 8) return corrupt("dispatch cursor");
+      f.cursor = keys::get_u64(**c);
+    }
+    auto h = get(kCounters, keys::horizon(job), ro);
+    if (!h) return h.error();
+    if (*h) {
+      if ((*h)->size() != 16) return corrupt("dispatch horizon");
+      f.horizon = keys::get_u64(std::string_view(**h).substr(0, 8));
+      f.at_ms = static_cast<std::int64_t>(keys::get_u64(std::string_view(**h).substr(8)));
+    }
+    return f;
+  }
+
   Result<void> write(rocksdb::WriteBatch& batch, bool sync) {
     auto s = db->Write(write_options(sync), &batch);
     if (!s.ok()) return storage_error(s, "write");
@@ -197,10 +227,12 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   for (std::size_t i = 0; i < kCfCount; ++i) impl->cf[i] = handles[i];
   // The layout's version, so a later release can tell what it opens and
   // migrate; a store of an unknown (newer) format is refused.
-  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "1";
+  // Format 2 added the in-flight horizon (keys.h); a format-1 store is a
+  // valid format-2 store with none, and is marked 2 when opened.
+  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "2", kPrevious = "1";
   auto format = impl->get(kDefault, kFormatKey);
   if (!format) return format.error();
-  if (!*format) {
+  if (!*format || **format == kPrevious) {
     rocksdb::WriteBatch batch;
     batch.Put(impl->cf[kDefault], slice(kFormatKey), slice(kFormat));
     if (auto w = impl->write(batch, true); !w) return w.error();
@@ -386,6 +418,9 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
   rit->Seek(start);
   sit->Seek(start);
 
+  auto flight = impl_->in_flight(job, ro);
+  if (!flight) return flight.error();
+
   RecipientPage page;
   std::size_t scanned = 0;
   for (; rit->Valid(); rit->Next()) {
@@ -402,6 +437,8 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
       auto s = records::decode_state({sit->value().data(), sit->value().size()});
       if (!s) return corrupt("recipient state");
       state = std::move(*s);
+    } else {
+      flight->apply(seq, state);
     }
     if (status && state.status != *status) continue;
     auto r = records::decode_recipient({rit->value().data(), rit->value().size()}, seq);
@@ -429,6 +466,17 @@ Result<void> RocksStore::commit_states(const JobKey& job, std::span<const StateC
     keys::put_u64(v, *cursor);
     batch.Put(impl_->cf[kCounters], keys::cursor(job), v);
   }
+  return impl_->write(batch, sync);
+}
+
+Result<void> RocksStore::mark_enqueued(const JobKey& job, std::uint64_t horizon, std::int64_t at_ms,
+                                       const JobCounters& delta, bool sync) {
+  std::string v;
+  keys::put_u64(v, horizon);
+  keys::put_u64(v, static_cast<std::uint64_t>(at_ms));
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[kCounters], keys::horizon(job), v);
+  if (!delta.empty()) batch.Merge(impl_->cf[kCounters], keys::counters(job), encode_counters(delta));
   return impl_->write(batch, sync);
 }
 
@@ -486,10 +534,19 @@ Result<std::optional<std::int64_t>> RocksStore::next_retry_at(const JobKey& job)
 }
 
 Result<std::optional<RecipientView>> RocksStore::find_recipient(const JobKey& job, std::uint64_t seq) {
-  auto r = impl_->get(kRecipients, keys::recipient(job, seq));
+  // One snapshot: the state and the in-flight range must agree.
+  const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{impl_->db.get(), snap};
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  auto r = impl_->get(kRecipients, keys::recipient(job, seq), ro);
   if (!r) return r.error();
   if (!*r) return std::optional<RecipientView>();
-  auto s = impl_->get(kRecipientState, keys::recipient(job, seq));
+  auto s = impl_->get(kRecipientState, keys::recipient(job, seq), ro);
   if (!s) return s.error();
   auto recipient = records::decode_recipient(**r, seq);
   if (!recipient) return corrupt("recipient record");
@@ -498,6 +555,10 @@ Result<std::optional<RecipientView>> RocksStore::find_recipient(const JobKey& jo
     auto state = records::decode_state(**s);
     if (!state) return corrupt("recipient state");
     view.state = std::move(*state);
+  } else {
+    auto flight = impl_->in_flight(job, ro);
+    if (!flight) return flight.error();
+    flight->apply(seq, view.state);
   }
   return std::optional<RecipientView>(std::move(view));
 }

@@ -45,6 +45,8 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
                              const JobCounters& delta, std::optional<std::uint64_t> cursor,
                              bool sync) override;
   Result<std::uint64_t> dispatch_cursor(const JobKey& job) override;
+  Result<void> mark_enqueued(const JobKey& job, std::uint64_t horizon, std::int64_t at_ms,
+                             const JobCounters& delta, bool sync) override;
   Result<std::vector<RecipientView>> due_retries(const JobKey& job, std::int64_t until_ms,
                                                  std::size_t limit) override;
   Result<std::optional<std::int64_t>> next_retry_at(const JobKey& job) override;

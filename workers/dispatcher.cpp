@@ -374,9 +374,10 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
   if (!page->items.empty()) {
     const std::uint64_t next_cursor =
         page->next_seq ? *page->next_seq : page->items.back().recipient.seq + 1;
-    // ENQUEUED, not synced (see the header). Recipients already final, or
-    // waiting in the retry queue, are not this window's to send.
-    std::vector<StateChange> enqueued;
+    // ENQUEUED, not synced (see the header): the window's end becomes the
+    // job's in-flight horizon, one record for the whole window. Recipients
+    // already final, or waiting in the retry queue, are not this window's to
+    // send; those ENQUEUED already (an interrupted turn) are not counted again.
     std::vector<RecipientView> to_send;
     JobCounters delta;
     const std::int64_t now = now_unix_ms();
@@ -386,12 +387,11 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
         count_transition(delta, RecipientStatus::pending, RecipientStatus::enqueued);
         item.state.status = RecipientStatus::enqueued;
         item.state.updated_at = now;
-        enqueued.push_back({item.recipient.seq, item.state});
       }
       to_send.push_back(std::move(item));
     }
-    if (!enqueued.empty()) {
-      auto r = store_.commit_states(job.key, enqueued, delta, std::nullopt, false);
+    if (!delta.empty()) {
+      auto r = store_.mark_enqueued(job.key, next_cursor, now, delta, false);
       if (!r) {
         spdlog::error("dispatch of {}: {}", id, r.error().message);
         co_return TurnOutcome::retry_later;

@@ -529,6 +529,63 @@ TEST(RocksStoreOpenTest, ADataDirectoryServesOneStoreAtATime) {
   EXPECT_TRUE(RocksStore::open(StoreOptions{dir.str()}).ok());
 }
 
+TEST_F(RocksStoreTest, MarkEnqueuedShowsTheInFlightRangeAsEnqueued) {
+  Job job = insert("acme");
+  ingest(job, email_entries(testing::numbered_emails(10)));
+  // Seqs 0-3 final, cursor at 4; dispatch takes 4-7 (horizon 8).
+  JobCounters d;
+  std::vector<StateChange> done;
+  for (std::uint64_t seq = 0; seq < 4; ++seq) {
+    count_transition(d, RecipientStatus::pending, RecipientStatus::sent);
+    done.push_back(change(seq, RecipientStatus::sent));
+  }
+  ASSERT_TRUE(store_->commit_states(job.key, done, d, 4, true).ok());
+  d = {};
+  for (int i = 0; i < 4; ++i) count_transition(d, RecipientStatus::pending, RecipientStatus::enqueued);
+  ASSERT_TRUE(store_->mark_enqueued(job.key, 8, kBaseMs + 5, d, true).ok());
+
+  auto p = page(job, 0, 100);
+  ASSERT_EQ(p.items.size(), 10u);
+  for (std::uint64_t seq = 0; seq < 10; ++seq) {
+    const auto& st = p.items[seq].state;
+    auto expected = seq < 4 ? RecipientStatus::sent : seq < 8 ? RecipientStatus::enqueued : RecipientStatus::pending;
+    EXPECT_EQ(st.status, expected) << seq;
+    if (expected == RecipientStatus::enqueued) EXPECT_EQ(st.updated_at, kBaseMs + 5);
+  }
+  // The status filter and single lookups see the same.
+  auto enqueued = page(job, 0, 100, RecipientStatus::enqueued);
+  ASSERT_EQ(enqueued.items.size(), 4u);
+  EXPECT_EQ(enqueued.items.front().recipient.seq, 4u);
+  EXPECT_EQ(page(job, 0, 100, RecipientStatus::pending).items.size(), 2u);
+  EXPECT_EQ(store_->find_recipient(job.key, 5).value()->state.status, RecipientStatus::enqueued);
+  EXPECT_EQ(store_->find_recipient(job.key, 8).value()->state.status, RecipientStatus::pending);
+  auto c = counters(job);
+  EXPECT_EQ(c[Counter::enqueued], 4);
+  EXPECT_EQ(c[Counter::pending], 2);
+  expect_counter_invariants(c);
+
+  // A state written for one of them wins; moving the cursor past the rest
+  // (their outcomes committed) ends the range.
+  std::vector<StateChange> outcome{change(4, RecipientStatus::failed)};
+  d = {};
+  count_transition(d, RecipientStatus::enqueued, RecipientStatus::failed);
+  ASSERT_TRUE(store_->commit_states(job.key, outcome, d, std::nullopt, true).ok());
+  EXPECT_EQ(store_->find_recipient(job.key, 4).value()->state.status, RecipientStatus::failed);
+  EXPECT_EQ(store_->find_recipient(job.key, 5).value()->state.status, RecipientStatus::enqueued);
+  outcome = {change(5, RecipientStatus::sent), change(6, RecipientStatus::sent), change(7, RecipientStatus::sent)};
+  d = {};
+  for (int i = 0; i < 3; ++i) count_transition(d, RecipientStatus::enqueued, RecipientStatus::sent);
+  ASSERT_TRUE(store_->commit_states(job.key, outcome, d, 8, true).ok());
+  EXPECT_TRUE(page(job, 0, 100, RecipientStatus::enqueued).items.empty());
+  c = counters(job);
+  EXPECT_EQ(c[Counter::enqueued], 0);
+  EXPECT_EQ(c[Counter::sent], 7);
+  expect_counter_invariants(c);
+  // A cursor beyond the horizon (a cancelled job swept) leaves no range either.
+  ASSERT_TRUE(store_->commit_states(job.key, {}, {}, 10, true).ok());
+  EXPECT_EQ(store_->find_recipient(job.key, 9).value()->state.status, RecipientStatus::pending);
+}
+
 TEST_F(RocksStoreTest, CompactKeepsEverythingReadable) {
   // Two versions of a state (ENQUEUED, then SENT): compaction keeps the last.
   Job job = insert("acme");
