@@ -166,6 +166,7 @@ struct PooledHttpClient::Impl {
     Lease(Impl* impl, Origin* origin, ConnectionPtr conn) : impl_(impl), origin_(origin), conn(std::move(conn)) {}
     Lease(Lease&& o) noexcept : impl_(std::exchange(o.impl_, nullptr)), origin_(o.origin_), conn(std::move(o.conn)) {}
     Lease& operator=(Lease&&) = delete;
+    bool is_for(const Origin& o) const { return origin_ == &o; }
     ~Lease() {
       if (impl_) impl_->release(*origin_, std::move(conn));
     }
@@ -266,9 +267,9 @@ struct PooledHttpClient::Impl {
   }
 
   template <class Stream>
-  asio::awaitable<Exchange> write_read(Stream& stream, Connection& c, const http::request<http::string_body>& msg) {
+  asio::awaitable<Exchange> write_read(Stream& stream, Connection& c, const std::string& wire) {
     Exchange x;
-    auto [wec, wn] = co_await http::async_write(stream, msg, use_tuple);
+    auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
     if (wec) {
       x.ec = wec;
       co_return x;
@@ -291,7 +292,7 @@ struct PooledHttpClient::Impl {
 
   // One exchange on the lease's connection, opening one first if it has
   // none. On failure the connection is dropped: its state is unknown.
-  asio::awaitable<Exchange> attempt(const Target& target, const http::request<http::string_body>& msg, Lease& lease) {
+  asio::awaitable<Exchange> attempt(const Target& target, const std::string& wire, Lease& lease) {
     const auto deadline = Clock::now() + options.timeout;
     if (!lease.conn) {
       auto c = co_await connect(target, deadline);
@@ -308,8 +309,8 @@ struct PooledHttpClient::Impl {
     conn.lowest().expires_at(deadline);
     // Plain statements: g++ 12 miscompiles co_await inside ?: and loops with continue.
     Exchange x;
-    if (conn.tls) x = co_await write_read(*conn.tls, conn, msg);
-    else x = co_await write_read(*conn.plain, conn, msg);
+    if (conn.tls) x = co_await write_read(*conn.tls, conn, wire);
+    else x = co_await write_read(*conn.plain, conn, wire);
     if (!x.ec) {
       conn.lowest().expires_never();
       ++requests;
@@ -330,55 +331,86 @@ struct PooledHttpClient::Impl {
     return transport_error("network_error", fmt::format("exchange with {} failed: {}", target.origin, ec.message()));
   }
 
-  asio::awaitable<Result<HttpResponse>> run_one(HttpRequest& req) {
+  // The request as it goes on the wire, written in one piece: cheaper than
+  // Beast's message and serializer, which allocate per header field. Header
+  // names and values must not break the framing.
+  Result<std::string> serialize(const HttpRequest& req, const Target& target) const {
+    if (req.method.empty() || req.method.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string::npos ||
+        http::string_to_verb(req.method) == http::verb::unknown)
+      return make_error(ErrorKind::invalid, "invalid_method", fmt::format("unknown method '{}'", req.method));
+    for (const auto& [name, value] : req.headers)
+      if (name.empty() || name.find_first_of(":\r\n \t") != std::string::npos ||
+          value.find_first_of("\r\n") != std::string::npos)
+        return make_error(ErrorKind::invalid, "invalid_header", fmt::format("header '{}' cannot be sent", name));
+    std::string wire;
+    wire.reserve(128 + target.path.size() + req.body.size() + 64 * req.headers.size());
+    fmt::format_to(std::back_inserter(wire), "{} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: {}\r\n", req.method,
+                   target.path, target.host_header, options.user_agent);
+    for (const auto& [name, value] : req.headers) wire.append(name).append(": ").append(value).append("\r\n");
+    // A body (or an explicit empty one) for the methods that carry one.
+    if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH")
+      fmt::format_to(std::back_inserter(wire), "Content-Length: {}\r\n", req.body.size());
+    wire.append("\r\n").append(req.body);
+    return wire;
+  }
+
+  // One exchange, on the caller's lease when it is for the same origin (a
+  // worker keeps its connection from one request to the next), else on a
+  // new lease of the request's origin.
+  asio::awaitable<Result<HttpResponse>> run_one(HttpRequest& req, std::optional<Lease>& lease) {
     auto target = parse_target(req.url);
     if (!target) co_return target.error();
-    auto verb = http::string_to_verb(req.method);
-    if (verb == http::verb::unknown)
-      co_return make_error(ErrorKind::invalid, "invalid_method", fmt::format("unknown method '{}'", req.method));
-    http::request<http::string_body> msg{verb, target->path, 11};
-    msg.set(http::field::host, target->host_header);
-    msg.set(http::field::user_agent, options.user_agent);
-    for (const auto& [name, value] : req.headers) msg.insert(name, value);
-    msg.body() = std::move(req.body);
-    msg.keep_alive(true);
-    msg.prepare_payload();
+    auto wire = serialize(req, *target);
+    if (!wire) co_return wire.error();
+    req.body.clear();
+    req.body.shrink_to_fit();  // the wire copy is what stays alive
 
     sweep_idle();
-    Lease lease = co_await acquire(origins[target->origin]);
-    const bool reusing = lease.conn != nullptr;
-    Exchange x = co_await attempt(*target, msg, lease);
+    Origin& origin = origins[target->origin];
+    if (lease && !lease->is_for(origin)) lease.reset();  // never hold two permits
+    if (!lease) lease.emplace(co_await acquire(origin));
+    const bool reusing = lease->conn != nullptr;
+    Exchange x = co_await attempt(*target, *wire, *lease);
     if (reusing && !x.error && x.ec && !x.got_some && stale(x.ec)) {
       // The server had closed the kept-alive connection: once more on a new one.
       ++stale_retries;
-      x = co_await attempt(*target, msg, lease);
+      x = co_await attempt(*target, *wire, *lease);
     }
     if (x.error) co_return std::move(*x.error);
     if (x.ec) co_return exchange_error(*target, x.ec);
     co_return std::move(x.response);
   }
 
-  // Runs every request concurrently on the io thread and waits for all.
+  // Runs the requests on up to max_connections_per_origin workers on the io
+  // thread, each taking the next request as it finishes one (keeping its
+  // connection), and waits for all.
   asio::awaitable<std::vector<Result<HttpResponse>>> run_all(std::vector<HttpRequest> reqs) {
     std::vector<std::optional<Result<HttpResponse>>> slots(reqs.size());
-    std::size_t pending = reqs.size();
+    std::size_t next = 0;
+    const std::size_t workers = std::min(reqs.size(), options.max_connections_per_origin);
+    std::size_t active = workers;
     asio::steady_timer all_done(io, Clock::time_point::max());
-    for (std::size_t i = 0; i < reqs.size(); ++i) {
+    for (std::size_t w = 0; w < workers; ++w) {
       asio::co_spawn(
           io,
-          [&, i]() -> asio::awaitable<void> {
-            // Nothing may escape a detached coroutine: it would end the io thread's run().
-            try {
-              auto result = co_await run_one(reqs[i]);
-              slots[i].emplace(std::move(result));
-            } catch (const std::exception& e) {
-              slots[i].emplace(make_error(ErrorKind::internal, "internal", e.what()));
+          [&]() -> asio::awaitable<void> {
+            std::optional<Lease> lease;
+            while (next < reqs.size()) {
+              const std::size_t i = next++;
+              // Nothing may escape a detached coroutine: it would end the io thread's run().
+              try {
+                auto result = co_await run_one(reqs[i], lease);
+                slots[i].emplace(std::move(result));
+              } catch (const std::exception& e) {
+                slots[i].emplace(make_error(ErrorKind::internal, "internal", e.what()));
+              }
             }
-            if (--pending == 0) all_done.cancel();
+            lease.reset();
+            if (--active == 0) all_done.cancel();
           },
           asio::detached);
     }
-    while (pending > 0) co_await all_done.async_wait(use_tuple);
+    while (active > 0) co_await all_done.async_wait(use_tuple);
     std::vector<Result<HttpResponse>> out;
     out.reserve(slots.size());
     for (auto& s : slots) out.push_back(std::move(*s));

@@ -15,6 +15,8 @@
 //   timeout         no complete answer within the request timeout
 //   network_error   the connection broke mid-exchange
 //   bad_response    the answer is not HTTP/1.1 or is larger than allowed
+//   invalid_method, invalid_header  the request itself cannot be sent (a
+//                   header name or value that would break the framing)
 // HTTP error statuses are answers, not errors. Nothing here throws.
 //
 // Destroy the client only when no request is in flight (the dispatcher stops
@@ -85,8 +87,10 @@ class PooledHttpClient {
   // server before it answered is replaced and the request sent once more.
   boost::asio::awaitable<Result<HttpResponse>> request(HttpRequest req);
 
-  // All requests concurrently (as many at a time per origin as the pool
-  // allows); one result per request, in order.
+  // All requests concurrently: up to max_connections_per_origin workers
+  // each take the next request as they finish one, keeping their kept-alive
+  // connection between requests of the same origin. One result per request,
+  // in order.
   boost::asio::awaitable<std::vector<Result<HttpResponse>>> request_all(std::vector<HttpRequest> reqs);
 
   // Thread-safe snapshot.

@@ -140,6 +140,7 @@ DeliveryOutcome http_delivery_outcome(const Result<HttpResponse>& result) {
   if (!result) {
     const Error& e = result.error();
     if (e.code == "invalid_url" || e.code == "invalid_method") return failure(false, "invalid_address", e.message);
+    if (e.code == "invalid_header") return failure(false, e.code, e.message);
     // Transport failures, and anything unexpected, are worth another try:
     // the idempotency key makes a repeat harmless.
     return failure(true, e.code, e.message);

@@ -346,5 +346,39 @@ TEST(HttpClientTest, AKeptAliveConnectionTheServerClosedIsReplacedOnce) {
   EXPECT_EQ(client.stats().stale_retries, 1u);
 }
 
+TEST(HttpClientTest, AHeaderThatWouldBreakTheFramingIsRefusedAndTheRestGoOut) {
+  auto sink = start_sink();
+  PooledHttpClient client;
+  asio::io_context io;
+  std::vector<Result<HttpResponse>> out;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        std::vector<HttpRequest> reqs;
+        reqs.push_back({"POST", sink->url("/ok"), {{"X-Note", "fine"}}, "{}"});
+        reqs.push_back({"POST", sink->url("/bad"), {{"X-Note", "a\r\nX-Injected: 1"}}, "{}"});
+        reqs.push_back({"POST", sink->url("/bad"), {{"Bad Name", "v"}}, "{}"});
+        reqs.push_back({"GET", sink->url("/_sink/stats"), {}, ""});
+        out = co_await client.request_all(std::move(reqs));
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.run();
+  ASSERT_EQ(out.size(), 4u);
+  ASSERT_TRUE(out[0].ok()) << out[0].error().message;
+  EXPECT_EQ(out[0]->status, 200);
+  for (int i : {1, 2}) {
+    ASSERT_FALSE(out[i].ok());
+    EXPECT_EQ(out[i].error().code, "invalid_header");
+  }
+  // A GET goes without a body and reads the answer whole.
+  ASSERT_TRUE(out[3].ok()) << out[3].error().message;
+  EXPECT_EQ(out[3]->status, 200);
+  EXPECT_NE(out[3]->body.find("\"requests\""), std::string::npos);
+  EXPECT_EQ(sink->stats().paths.count("/bad"), 0u);
+  EXPECT_EQ(http_delivery_outcome(out[1]).transient, false);
+}
+
 }  // namespace
 }  // namespace crier::testing
