@@ -72,6 +72,17 @@ gen_json_batch() {
 
 email_spec='{"channel":"email","provider":"null","content":{"email":{"subject":"Your invoice, {{name}}","text":"Dear {{name}}, you owe {{amount}}."}}}'
 
+# 3b. The ceiling, measured first, while nothing else runs: wrk alone against
+# the sink, with requests signed as Crier signs them and an id of their own
+# each, so the sink does the same work per request (verify the signature,
+# record the id) as for Crier. The sink is reset afterwards.
+python3 "$here/wrk_signed.py" "$secret" 400000 "$work/signed.txt"
+wrk -t1 -c32 -d5s -s "$here/wrk_signed.lua" "http://127.0.0.1:$sink_port/hook" -- "$work/signed.txt" > "$work/wrk-sink.txt" 2>&1 || true
+bad=$(curl -sf "http://127.0.0.1:$sink_port/_sink/stats" | jget '["bad_signatures"]')
+emit "{\"scenario\":\"wrk_vs_sink\",\"requests_per_s\":$(awk '/Requests\/sec/ {print $2}' "$work/wrk-sink.txt"),\"bad_signatures\":$bad}"
+curl -sf -X POST "http://127.0.0.1:$sink_port/_sink/reset" > /dev/null
+
+
 # 1a. Ingest as JSON batches of $BATCH.
 for ((b = 0; b < N; b += BATCH)); do gen_json_batch $b $BATCH > "$work/batch-$((b / BATCH)).json"; done
 bytes=$(cat "$work"/batch-*.json | wc -c)
@@ -128,24 +139,30 @@ sent=$(echo "$v" | jget '["sent"]')
 pct() { awk -v p="$2" '$1==p {print $2}' "$1"; }  # file pNN -> microseconds
 emit "{\"scenario\":\"status_latency_during_dispatch\",\"job_p50_us\":$(pct "$work/wrk-status.txt" p50),\"job_p99_us\":$(pct "$work/wrk-status.txt" p99),\"job_p999_us\":$(pct "$work/wrk-status.txt" p99.9),\"users_page_p50_us\":$(pct "$work/wrk-users.txt" p50),\"users_page_p99_us\":$(pct "$work/wrk-users.txt" p99),\"users_page_p999_us\":$(pct "$work/wrk-users.txt" p99.9),\"job_requests_per_s\":$(awk '/Requests\/sec/ {print $2}' "$work/wrk-status.txt"),\"dispatch_messages_per_s_meanwhile\":$(python3 -c "print(round($sent/$s))")}"
 
-# 3b. The ceiling: wrk alone against the same sink, with requests signed as
-# Crier signs them and an id of their own each, so the sink does the same
-# work per request (verify the signature, record the id) as for Crier.
-python3 "$here/wrk_signed.py" "$secret" 400000 "$work/signed.txt"
-wrk -t1 -c32 -d5s -s "$here/wrk_signed.lua" "http://127.0.0.1:$sink_port/hook" -- "$work/signed.txt" > "$work/wrk-sink.txt" 2>&1 || true
-bad=$(curl -sf "http://127.0.0.1:$sink_port/_sink/stats" | jget '["bad_signatures"]')
-emit "{\"scenario\":\"wrk_vs_sink\",\"requests_per_s\":$(awk '/Requests\/sec/ {print $2}' "$work/wrk-sink.txt"),\"bad_signatures\":$bad}"
-
-# 4. Rate accuracy at 1 000/s and 20 000/s (null provider).
+# 4. Rate accuracy at 1 000/s and 20 000/s (null provider: the limiter
+# alone, whatever the receiver's capacity), then the same limits delivered
+# to the sink, which counts arrivals per millisecond: its max_1s_window is the
+# busiest second, exactly (the sampler of the job's counters only sees
+# committed windows). At 20 000/s the sink run is also bounded by how fast
+# Crier reaches the sink on this machine, so only its window is the check.
 for rate in 1000 20000; do
   n=$((rate * 10))
   job_r=$(create "{\"channel\":\"email\",\"provider\":\"null\",\"rate_limit\":$rate,\"content\":{\"email\":{\"subject\":\"s\",\"text\":\"t {{name}}\"}}}")
   gen_ndjson 0 "$n" | curl -sf "${auth[@]}" -H 'Content-Type: application/x-ndjson' -T - -X POST "$api/v1/jobs/$job_r/users" > /dev/null
   curl -sf "${auth[@]}" -X POST "$api/v1/jobs/$job_r/run" > /dev/null
-  window=$(python3 "$here/sample_job.py" "$api" "$key" "$job_r" "$work/rate-$rate.csv" | jget '["max_1s_window"]')
+  sampled=$(python3 "$here/sample_job.py" "$api" "$key" "$job_r" "$work/rate-$rate.csv" | jget '["max_1s_window"]')
   v=$(wait_done "$job_r")
   s=$(echo "$v" | run_seconds)
-  emit "$(python3 -c "print('{\"scenario\":\"rate_accuracy\",\"limit\":$rate,\"recipients\":$n,\"seconds\":%.3f,\"achieved_per_s\":%.1f,\"error_pct\":%.2f,\"max_1s_window\":$window}' % ($s, $n/$s, ($n/$s-$rate)*100/$rate))")"
+  emit "$(python3 -c "print('{\"scenario\":\"rate_accuracy\",\"limit\":$rate,\"recipients\":$n,\"seconds\":%.3f,\"achieved_per_s\":%.1f,\"error_pct\":%.2f,\"max_1s_window_sampled\":$sampled}' % ($s, $n/$s, ($n/$s-$rate)*100/$rate))")"
+
+  job_r=$(create "{\"channel\":\"webhook\",\"webhook_url\":\"http://127.0.0.1:$sink_port/rate\",\"rate_limit\":$rate,\"content\":{\"webhook\":{\"body\":{\"name\":\"{{name}}\"}}}}")
+  gen_ndjson 0 "$n" | curl -sf "${auth[@]}" -H 'Content-Type: application/x-ndjson' -T - -X POST "$api/v1/jobs/$job_r/users" > /dev/null
+  curl -sf -X POST "http://127.0.0.1:$sink_port/_sink/reset" > /dev/null
+  curl -sf "${auth[@]}" -X POST "$api/v1/jobs/$job_r/run" > /dev/null
+  v=$(wait_done "$job_r")
+  s=$(echo "$v" | run_seconds)
+  window=$(curl -sf "http://127.0.0.1:$sink_port/_sink/stats" | jget '["max_1s_window"]')
+  emit "$(python3 -c "print('{\"scenario\":\"rate_window_at_sink\",\"limit\":$rate,\"recipients\":$n,\"seconds\":%.3f,\"achieved_per_s\":%.1f,\"max_1s_window\":$window}' % ($s, $n/$s))")"
 done
 
 du_bytes=$(du -sb "$work/data" | cut -f1)

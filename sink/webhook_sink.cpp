@@ -1,5 +1,7 @@
 #include "sink/webhook_sink.h"
 
+#include "sink/arrival_counter.h"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -74,6 +76,7 @@ struct WebhookSink::Impl {
   std::unordered_set<std::uint64_t> delivered;           // hashes of ids answered 2xx
   std::unordered_map<std::uint64_t, int> attempts;       // per id, while fail_first is on
   std::deque<SinkRequest> recent;
+  ArrivalCounter arrivals;  // of 2xx answers
 
   // Reset together by stop(): every session dies with its io_context.
   std::optional<asio::io_context> io;
@@ -86,6 +89,7 @@ struct WebhookSink::Impl {
     std::lock_guard lock(mu);
     SinkStats s = counts;
     s.connections = connections.load();
+    s.max_1s_window = arrivals.max_window(1000);
     return s;
   }
 
@@ -100,6 +104,7 @@ struct WebhookSink::Impl {
                                         {"bad_signatures", s.bad_signatures},
                                         {"injected_failures", s.injected_failures},
                                         {"connections", s.connections},
+                                        {"max_1s_window", s.max_1s_window},
                                         {"paths", std::move(paths)}});
   }
 
@@ -122,6 +127,7 @@ struct WebhookSink::Impl {
   void reset() {
     std::lock_guard lock(mu);
     counts = {};
+    arrivals.clear();
     delivered.clear();
     attempts.clear();
     recent.clear();
@@ -169,6 +175,8 @@ struct WebhookSink::Impl {
     }
     if (status >= 200 && status < 300) {
       ++counts.accepted;
+      arrivals.add(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now().time_since_epoch()).count());
       if (!id.empty()) ++(delivered.insert(key).second ? counts.unique : counts.duplicates);
     }
     if (options.keep_requests > 0) record(req, id, status);

@@ -67,6 +67,9 @@ struct SinkStats {
   std::uint64_t bad_signatures = 0;     // answered 401
   std::uint64_t injected_failures = 0;  // answered by fail_first or permanent_marker
   std::uint64_t connections = 0;        // TCP connections accepted
+  // The most 2xx answers in any one second (sliding, to the millisecond),
+  // over the first 30 minutes since the first one (or since a reset).
+  std::uint64_t max_1s_window = 0;
   std::map<std::string, std::uint64_t> paths;  // counted POSTs per path
 };
 
