@@ -185,10 +185,15 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   db_options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffers_mb << 20, cache);
 
-  auto table_options = [&](bool bloom) {
+  auto table_options = [&](bool bloom, bool scanned) {
     rocksdb::BlockBasedTableOptions t;
     t.block_cache = cache;
     if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    // Families read by range scans (dispatch windows, listings) use 16 KiB
+    // blocks: their index, which every open file keeps in memory outside the
+    // block cache, is a quarter of the size (RSS grows with the data by that
+    // much less), and a scan reads the same bytes either way.
+    if (scanned) t.block_size = 16 * 1024;
     return std::shared_ptr<rocksdb::TableFactory>(rocksdb::NewBlockBasedTableFactory(t));
   };
 
@@ -197,7 +202,7 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
     rocksdb::ColumnFamilyOptions o;
     o.write_buffer_size = 32 << 20;
     o.compression = rocksdb::kLZ4Compression;
-    o.table_factory = table_options(i == kDedupe || i == kJobs);
+    o.table_factory = table_options(i == kDedupe || i == kJobs, i == kRecipients || i == kRecipientState);
     if (i == kCounters) {
       o.merge_operator = std::make_shared<CounterMergeOperator>();
       // Fold merge operands in the memtable, so status reads stay cheap
