@@ -223,6 +223,10 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
       o.memtable_prefix_bloom_size_ratio = 0.05;
       o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(18));
       o.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 18));
+      // Its flush builds a sorted copy of the entries: a smaller memtable
+      // keeps that copy, and the idle memtable a finished ingest leaves
+      // behind, small.
+      o.write_buffer_size = 16 << 20;
     }
     // Keys of a job (job ▸ seq) arrive in order: the memtable keeps an
     // insert hint per job and skips most of each skip-list search.
