@@ -234,6 +234,30 @@ bool layers_like_merge(const boost::json::object& global, const boost::json::obj
   return true;
 }
 
+// Stores a rendered field under its name.
+void set_field(RenderedMessage& m, const std::string& name, std::string value) {
+  if (name == "subject") m.subject = std::move(value);
+  else if (name == "text") m.text = std::move(value);
+  else if (name == "html") m.html = std::move(value);
+  else if (name == "title") m.title = std::move(value);
+  else if (name == "body") m.body = std::move(value);
+  else if (name == "parameter") m.parameters.push_back(std::move(value));
+}
+
+// The webhook body with each of its strings rendered by `render_string(i, out)`
+// (i: the string's index in depth-first order).
+template <class RenderString>
+std::string render_webhook_body(const boost::json::value& templ, const RenderString& render_string) {
+  boost::json::value body = templ;
+  std::size_t i = 0;
+  collect_strings(body, [&](boost::json::string& s) {
+    std::string out;
+    render_string(i++, out);
+    s = out;
+  });
+  return boost::json::serialize(body);
+}
+
 }  // namespace
 
 Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
@@ -276,24 +300,13 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
     t.render(ctx, sink);
     if (!t.is_valid())
       return make_error(ErrorKind::invalid, "render_failed", name + ": " + t.error_message());
-    if (name == "subject") m.subject = std::move(out);
-    else if (name == "text") m.text = std::move(out);
-    else if (name == "html") m.html = std::move(out);
-    else if (name == "title") m.title = std::move(out);
-    else if (name == "body") m.body = std::move(out);
-    else if (name == "parameter") m.parameters.push_back(std::move(out));
+    set_field(m, name, std::move(out));
   }
-  if (channel_ == Channel::webhook) {
-    boost::json::value body = c.webhook_body;
-    std::size_t i = 0;
-    collect_strings(body, [&](boost::json::string& s) {
-      std::string out;
+  if (channel_ == Channel::webhook)
+    m.json_body = render_webhook_body(c.webhook_body, [&](std::size_t i, std::string& out) {
       Appender sink{out};
-      c.webhook_strings[i++].render(ctx, sink);
-      s = out;
+      c.webhook_strings[i].render(ctx, sink);
     });
-    m.json_body = boost::json::serialize(body);
-  }
   m.template_name = c.template_name;
   m.language = c.language;
   return m;
@@ -344,23 +357,12 @@ Result<RenderedMessage> JobRenderer::render_fast(Compiled& c, const Recipient& r
     const std::string& name = c.fields[i].first;
     std::string out;
     c.fast_fields[i].render(emit, name == "html", out);
-    if (name == "subject") m.subject = std::move(out);
-    else if (name == "text") m.text = std::move(out);
-    else if (name == "html") m.html = std::move(out);
-    else if (name == "title") m.title = std::move(out);
-    else if (name == "body") m.body = std::move(out);
-    else if (name == "parameter") m.parameters.push_back(std::move(out));
+    set_field(m, name, std::move(out));
   }
-  if (channel_ == Channel::webhook) {
-    boost::json::value body = c.webhook_body;
-    std::size_t i = 0;
-    collect_strings(body, [&](boost::json::string& s) {
-      std::string out;
-      c.fast_webhook_strings[i++].render(emit, false, out);
-      s = out;
+  if (channel_ == Channel::webhook)
+    m.json_body = render_webhook_body(c.webhook_body, [&](std::size_t i, std::string& out) {
+      c.fast_webhook_strings[i].render(emit, false, out);
     });
-    m.json_body = boost::json::serialize(body);
-  }
   m.template_name = c.template_name;
   m.language = c.language;
   return m;
