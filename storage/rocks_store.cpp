@@ -120,6 +120,24 @@ struct RocksStore::Impl {
     return std::optional<std::string>(std::move(value));
   }
 
+  // A consistent view across column families, released on destruction.
+  class Snapshot {
+   public:
+    explicit Snapshot(rocksdb::DB& db) : db_(db), snap_(db.GetSnapshot()) {}
+    ~Snapshot() { db_.ReleaseSnapshot(snap_); }
+    Snapshot(const Snapshot&) = delete;
+    Snapshot& operator=(const Snapshot&) = delete;
+    rocksdb::ReadOptions read_options() const {
+      rocksdb::ReadOptions ro;
+      ro.snapshot = snap_;
+      return ro;
+    }
+
+   private:
+    rocksdb::DB& db_;
+    const rocksdb::Snapshot* snap_;
+  };
+
   // The range of a job's recipients that dispatch has taken but not yet
   // answered for: [cursor, horizon). Those with no state record are ENQUEUED.
   struct InFlight {
@@ -424,14 +442,8 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
                                                   std::size_t max_scan) {
   // One snapshot for both column families, so a page is coherent while
   // dispatch writes states.
-  const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
-  struct Release {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* s;
-    ~Release() { db->ReleaseSnapshot(s); }
-  } release{impl_->db.get(), snap};
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
+  Impl::Snapshot snap(*impl_->db);
+  rocksdb::ReadOptions ro = snap.read_options();
   const std::string prefix = keys::job(job);
   std::string upper = keys::recipient(job, ~0ULL);
   rocksdb::Slice upper_slice(upper);
@@ -559,14 +571,8 @@ Result<std::optional<std::int64_t>> RocksStore::next_retry_at(const JobKey& job)
 
 Result<std::optional<RecipientView>> RocksStore::find_recipient(const JobKey& job, std::uint64_t seq) {
   // One snapshot: the state and the in-flight range must agree.
-  const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
-  struct Release {
-    rocksdb::DB* db;
-    const rocksdb::Snapshot* s;
-    ~Release() { db->ReleaseSnapshot(s); }
-  } release{impl_->db.get(), snap};
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
+  Impl::Snapshot snap(*impl_->db);
+  const rocksdb::ReadOptions ro = snap.read_options();
   auto r = impl_->get(kRecipients, keys::recipient(job, seq), ro);
   if (!r) return r.error();
   if (!*r) return std::optional<RecipientView>();
