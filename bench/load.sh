@@ -26,15 +26,7 @@ api=http://127.0.0.1:$port
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-
-now() { date +%s.%N; }
-rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
-emit() { echo "$1" | tee -a "$results"; }
-wait_line() {  # file pattern
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
-}
+source "$here/lib.sh"
 
 "$crier" serve --listen 127.0.0.1:$port --data-dir "$work/data" --api-key "$key=bench" > "$work/serve.log" 2>&1 &
 server=$!; pids+=($server)
@@ -45,32 +37,10 @@ sink=$!; pids+=($sink)
 wait_line "$work/sink.log" "crier sink listening"
 
 auth=(-H "Authorization: Bearer $key")
-create() {  # json spec -> job id
-  curl -sf "${auth[@]}" -H 'Content-Type: application/json' -d "$1" "$api/v1/jobs" | jget '["job_id"]'
-}
-wait_done() {  # job id -> final view (polled without starting a python per look: it would take CPU from the run)
-  while :; do
-    v=$(curl -sf "${auth[@]}" "$api/v1/jobs/$1")
-    case $v in *'"status":"COMPLETED"'*|*'"status":"PARTIAL"'*|*'"status":"FAILED"'*|*'"status":"CANCELLED"'*) echo "$v"; return;; esac
-    sleep 0.2
-  done
-}
-run_seconds() {  # final view -> seconds from started_at to finished_at
-  python3 -c '
-import json,sys,datetime
-d=json.load(sys.stdin)
-p=lambda s: datetime.datetime.fromisoformat(s.replace("Z","+00:00"))
-print((p(d["finished_at"])-p(d["started_at"])).total_seconds())'
-}
 
-gen_ndjson() {  # first count -> NDJSON users (the sample record)
-  awk -v f="$1" -v n="$2" 'BEGIN{for(i=f;i<f+n;i++) printf "{\"user_id\":\"user-%07d\",\"email\":\"user%d@example.com\",\"data\":{\"name\":\"User %d\",\"amount\":\"%d.50\"}}\n",i,i,i,i%1000}'
-}
 gen_json_batch() {
   gen_ndjson "$1" "$2" | awk 'BEGIN{printf "{\"users\":["} NR>1{printf ","} {printf "%s",$0} END{printf "]}"}'
 }
-
-email_spec='{"channel":"email","provider":"null","content":{"email":{"subject":"Your invoice, {{name}}","text":"Dear {{name}}, you owe {{amount}}."}}}'
 
 # 3b. The ceiling, measured first, while nothing else runs: wrk alone against
 # the sink, with requests signed as Crier signs them and an id of their own
@@ -81,7 +51,6 @@ wrk -t1 -c32 -d5s -s "$here/wrk_signed.lua" "http://127.0.0.1:$sink_port/hook" -
 bad=$(curl -sf "http://127.0.0.1:$sink_port/_sink/stats" | jget '["bad_signatures"]')
 emit "{\"scenario\":\"wrk_vs_sink\",\"requests_per_s\":$(awk '/Requests\/sec/ {print $2}' "$work/wrk-sink.txt"),\"bad_signatures\":$bad}"
 curl -sf -X POST "http://127.0.0.1:$sink_port/_sink/reset" > /dev/null
-
 
 # 1a. Ingest as JSON batches of $BATCH.
 for ((b = 0; b < N; b += BATCH)); do gen_json_batch $b $BATCH > "$work/batch-$((b / BATCH)).json"; done

@@ -22,45 +22,14 @@ api=http://127.0.0.1:$port
 server=
 cleanup() { if [[ -n $server ]]; then kill "$server" 2>/dev/null || true; fi; rm -rf "$work"; }
 trap cleanup EXIT
-
-now() { date +%s.%N; }
-rss_mb() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print(d$1)"; }
-emit() { echo "$1" | tee -a "$results"; }
+source "$here/lib.sh"
 log() { echo "soak: $*" >&2; }
-wait_line() {  # file pattern
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
-  echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
-}
 
 "$crier" serve --listen 127.0.0.1:$port --data-dir "$data" --api-key "$key=bench" > "$work/serve.log" 2>&1 &
 server=$!
 wait_line "$work/serve.log" "crier listening"
 
 auth=(-H "Authorization: Bearer $key")
-create() {  # json spec -> job id
-  curl -sf "${auth[@]}" -H 'Content-Type: application/json' -d "$1" "$api/v1/jobs" | jget '["job_id"]'
-}
-wait_done() {  # job id -> final view
-  while :; do
-    v=$(curl -sf "${auth[@]}" "$api/v1/jobs/$1")
-    case $(echo "$v" | jget '["status"]') in COMPLETED|PARTIAL|FAILED|CANCELLED) echo "$v"; return;; esac
-    sleep 1
-  done
-}
-run_seconds() {  # final view -> seconds from started_at to finished_at
-  python3 -c '
-import json,sys,datetime
-d=json.load(sys.stdin)
-p=lambda s: datetime.datetime.fromisoformat(s.replace("Z","+00:00"))
-print((p(d["finished_at"])-p(d["started_at"])).total_seconds())'
-}
-
-# The sample record and the job of bench/load.sh.
-gen_ndjson() {  # first count -> NDJSON users (the sample record)
-  awk -v f="$1" -v n="$2" 'BEGIN{for(i=f;i<f+n;i++) printf "{\"user_id\":\"user-%07d\",\"email\":\"user%d@example.com\",\"data\":{\"name\":\"User %d\",\"amount\":\"%d.50\"}}\n",i,i,i,i%1000}'
-}
-email_spec='{"channel":"email","provider":"null","content":{"email":{"subject":"Your invoice, {{name}}","text":"Dear {{name}}, you owe {{amount}}."}}}'
 
 # 1. Ingest: one NDJSON stream, generated on the fly (~0.9 GB at 10 M).
 job=$(create "$email_spec")
