@@ -234,6 +234,16 @@ bool layers_like_merge(const boost::json::object& global, const boost::json::obj
   return true;
 }
 
+// The recipient's own data (an object; empty when none was given).
+Result<boost::json::object> user_data_of(const Recipient& r) {
+  if (r.data_json.empty()) return boost::json::object();
+  boost::system::error_code ec;
+  auto user = boost::json::parse(r.data_json, ec);
+  if (ec || !user.is_object())
+    return make_error(ErrorKind::invalid, "invalid_data", "the user's data is not an object");
+  return std::move(user.get_object());
+}
+
 // Stores a rendered field under its name.
 void set_field(RenderedMessage& m, const std::string& name, std::string value) {
   if (name == "subject") m.subject = std::move(value);
@@ -264,14 +274,9 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
   Compiled& c = for_locale(r.locale.empty() ? locale_ : r.locale);
   if (c.fast) return render_fast(c, r);
   if (!global_view_) global_view_ = std::make_unique<mustache::data>(to_mustache(global_));
-  boost::json::object user_data;
-  if (!r.data_json.empty()) {
-    boost::system::error_code ec;
-    auto user = boost::json::parse(r.data_json, ec);
-    if (ec || !user.is_object())
-      return make_error(ErrorKind::invalid, "invalid_data", "the user's data is not an object");
-    user_data = std::move(user.get_object());
-  }
+  auto parsed = user_data_of(r);
+  if (!parsed) return parsed.error();
+  boost::json::object& user_data = *parsed;
   // The user's data over the job's: as a layer of the lookup context when
   // that is the same as merging them (the common case: no conversion of
   // the job's data per message), else merged and converted whole.
@@ -313,14 +318,9 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
 }
 
 Result<RenderedMessage> JobRenderer::render_fast(Compiled& c, const Recipient& r) {
-  boost::json::object user_data;
-  if (!r.data_json.empty()) {
-    boost::system::error_code ec;
-    auto user = boost::json::parse(r.data_json, ec);
-    if (ec || !user.is_object())
-      return make_error(ErrorKind::invalid, "invalid_data", "the user's data is not an object");
-    user_data = std::move(user.get_object());
-  }
+  auto parsed = user_data_of(r);
+  if (!parsed) return parsed.error();
+  boost::json::object& user_data = *parsed;
   // The same two layers as the kainjow path: the user's data and their own
   // fields under "user", over the job's data (merged with the user's when
   // layering would hide a nested object).
