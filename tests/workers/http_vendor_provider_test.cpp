@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "sink/webhook_sink.h"
+#include "tests/workers/provider_send.h"
 #include "workers/http_vendor_provider.h"
 #include "workers/webhook_signature.h"
 
@@ -16,19 +17,6 @@ namespace crier::testing {
 namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
-
-std::vector<DeliveryOutcome> send_all(Provider& provider, const std::vector<OutboundMessage>& messages) {
-  asio::io_context io;
-  std::vector<DeliveryOutcome> out;
-  asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { out = co_await provider.send(messages); },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
-  io.run();
-  EXPECT_EQ(out.size(), messages.size());
-  return out;
-}
 
 OutboundMessage message(int i, Channel channel, std::string to) {
   OutboundMessage m;

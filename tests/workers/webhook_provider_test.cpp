@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "sink/webhook_sink.h"
+#include "tests/workers/provider_send.h"
 #include "workers/http_client.h"
 #include "workers/webhook_provider.h"
 #include "workers/webhook_signature.h"
@@ -22,21 +23,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 constexpr std::string_view kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-// Runs one send() to completion on an io_context of its own, the way the
-// dispatcher does; an exception escaping the coroutine fails the test.
-std::vector<DeliveryOutcome> send_all(Provider& provider, const std::vector<OutboundMessage>& messages) {
-  asio::io_context io;
-  std::vector<DeliveryOutcome> out;
-  asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { out = co_await provider.send(messages); },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
-  io.run();
-  EXPECT_EQ(out.size(), messages.size());
-  return out;
-}
 
 OutboundMessage message(int i, std::string url) {
   OutboundMessage m;
