@@ -93,8 +93,9 @@ Result<void> load_toml(Config& c, const std::string& path) {
   if (auto r = li.finish(); !r) return r;
 
   TomlFields di(**dispatch, "dispatch", {"channels"});
-  di.integer("threads", c.dispatch.threads, 1, 256);
+  di.integer("threads", c.dispatch.threads, 0, 256);
   di.integer("window", c.dispatch.window, 1, 1'000'000);
+  di.integer("lanes", c.dispatch.lanes, 1, 64);
   di.str("default_provider", c.dispatch.default_provider);
   if (auto r = di.finish(); !r) return r;
   if (auto* n = (*dispatch)->get("channels")) {

@@ -56,6 +56,7 @@ class CallbackNotifier final : public DispatchObserver {
   CallbackNotifier(const CallbackNotifier&) = delete;
   CallbackNotifier& operator=(const CallbackNotifier&) = delete;
 
+  bool wants_recipients(const Job& job) const override { return !job.spec.callback_url.empty(); }
   void on_recipients_changed(const Job& job, std::span<const RecipientView> changed) override;
   void on_job_status(const Job& job) override;
 

@@ -94,7 +94,9 @@ asio::awaitable<void> send_chunk(Provider& provider, std::span<const OutboundMes
 
 // What a job's loop keeps between turns.
 struct Dispatcher::Turn {
-  std::unique_ptr<JobRenderer> renderer;
+  // One per lane (a renderer is not thread-safe); [0] is compiled first and
+  // decides whether the job's content compiles at all.
+  std::vector<std::unique_ptr<JobRenderer>> renderers;
   std::optional<TokenBucket> job_bucket;
   std::shared_ptr<RateMeter> meter;
 };
@@ -322,9 +324,9 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
                     "the job expired before this recipient was sent");
 
   Registered* provider = provider_for(job);
-  if (provider && !turn.renderer) {
+  if (provider && turn.renderers.empty()) {
     auto compiled = JobRenderer::compile(job.spec);
-    if (compiled) turn.renderer = std::move(*compiled);
+    if (compiled) turn.renderers.push_back(std::move(*compiled));
     else spdlog::error("dispatch of {}: {}", id, compiled.error().message);
   }
   if (!provider) {
@@ -334,7 +336,7 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
                   job.spec.provider);
     co_return TurnOutcome::idle;
   }
-  if (!turn.renderer)
+  if (turn.renderers.empty())
     co_return sweep(job, RecipientStatus::failed, "render_failed", "the job's content cannot be compiled");
 
   // The job's own limit, re-read every turn so a change applies at once.
@@ -346,8 +348,13 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
     turn.job_bucket.reset();
   }
   std::size_t window = options_.window;
-  if (double rate = tightest_rate(job, std::string(provider->provider->name())); rate > 0)
+  // An unlimited job's turn takes one window per lane, sent side by side;
+  // a limited one takes one window, paced in order.
+  std::size_t lanes = std::max(1u, options_.lanes);
+  if (double rate = tightest_rate(job, std::string(provider->provider->name())); rate > 0) {
     window = std::clamp<std::size_t>(static_cast<std::size_t>(rate * kTurnSeconds), 1, window);
+    lanes = 1;
+  }
 
   // Due retries first: they have waited already.
   auto due = store_.due_retries(job.key, now_unix_ms(), window);
@@ -356,7 +363,7 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
     co_return TurnOutcome::retry_later;
   }
   if (!due->empty()) {
-    auto r = co_await send_and_commit(job, turn, *due, std::nullopt);
+    auto r = co_await send_and_commit(job, turn, 0, *due, std::nullopt);
     if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
     co_return r ? TurnOutcome::again : TurnOutcome::retry_later;
   }
@@ -366,7 +373,7 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
     spdlog::error("dispatch of {}: {}", id, cursor.error().message);
     co_return TurnOutcome::retry_later;
   }
-  auto page = store_.list_recipients(job.key, *cursor, window, std::nullopt, window);
+  auto page = store_.list_recipients(job.key, *cursor, window * lanes, std::nullopt, window * lanes);
   if (!page) {
     spdlog::error("dispatch of {}: {}", id, page.error().message);
     co_return TurnOutcome::retry_later;
@@ -397,7 +404,12 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
         co_return TurnOutcome::retry_later;
       }
     }
-    auto r = co_await send_and_commit(job, turn, to_send, next_cursor);
+    if (to_send.size() > window && lanes > 1) {
+      auto r = co_await send_lanes(job, turn, to_send, lanes, next_cursor);
+      if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
+      co_return r ? TurnOutcome::again : TurnOutcome::retry_later;
+    }
+    auto r = co_await send_and_commit(job, turn, 0, to_send, next_cursor);
     if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
     co_return r ? TurnOutcome::again : TurnOutcome::retry_later;
   }
@@ -424,11 +436,65 @@ asio::awaitable<void> Dispatcher::take_tokens(const Job& job, Turn& turn, std::s
   if (p) co_await sleep_seconds(provider_limits_.reserve(p->provider->name(), steady_seconds(), count));
 }
 
-asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& turn,
+asio::awaitable<Result<bool>> Dispatcher::send_lanes(const Job& job, Turn& turn,
+                                                     std::vector<RecipientView>& items, std::size_t lanes,
+                                                     std::uint64_t cursor) {
+  // Contiguous parts, one per lane; each commits its own outcomes (RocksDB
+  // groups the concurrent synced writes into one fsync). The cursor moves
+  // only once every part is committed and fully sent: until then a crash,
+  // pause or error leaves it where it was, and the next turn skips what is
+  // final and sends again, with the same ids, what is still ENQUEUED.
+  const std::size_t per_lane = (items.size() + lanes - 1) / lanes;
+  std::vector<std::vector<RecipientView>> parts;
+  for (std::size_t from = 0; from < items.size(); from += per_lane) {
+    auto first = items.begin() + static_cast<std::ptrdiff_t>(from);
+    auto last = items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), from + per_lane));
+    parts.emplace_back(std::make_move_iterator(first), std::make_move_iterator(last));
+  }
+  std::vector<Result<bool>> results(parts.size(), Result<bool>{false});
+  LaneChannel done(co_await asio::this_coro::executor, parts.size());
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    asio::co_spawn(co_await asio::this_coro::executor, run_lane(job, turn, i, parts[i], results[i], done),
+                   asio::detached);
+  for (std::size_t i = 0; i < parts.size(); ++i) co_await done.async_receive(asio::use_awaitable);
+
+  bool complete = true;
+  for (auto& r : results) {
+    if (!r) co_return r.error();
+    complete = complete && *r;
+  }
+  if (!complete) co_return false;
+  // Not synced: the next synced write carries it, and losing it only makes
+  // the next run skip this turn's final recipients again.
+  if (auto r = store_.commit_states(job.key, {}, JobCounters{}, cursor, false); !r) co_return r.error();
+  co_return true;
+}
+
+asio::awaitable<void> Dispatcher::run_lane(const Job& job, Turn& turn, std::size_t lane,
+                                           std::vector<RecipientView>& items, Result<bool>& result,
+                                           LaneChannel& done) {
+  try {
+    result = co_await send_and_commit(job, turn, lane, items, std::nullopt);
+  } catch (const std::exception& e) {
+    result = make_error(ErrorKind::internal, "dispatch_failed", e.what());
+  }
+  // The channel holds one slot per lane, so this never waits.
+  co_await done.async_send(boost::system::error_code{}, lane, asio::use_awaitable);
+}
+
+asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& turn, std::size_t lane,
                                                           std::vector<RecipientView>& items,
                                                           std::optional<std::uint64_t> cursor) {
   Registered& reg = *provider_for(job);
   const std::string id = job.id();
+  // Lanes past the first compile their own renderer (the job's content
+  // compiled already for lane 0, so this succeeds unless memory runs out).
+  while (turn.renderers.size() <= lane) {
+    auto compiled = JobRenderer::compile(job.spec);
+    if (!compiled) co_return compiled.error();
+    turn.renderers.push_back(std::move(*compiled));
+  }
+  JobRenderer& renderer = *turn.renderers[lane];
   std::vector<OutboundMessage> messages;
   std::vector<std::size_t> message_item;  // items index of each message
   messages.reserve(items.size());
@@ -438,7 +504,7 @@ asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& 
     auto& item = items[i];
     previous_retry[i] = item.state.next_attempt_at;
     item.state.next_attempt_at = 0;
-    auto rendered = turn.renderer->render(item.recipient);
+    auto rendered = renderer.render(item.recipient);
     if (!rendered) {
       item.state.attempts += 1;
       item.state.status = RecipientStatus::failed;
@@ -447,7 +513,7 @@ asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& 
       continue;
     }
     OutboundMessage m;
-    m.message_id = message_id(job.key, item.recipient.seq);
+    m.message_id = message_id(id, item.recipient.seq);
     m.job_id = id;
     m.seq = item.recipient.seq;
     m.channel = job.spec.channel;
@@ -534,6 +600,7 @@ asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& 
   // Outcomes, counters, retry queue and cursor in one synced batch.
   std::vector<StateChange> changes;
   std::vector<RecipientView> changed;
+  const bool observe = observer_ && observer_->wants_recipients(job);
   changes.reserve(items.size());
   JobCounters delta;
   std::int64_t finalized = 0;
@@ -546,12 +613,12 @@ asio::awaitable<Result<void>> Dispatcher::send_and_commit(const Job& job, Turn& 
       ++finalized;
     }
     changes.push_back({item.recipient.seq, item.state, previous_retry[i]});
-    if (observer_) changed.push_back(item);
+    if (observe) changed.push_back(item);
   }
   if (auto r = store_.commit_states(job.key, changes, delta, cursor, true); !r) co_return r.error();
   turn.meter->add(finalized);
   notify(job, changed);
-  co_return Result<void>{};
+  co_return sent_count == messages.size();
 }
 
 Dispatcher::TurnOutcome Dispatcher::sweep(const Job& job, RecipientStatus to, const char* code, const char* message) {

@@ -17,6 +17,7 @@
 // rate limit take effect within one turn (a turn is kept under ~200 ms).
 #pragma once
 
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -38,6 +39,9 @@ namespace crier {
 struct DispatchOptions {
   std::size_t window = 1000;  // recipients per turn
   unsigned threads = 2;       // dispatch pool size
+  // Windows of one unlimited job sent side by side in a turn (each rendered,
+  // sent and committed on its own), so one job uses every thread.
+  unsigned lanes = 2;
   // The provider of a job that names none: the channel's, else the default.
   std::string default_provider = "log";
   std::map<Channel, std::string> channel_providers;
@@ -56,6 +60,9 @@ struct ProviderSettings {
 class DispatchObserver {
  public:
   virtual ~DispatchObserver() = default;
+  // Whether on_recipients_changed wants this job's recipients at all: when
+  // not, dispatch does not copy them for it.
+  virtual bool wants_recipients(const Job& job) const = 0;
   virtual void on_recipients_changed(const Job& job, std::span<const RecipientView> changed) = 0;
   virtual void on_job_status(const Job& job) = 0;
 };
@@ -109,11 +116,22 @@ class Dispatcher final : public JobListener {
   boost::asio::awaitable<void> run_loop(JobKey key);
   // One turn of a PROCESSING job.
   boost::asio::awaitable<TurnOutcome> process_turn(const Job& job, Turn& turn);
-  // Sends `items` (already ENQUEUED) and commits their outcomes; `cursor`
-  // is written with them when the items came from the main window.
-  boost::asio::awaitable<Result<void>> send_and_commit(const Job& job, Turn& turn,
+  // Sends `items` (already ENQUEUED) with the lane's renderer and commits
+  // their outcomes; `cursor` is written with them when the items came from
+  // the main window and all were sent. True when nothing was held back by a
+  // pause or cancel seen meanwhile.
+  boost::asio::awaitable<Result<bool>> send_and_commit(const Job& job, Turn& turn, std::size_t lane,
                                                        std::vector<RecipientView>& items,
                                                        std::optional<std::uint64_t> cursor);
+  // Splits a main-window turn into `lanes` parts sent and committed side by
+  // side, then moves the cursor to `cursor` if all of them were sent.
+  using LaneChannel =
+      boost::asio::experimental::concurrent_channel<void(boost::system::error_code, std::size_t)>;
+  boost::asio::awaitable<Result<bool>> send_lanes(const Job& job, Turn& turn, std::vector<RecipientView>& items,
+                                                  std::size_t lanes, std::uint64_t cursor);
+  boost::asio::awaitable<void> run_lane(const Job& job, Turn& turn, std::size_t lane,
+                                        std::vector<RecipientView>& items, Result<bool>& result,
+                                        LaneChannel& done);
   // Waits until the job, tenant and provider buckets all allow n messages.
   boost::asio::awaitable<void> take_tokens(const Job& job, Turn& turn, std::size_t n);
   // Moves a turn's worth of not-final recipients (main window, then retry

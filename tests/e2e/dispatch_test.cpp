@@ -227,6 +227,61 @@ TEST_F(DispatchTest, Kill9MidRunResumesAndEveryRecipientArrivesUnderOneId) {
   }
 }
 
+// An unlimited job runs in lanes: four windows of 500 per turn, sent and
+// committed side by side, so what is SENT at a kill need not be a prefix.
+class DispatchLanesTest : public DispatchTest {
+ protected:
+  static constexpr std::size_t kWindow = 500, kLanes = 4;
+  SinkOptions sink_options() const override {
+    auto o = DispatchTest::sink_options();
+    o.keep_requests = 100'000;
+    return o;
+  }
+  std::string limits_toml() const override {
+    return DispatchTest::limits_toml() + fmt::format("\n[dispatch]\nwindow = {}\nlanes = {}\n", kWindow, kLanes);
+  }
+};
+
+TEST_F(DispatchLanesTest, Kill9DuringAnUnlimitedRunResendsOnlyWhatWasNotSent) {
+  constexpr std::size_t kUsers = 30000;
+  const std::string id = create_webhook_job(kUsers);
+  run_job(api(), id);
+  ASSERT_TRUE(poll_until(60s, [&] { return sink().stats().accepted >= 6000; }, 5ms));
+  // Recipients listed SENT before the kill are never sent again, wherever
+  // they are in the job.
+  std::set<std::int64_t> sent_before;
+  for (const auto& u : list_all_users(api(), id, 1000, "SENT")) sent_before.insert(num(u, "seq"));
+  server().kill9();
+  const auto at_kill = sink().stats();
+  ASSERT_LT(at_kill.accepted, kUsers) << "the job finished before the kill: the test proves nothing";
+  start_server();
+
+  auto done = wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED", "CANCELLED"});
+  ASSERT_EQ(str(done, "status"), "COMPLETED") << json::serialize(done);
+  EXPECT_EQ(num(done, "sent"), static_cast<std::int64_t>(kUsers));
+  EXPECT_TRUE(counters_add_up(done));
+
+  const auto stats = sink().stats();
+  EXPECT_EQ(stats.bad_signatures, 0u);
+  EXPECT_EQ(stats.unique, kUsers);
+  const auto d = deliveries_of(sink(), id);
+  ASSERT_EQ(d.requests, stats.requests) << "keep_requests too small: the sink forgot requests";
+  EXPECT_TRUE(one_id_per_seq(d));
+  std::size_t duplicated_seqs = 0;
+  for (const auto& [seq, n] : d.accepted_of_seq) {
+    if (n == 1) continue;
+    ++duplicated_seqs;
+    EXPECT_FALSE(sent_before.count(seq)) << "seq " << seq << " was SENT before the kill and was sent again";
+  }
+  // At most the turn in flight, all of its lanes, goes out twice.
+  EXPECT_LE(duplicated_seqs, kWindow * kLanes);
+  std::cout << "[ crash ] sink had " << at_kill.accepted << " at the kill, " << sent_before.size()
+            << " listed SENT; duplicates after restart: " << stats.duplicates << "\n";
+  auto users = list_all_users(api(), id);
+  ASSERT_EQ(users.size(), kUsers);
+  for (const auto& u : users) ASSERT_EQ(str(u, "status"), "SENT") << json::serialize(u);
+}
+
 // Every first attempt fails (503); the retries wait ~1.5-3 s in the queue.
 class DispatchRetryTest : public DispatchTest {
  protected:

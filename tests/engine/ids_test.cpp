@@ -120,6 +120,19 @@ TEST(MessageIdTest, EmbedsTheJobAndTheSeqInHex) {
   EXPECT_EQ(id, "msg_" + job_id_string(job).substr(4) + "_00000000000000ff");
 }
 
+TEST(MessageIdTest, FromTheJobIdStringIsTheSameAndParsesBack) {
+  JobKey job = new_job_key(kSomeMs);
+  const std::string jid = job_id_string(job);
+  for (std::uint64_t seq : {0ULL, 1ULL, 0xabcdefULL, ~0ULL}) {
+    std::string id = message_id(std::string_view(jid), seq);
+    EXPECT_EQ(id, message_id(job, seq));
+    auto parsed = parse_message_id(id);
+    ASSERT_TRUE(parsed);
+    EXPECT_EQ(parsed->first, job);
+    EXPECT_EQ(parsed->second, seq);
+  }
+}
+
 TEST(RequestIdTest, HasPrefixAndHexDigitsAndVaries) {
   std::string a = new_request_id(), b = new_request_id();
   ASSERT_EQ(a.size(), 24u);

@@ -81,10 +81,11 @@ class DispatcherTest : public ::testing::Test {
   }
 
   // A started dispatcher on the fixture's store, logging to log_path_.
-  std::unique_ptr<Dispatcher> make_dispatcher() {
+  std::unique_ptr<Dispatcher> make_dispatcher(unsigned lanes = 2, unsigned threads = 2) {
     DispatchOptions options;
     options.window = kWindow;
-    options.threads = 2;
+    options.threads = threads;
+    options.lanes = lanes;
     options.default_provider = "log";
     auto d = std::make_unique<Dispatcher>(*service_, *store_, options);
     d->add_provider(make_null_provider());

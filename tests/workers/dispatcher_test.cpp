@@ -53,6 +53,50 @@ TEST_F(DispatcherTest, RunsEveryRecipientExactlyOnceAcrossManyWindows) {
   }
 }
 
+TEST_F(DispatcherTest, LanesSendAnUnlimitedJobOnceEachAcrossAStopAndRecover) {
+  // Eight lanes of 100 on four threads: turns of 800, parts committed side by
+  // side and out of order. A clean stop ends the loop at a turn's end; a new
+  // dispatcher resumes from the cursor.
+  service_->set_listener(nullptr);
+  dispatcher_ = make_dispatcher(8, 4);
+  service_->set_listener(dispatcher_.get());
+  constexpr int kUsers = 40000;
+  Job job = create(email_spec());
+  ingest(job, users(job, 0, kUsers));
+  run(job);
+  ASSERT_TRUE(eventually([&] { return counters(job)[Counter::sent] >= 2000; }));
+  service_->set_listener(nullptr);
+  dispatcher_->stop();
+  dispatcher_.reset();
+  const auto at_stop = counters(job);
+  expect_invariants(at_stop);
+  ASSERT_GT(at_stop.outstanding(), 0) << "the job must still run when the dispatcher stops";
+  auto cursor = store_->dispatch_cursor(job.key);
+  ASSERT_TRUE(cursor.ok());
+  // The stop waited for the turn: every part committed, the cursor after them.
+  EXPECT_EQ(static_cast<std::int64_t>(*cursor), at_stop[Counter::sent]);
+  EXPECT_EQ(at_stop[Counter::enqueued], 0);
+
+  dispatcher_ = make_dispatcher(8, 4);
+  service_->set_listener(dispatcher_.get());
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_EQ(c[Counter::sent], kUsers);
+  std::vector<int> times_seen(kUsers, 0);
+  auto lines = log_lines();
+  ASSERT_EQ(lines.size(), static_cast<std::size_t>(kUsers));
+  for (const auto& line : lines) {
+    const std::uint64_t seq = seq_of(line);
+    ASSERT_LT(seq, static_cast<std::uint64_t>(kUsers));
+    ++times_seen[seq];
+    EXPECT_EQ(line.at("subject").as_string(), fmt::format("Hi User {}", seq));
+  }
+  for (int i = 0; i < kUsers; ++i) EXPECT_EQ(times_seen[i], 1) << "seq " << i;
+  for (const auto& r : recipients(job)) EXPECT_EQ(r.state.attempts, 1u) << r.recipient.seq;
+}
+
 TEST_F(DispatcherTest, UserDataOverridesJobDataWhenRendering) {
   JobSpec spec = email_spec();
   spec.content.base.email = EmailContent{"{{brand}}", "{{brand}} for {{name}}", ""};
