@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <utility>
+
 #include "api/errors.h"
 #include "api/routes/routes.h"
 
@@ -36,6 +38,7 @@ void IngestAccumulator::add(std::size_t index, std::size_t line, const Result<Ra
 }
 
 Result<void> IngestAccumulator::commit() {
+  if (auto r = settle(); !r) return r;
   if (entries_.empty() && uncommitted_rejects_ == 0) return {};
   auto c = ctx_.jobs.ingest(job_, entries_, uncommitted_rejects_, true);
   if (!c) return c.error();
@@ -45,6 +48,35 @@ Result<void> IngestAccumulator::commit() {
   counters_ = c->counters;
   entries_.clear();
   uncommitted_rejects_ = 0;
+  return {};
+}
+
+Result<void> IngestAccumulator::commit_behind() {
+  if (auto r = settle(); !r) return r;
+  if (entries_.empty() && uncommitted_rejects_ == 0) return {};
+  in_flight_rejects_ = std::exchange(uncommitted_rejects_, 0);
+  // The task owns its batch and a copy of the job; the future's destructor
+  // waits for it, so it never outlives the service it calls.
+  in_flight_ = std::async(std::launch::async, [&jobs = ctx_.jobs, job = job_, entries = std::move(entries_),
+                                               rejects = in_flight_rejects_]() -> Result<IngestCommit> {
+    try {
+      return jobs.ingest(job, entries, rejects, true);
+    } catch (const std::exception& e) {
+      return make_error(ErrorKind::internal, "ingest_failed", e.what());
+    }
+  });
+  entries_ = {};
+  return {};
+}
+
+Result<void> IngestAccumulator::settle() {
+  if (!in_flight_.valid()) return {};
+  auto c = in_flight_.get();  // valid() is false from here on
+  if (!c) return c.error();
+  accepted_ += c->accepted;
+  duplicates_ += c->duplicates;
+  rejected_ += in_flight_rejects_;
+  counters_ = c->counters;
   return {};
 }
 
@@ -61,7 +93,10 @@ json::object IngestAccumulator::summary() const {
                       {"unique_total", c[Counter::unique]}};
 }
 
-ApiResponse IngestAccumulator::error(const Error& e, const ApiRequest& req) const {
+ApiResponse IngestAccumulator::error(const Error& e, const ApiRequest& req) {
+  // A commit still in flight counts if it succeeds; if it failed, `e` is
+  // the error answered either way.
+  (void)settle();
   ApiResponse r = error_response(e, req.request_id);
   auto body = json::parse(r.body).as_object();
   body["ingested"] = summary();
@@ -318,7 +353,7 @@ class NdjsonStream final : public BodyStream {
     } catch (const SyntaxError& e) {
       acc_.reject(index, line_no_, bad_user("invalid_json", "the line is not valid JSON (UTF-8): " + e.message));
     }
-    if (acc_.queued() >= ctx_.limits.stream_commit_users) return acc_.commit();
+    if (acc_.queued() >= ctx_.limits.stream_commit_users) return acc_.commit_behind();
     return {};
   }
 
@@ -422,7 +457,7 @@ class CsvStream final : public BodyStream {
     u.preferences_json = prefs_buf_;
     acc_.add(index, row_no_, u);
     if (acc_.queued() >= ctx_.limits.stream_commit_users) {
-      if (auto r = acc_.commit(); !r) error_ = r.error();
+      if (auto r = acc_.commit_behind(); !r) error_ = r.error();
     }
   }
 

@@ -4,11 +4,14 @@
 //    "rejected_count", "rejected_truncated", "received_total", "unique_total"}
 // JSON bodies are committed in one write batch (all or nothing); NDJSON and
 // CSV bodies stream: every `stream_commit_users` users are committed as they
-// arrive, and what was committed before a broken stream stays ingested.
+// arrive (each commit runs while the next users are parsed, and the answer
+// waits for all of them), and what was committed before a broken stream
+// stays ingested.
 #pragma once
 
 #include <boost/json/array.hpp>
 
+#include <future>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,12 +34,21 @@ class IngestAccumulator {
   void reject(std::size_t index, std::size_t line, const Error& e);
   std::size_t queued() const { return entries_.size(); }
   std::size_t seen() const { return seen_; }
-  // Commits what is queued (and the rejects counted since the last commit).
+  // Commits what is queued (and the rejects counted since the last commit),
+  // after the commit in flight, if any.
   Result<void> commit();
+  // Streams: starts committing what is queued on a thread of its own and
+  // returns, so the next users are parsed meanwhile. Waits first for the
+  // commit before it (a job's commits stay in order, and each one's dedupe
+  // lookups see the one before) and returns that one's error, if any.
+  Result<void> commit_behind();
+  // Waits for the commit in flight, if any, and counts what it committed.
+  Result<void> settle();
   // The answer after the last commit.
   boost::json::object summary() const;
-  // An error answer that also says what was committed before the error.
-  ApiResponse error(const Error& e, const ApiRequest& req) const;
+  // An error answer that also says what was committed before the error
+  // (after the commit in flight has settled).
+  ApiResponse error(const Error& e, const ApiRequest& req);
 
  private:
   ApiContext& ctx_;
@@ -47,6 +59,8 @@ class IngestAccumulator {
   std::int64_t accepted_ = 0, duplicates_ = 0, rejected_ = 0;
   boost::json::array rejected_list_;
   std::optional<JobCounters> counters_;
+  std::future<Result<IngestCommit>> in_flight_;
+  std::int64_t in_flight_rejects_ = 0;
 };
 
 // A request body consumed chunk by chunk (NDJSON, CSV).

@@ -185,6 +185,70 @@ TEST_F(StreamIngestTest, NdjsonSkipsBlankLinesAndRejectsBadLinesByLineNumber) {
   EXPECT_EQ(users[2].at("email"), "c@example.com");
 }
 
+// A streamed body fed piece by piece, as the server feeds it.
+class PipelinedStreamTest : public IngestFixture {
+ protected:
+  PipelinedStreamTest() { ctx_->limits.stream_commit_users = 100; }
+
+  std::unique_ptr<api::BodyStream> open(const std::string& job_id) {
+    auto req = request("POST", "/v1/jobs/" + job_id + "/users");
+    req.content_type = "application/x-ndjson";
+    auto opened = router_->open_stream(req);
+    if (!std::holds_alternative<std::unique_ptr<api::BodyStream>>(opened))
+      throw std::runtime_error("no stream: " + std::get<api::ApiResponse>(opened).body);
+    return std::move(std::get<std::unique_ptr<api::BodyStream>>(opened));
+  }
+  static std::string lines(int from, int to) {
+    std::string out;
+    for (int i = from; i < to; ++i) out += fmt::format("{{\"email\":\"u{}@example.com\"}}\n", i);
+    return out;
+  }
+};
+
+TEST_F(PipelinedStreamTest, CommitsRunBehindTheParserInOrderAndTheAnswerWaitsForAll) {
+  // Commits of 100 run while the next 100 are parsed: each must still see the
+  // ones before it (a duplicate across a commit boundary is caught) and get
+  // the next seqs, and the answer must count every one of them.
+  std::string id = create_job();
+  auto stream = open(id);
+  std::string body = lines(0, 1050) + "{\"email\":\"u50@example.com\"}\n" + lines(1050, 1100);
+  for (std::size_t at = 0; at < body.size(); at += 777) ASSERT_TRUE(stream->feed(std::string_view(body).substr(at, 777)).ok());
+  auto r = stream->finish();
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto b = body_of(r);
+  EXPECT_EQ(int_of(b, "accepted"), 1100);
+  EXPECT_EQ(int_of(b, "duplicates"), 1);
+  EXPECT_EQ(int_of(b, "unique_total"), 1100);
+  EXPECT_EQ(counts(id), (Counts{1101, 1100, 1, 0, 1100}));
+  auto users = all_users(id);
+  ASSERT_EQ(users.size(), 1100u);
+  for (int i = 0; i < 1100; ++i) {
+    EXPECT_EQ(int_of(users[i], "seq"), i);
+    EXPECT_EQ(users[i].at("email").as_string(), fmt::format("u{}@example.com", i)) << i;
+  }
+}
+
+TEST_F(PipelinedStreamTest, ACommitThatFailsBehindTheParserEndsTheStreamWithWhatWasCommitted) {
+  std::string id = create_job();
+  auto stream = open(id);
+  ASSERT_TRUE(stream->feed(lines(0, 100)).ok());  // the first commit starts behind the parser
+  for (int i = 0; i < 2000 && counts(id).unique < 100; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(counts(id).unique, 100);
+  // The job leaves CREATED: the next commit, started by the next 100 users,
+  // fails on its own thread; the stream answers that error at its end.
+  auto run = send("POST", "/v1/jobs/" + id + "/run");
+  ASSERT_EQ(run.status, 202) << run.body;
+  ASSERT_TRUE(stream->feed(lines(100, 250)).ok());
+  auto r = stream->finish();
+  ASSERT_EQ(r.status, 409) << r.body;
+  auto b = body_of(r);
+  EXPECT_EQ(b.at("error").at("code"), "invalid_state_transition");
+  const auto& ingested = b.at("ingested").as_object();
+  EXPECT_EQ(int_of(ingested, "accepted"), 100);
+  EXPECT_EQ(int_of(ingested, "unique_total"), 100);
+  EXPECT_EQ(counts(id).received, 100);
+}
+
 TEST_F(StreamIngestTest, NdjsonLineWithTrailingContentIsRejected) {
   std::string id = create_job();
   auto r = ingest(id, "{\"email\":\"a@example.com\"} {\"email\":\"b@example.com\"}\n{\"email\":\"c@example.com\"}\n",
