@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -73,6 +74,14 @@ std::int64_t backoff_ms(const ProviderSettings& s, std::uint32_t attempts_made) 
   return static_cast<std::int64_t>(half(rng));
 }
 
+// co_spawn runs a new coroutine inline, on the spawning thread, until its
+// first suspension: a lane that only computes and writes would run there to
+// its end, one lane after another. Its first step is therefore to queue
+// itself on the pool, so an idle thread takes it.
+asio::awaitable<void> to_another_thread() {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+}
+
 using ChunkChannel = asio::experimental::concurrent_channel<void(boost::system::error_code, std::size_t)>;
 
 // Sends one chunk and reports its index on `done`; never throws, and fills
@@ -88,6 +97,24 @@ asio::awaitable<void> send_chunk(Provider& provider, std::span<const OutboundMes
   out.resize(chunk.size(), DeliveryOutcome{false, true, "no_outcome", "the provider gave no answer"});
   // The channel holds one slot per chunk, so this never waits.
   co_await done.async_send(boost::system::error_code{}, index, asio::use_awaitable);
+}
+
+// The items of a window that it sends: not final, not waiting in the retry
+// queue. PENDING ones become ENQUEUED (in memory; counted in `delta`); those
+// ENQUEUED already (an interrupted turn) are not counted again.
+std::vector<RecipientView> take_sendable(std::vector<RecipientView>& items, JobCounters& delta, std::int64_t now) {
+  std::vector<RecipientView> out;
+  out.reserve(items.size());
+  for (auto& item : items) {
+    if (is_final(item.state.status) || item.state.next_attempt_at > 0) continue;
+    if (item.state.status == RecipientStatus::pending) {
+      count_transition(delta, RecipientStatus::pending, RecipientStatus::enqueued);
+      item.state.status = RecipientStatus::enqueued;
+      item.state.updated_at = now;
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
 }
 
 }  // namespace
@@ -373,7 +400,24 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
     spdlog::error("dispatch of {}: {}", id, cursor.error().message);
     co_return TurnOutcome::retry_later;
   }
-  auto page = store_.list_recipients(job.key, *cursor, window * lanes, std::nullopt, window * lanes);
+  // An unlimited job: its lanes read, send and commit their parts of the
+  // window side by side. Seqs are dense ([0, unique): ingest gives them in
+  // order and nothing removes a recipient), so the parts are seq ranges
+  // known before anything is read.
+  if (lanes > 1) {
+    auto counters = store_.counters(job.key);
+    if (!counters) {
+      spdlog::error("dispatch of {}: {}", id, counters.error().message);
+      co_return TurnOutcome::retry_later;
+    }
+    const auto total = static_cast<std::uint64_t>(std::max<std::int64_t>(0, (*counters)[Counter::unique]));
+    if (*cursor < total) {
+      auto r = co_await run_lanes(job, turn, *cursor, std::min<std::uint64_t>(total, *cursor + window * lanes), lanes);
+      if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
+      co_return r ? TurnOutcome::again : TurnOutcome::retry_later;
+    }
+  }
+  auto page = store_.list_recipients(job.key, *cursor, window, std::nullopt, window);
   if (!page) {
     spdlog::error("dispatch of {}: {}", id, page.error().message);
     co_return TurnOutcome::retry_later;
@@ -382,32 +426,16 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
     const std::uint64_t next_cursor =
         page->next_seq ? *page->next_seq : page->items.back().recipient.seq + 1;
     // ENQUEUED, not synced (see the header): the window's end becomes the
-    // job's in-flight horizon, one record for the whole window. Recipients
-    // already final, or waiting in the retry queue, are not this window's to
-    // send; those ENQUEUED already (an interrupted turn) are not counted again.
-    std::vector<RecipientView> to_send;
+    // job's in-flight horizon, one record for the whole window.
     JobCounters delta;
     const std::int64_t now = now_unix_ms();
-    for (auto& item : page->items) {
-      if (is_final(item.state.status) || item.state.next_attempt_at > 0) continue;
-      if (item.state.status == RecipientStatus::pending) {
-        count_transition(delta, RecipientStatus::pending, RecipientStatus::enqueued);
-        item.state.status = RecipientStatus::enqueued;
-        item.state.updated_at = now;
-      }
-      to_send.push_back(std::move(item));
-    }
+    std::vector<RecipientView> to_send = take_sendable(page->items, delta, now);
     if (!delta.empty()) {
       auto r = store_.mark_enqueued(job.key, next_cursor, now, delta, false);
       if (!r) {
         spdlog::error("dispatch of {}: {}", id, r.error().message);
         co_return TurnOutcome::retry_later;
       }
-    }
-    if (to_send.size() > window && lanes > 1) {
-      auto r = co_await send_lanes(job, turn, to_send, lanes, next_cursor);
-      if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
-      co_return r ? TurnOutcome::again : TurnOutcome::retry_later;
     }
     auto r = co_await send_and_commit(job, turn, 0, to_send, next_cursor);
     if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
@@ -436,43 +464,92 @@ asio::awaitable<void> Dispatcher::take_tokens(const Job& job, Turn& turn, std::s
   if (p) co_await sleep_seconds(provider_limits_.reserve(p->provider->name(), steady_seconds(), count));
 }
 
-asio::awaitable<Result<bool>> Dispatcher::send_lanes(const Job& job, Turn& turn,
-                                                     std::vector<RecipientView>& items, std::size_t lanes,
-                                                     std::uint64_t cursor) {
-  // Contiguous parts, one per lane; each commits its own outcomes (RocksDB
-  // groups the concurrent synced writes into one fsync). The cursor moves
-  // only once every part is committed and fully sent: until then a crash,
-  // pause or error leaves it where it was, and the next turn skips what is
-  // final and sends again, with the same ids, what is still ENQUEUED.
-  const std::size_t per_lane = (items.size() + lanes - 1) / lanes;
-  std::vector<std::vector<RecipientView>> parts;
-  for (std::size_t from = 0; from < items.size(); from += per_lane) {
-    auto first = items.begin() + static_cast<std::ptrdiff_t>(from);
-    auto last = items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), from + per_lane));
-    parts.emplace_back(std::make_move_iterator(first), std::make_move_iterator(last));
-  }
-  std::vector<Result<bool>> results(parts.size(), Result<bool>{false});
-  LaneChannel done(co_await asio::this_coro::executor, parts.size());
-  for (std::size_t i = 0; i < parts.size(); ++i)
-    asio::co_spawn(co_await asio::this_coro::executor, run_lane(job, turn, i, parts[i], results[i], done),
-                   asio::detached);
-  for (std::size_t i = 0; i < parts.size(); ++i) co_await done.async_receive(asio::use_awaitable);
+// One lane's part of an unlimited job's turn: a seq range, what of it is
+// sent, and how that went.
+struct Dispatcher::LanePart {
+  std::uint64_t from = 0, to = 0;
+  std::vector<RecipientView> items;
+  JobCounters delta;  // PENDING -> ENQUEUED of its items
+  Result<bool> result{false};
+};
 
+asio::awaitable<Result<bool>> Dispatcher::run_lanes(const Job& job, Turn& turn, std::uint64_t from,
+                                                    std::uint64_t end, std::size_t lanes) {
+  const std::uint64_t per = (end - from + lanes - 1) / lanes;
+  std::vector<LanePart> parts;
+  for (std::uint64_t f = from; f < end; f += per) parts.push_back(LanePart{f, std::min(end, f + per)});
+  const std::int64_t now = now_unix_ms();
+  auto ex = co_await asio::this_coro::executor;
+  // A renderer per lane, compiled here, before the lanes run side by side
+  // (lane 0's compiled already, so this succeeds unless memory runs out).
+  while (turn.renderers.size() < parts.size()) {
+    auto compiled = JobRenderer::compile(job.spec);
+    if (!compiled) co_return compiled.error();
+    turn.renderers.push_back(std::move(*compiled));
+  }
+
+  // 1. Each lane reads its range.
+  LaneChannel read(ex, parts.size());
+  for (auto& part : parts) asio::co_spawn(ex, read_part(job, part, now, read), asio::detached);
+  for (std::size_t i = 0; i < parts.size(); ++i) co_await read.async_receive(asio::use_awaitable);
+  JobCounters delta;
+  for (auto& part : parts) {
+    if (!part.result) co_return part.result.error();
+    delta += part.delta;
+  }
+  // 2. ENQUEUED, not synced (see the header): the turn's end becomes the
+  // job's in-flight horizon, one record for all the lanes.
+  if (!delta.empty())
+    if (auto r = store_.mark_enqueued(job.key, end, now, delta, false); !r) co_return r.error();
+
+  // 3. Each lane sends its part and commits its outcomes (RocksDB groups
+  // the concurrent synced writes into one fsync). The cursor moves only once
+  // every part is committed and fully sent: until then a crash, pause or
+  // error leaves it where it was, and the next turn skips what is final and
+  // sends again, with the same ids, what is still ENQUEUED.
+  LaneChannel sent(ex, parts.size());
+  std::size_t running = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].items.empty()) continue;  // all final already: nothing to send or write
+    asio::co_spawn(ex, run_lane(job, turn, i, parts[i].items, parts[i].result, sent), asio::detached);
+    ++running;
+  }
+  for (std::size_t i = 0; i < running; ++i) co_await sent.async_receive(asio::use_awaitable);
   bool complete = true;
-  for (auto& r : results) {
-    if (!r) co_return r.error();
-    complete = complete && *r;
+  for (auto& part : parts) {
+    if (!part.result) co_return part.result.error();
+    complete = complete && *part.result;
   }
   if (!complete) co_return false;
   // Not synced: the next synced write carries it, and losing it only makes
   // the next run skip this turn's final recipients again.
-  if (auto r = store_.commit_states(job.key, {}, JobCounters{}, cursor, false); !r) co_return r.error();
+  if (auto r = store_.commit_states(job.key, {}, JobCounters{}, end, false); !r) co_return r.error();
   co_return true;
+}
+
+asio::awaitable<void> Dispatcher::read_part(const Job& job, LanePart& part, std::int64_t now, LaneChannel& done) {
+  co_await to_another_thread();
+  try {
+    const std::size_t n = part.to - part.from;
+    auto page = store_.list_recipients(job.key, part.from, n, std::nullopt, n);
+    if (!page) {
+      part.result = page.error();
+    } else {
+      std::erase_if(page->items, [&](const RecipientView& v) { return v.recipient.seq >= part.to; });
+      part.items = take_sendable(page->items, part.delta, now);
+      part.result = true;
+    }
+  } catch (const std::exception& e) {
+    part.result = make_error(ErrorKind::internal, "dispatch_failed", e.what());
+  }
+  // The channel holds one slot per lane, so this never waits.
+  co_await done.async_send(boost::system::error_code{}, 0, asio::use_awaitable);
 }
 
 asio::awaitable<void> Dispatcher::run_lane(const Job& job, Turn& turn, std::size_t lane,
                                            std::vector<RecipientView>& items, Result<bool>& result,
                                            LaneChannel& done) {
+  co_await to_another_thread();
   try {
     result = co_await send_and_commit(job, turn, lane, items, std::nullopt);
   } catch (const std::exception& e) {
@@ -487,14 +564,9 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
                                                           std::optional<std::uint64_t> cursor) {
   Registered& reg = *provider_for(job);
   const std::string id = job.id();
-  // Lanes past the first compile their own renderer (the job's content
-  // compiled already for lane 0, so this succeeds unless memory runs out).
-  while (turn.renderers.size() <= lane) {
-    auto compiled = JobRenderer::compile(job.spec);
-    if (!compiled) co_return compiled.error();
-    turn.renderers.push_back(std::move(*compiled));
-  }
-  JobRenderer& renderer = *turn.renderers[lane];
+  // Compiled before the lanes start (run_lanes): lanes run at once and must
+  // not grow the vector under each other.
+  JobRenderer& renderer = *turn.renderers.at(lane);
   std::vector<OutboundMessage> messages;
   std::vector<std::size_t> message_item;  // items index of each message
   messages.reserve(items.size());

@@ -123,12 +123,15 @@ class Dispatcher final : public JobListener {
   boost::asio::awaitable<Result<bool>> send_and_commit(const Job& job, Turn& turn, std::size_t lane,
                                                        std::vector<RecipientView>& items,
                                                        std::optional<std::uint64_t> cursor);
-  // Splits a main-window turn into `lanes` parts sent and committed side by
-  // side, then moves the cursor to `cursor` if all of them were sent.
+  // An unlimited job's turn over seqs [from, end): cut into `lanes` ranges,
+  // each read, then sent and committed, by a lane of its own; the cursor
+  // moves to `end` if every part was sent.
+  struct LanePart;
   using LaneChannel =
       boost::asio::experimental::concurrent_channel<void(boost::system::error_code, std::size_t)>;
-  boost::asio::awaitable<Result<bool>> send_lanes(const Job& job, Turn& turn, std::vector<RecipientView>& items,
-                                                  std::size_t lanes, std::uint64_t cursor);
+  boost::asio::awaitable<Result<bool>> run_lanes(const Job& job, Turn& turn, std::uint64_t from, std::uint64_t end,
+                                                 std::size_t lanes);
+  boost::asio::awaitable<void> read_part(const Job& job, LanePart& part, std::int64_t now, LaneChannel& done);
   boost::asio::awaitable<void> run_lane(const Job& job, Turn& turn, std::size_t lane,
                                         std::vector<RecipientView>& items, Result<bool>& result,
                                         LaneChannel& done);
