@@ -13,6 +13,10 @@
 // Outcomes, counter deltas, retry-queue entries and the new cursor are then
 // written in one synced batch. A crash before that batch re-sends the window
 // with the same ids; a crash after it never sends them again.
+// An unlimited job's turn takes `lanes` windows: each lane reads its seq
+// range, then (after one ENQUEUED record for them all) renders, sends and
+// commits its part on its own, side by side on the pool; the cursor moves
+// once every part is committed. A rate-limited job keeps one window a turn.
 // The loop re-reads the job every turn, so pause, cancel and a changed
 // rate limit take effect within one turn (a turn is kept under ~200 ms).
 #pragma once
