@@ -228,14 +228,15 @@ TEST_F(RetryRateTest, QueuedRetriesSurviveARestartOfTheDispatcher) {
 }
 
 TEST_F(RetryRateTest, PauseOfAnUnlimitedJobIsSeenWithinAWindowToASlowReceiver) {
-  // Windows of 4 000, chunks of 250 with at most 4 in flight, 300 ms per
-  // chunk: a window takes four rounds of 300 ms. The pause must stop it after
-  // the chunks in flight, and resume must send the rest of that window
-  // exactly once.
+  // Windows of 4 000 in two lanes (a turn of 8 000), chunks of 250 with at
+  // most 4 in flight per lane, 300 ms per chunk: a lane's window takes four
+  // rounds of 300 ms. The pause must stop the turn after the chunks in
+  // flight, and resume must send the rest exactly once.
+  constexpr int kUsers = 16000;
   auto& p = use_provider(std::make_unique<ScriptedProvider>("slow", 0, 0, std::chrono::milliseconds(300)),
                          ProviderSettings{}, 4000);
   Job job = create(email_spec());
-  ingest(job, users(job, 0, 4000));
+  ingest(job, users(job, 0, kUsers));
   run(job);
   ASSERT_TRUE(eventually([&] { return p.attempts().size() >= 250; }));
   ASSERT_TRUE(service_->apply(job.key, JobAction::pause).ok());
@@ -243,14 +244,14 @@ TEST_F(RetryRateTest, PauseOfAnUnlimitedJobIsSeenWithinAWindowToASlowReceiver) {
   EXPECT_EQ(current(job).status, JobStatus::paused);
   auto c = counters(job);
   expect_invariants(c);
-  EXPECT_LT(c[Counter::sent], 4000) << "the window ran to its end despite the pause";
+  EXPECT_LT(c[Counter::sent], 8000) << "the turn ran to its end despite the pause";
   EXPECT_EQ(static_cast<std::int64_t>(p.attempts().size()), c[Counter::sent]);
 
   ASSERT_TRUE(service_->apply(job.key, JobAction::resume).ok());
   EXPECT_EQ(wait_final(job), JobStatus::completed);
-  EXPECT_EQ(counters(job)[Counter::sent], 4000);
+  EXPECT_EQ(counters(job)[Counter::sent], kUsers);
   auto tries = p.tries();
-  EXPECT_EQ(tries.size(), 4000u);
+  EXPECT_EQ(tries.size(), static_cast<std::size_t>(kUsers));
   for (const auto& [id, n] : tries) EXPECT_EQ(n, 1) << id;
 }
 
