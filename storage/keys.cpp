@@ -43,6 +43,8 @@ std::string recipient(const JobKey& job, std::uint64_t seq) {
 
 std::uint64_t seq_of_recipient(std::string_view key) { return get_u64(key.substr(16)); }
 
+std::string state_run(const JobKey& job, std::uint64_t first) { return recipient(job, first); }
+
 std::string dedupe(const JobKey& job, const DedupeKey& identity) {
   std::string k(job.begin(), job.end());
   k.append(identity.begin(), identity.end());

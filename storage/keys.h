@@ -9,6 +9,11 @@
 //  jobs_by_tenant    tenant ▸ 0x00 ▸ ~created_ms(8) ▸ job(16)         empty (listing index)
 //  recipients        job(16) ▸ seq(8)                                  recipient record (record_codec)
 //  recipient_state   job(16) ▸ seq(8)                                  state record; absent = PENDING
+//  state_runs        job(16) ▸ first seq(8)                            end seq(8) ▸ state record: the
+//                                                                      state of the recipients in
+//                                                                      [first, end) with no state
+//                                                                      record of their own
+//                                                                      (state_runs.h)
 //  dedupe            job(16) ▸ xxh3-128(identity)(16)                  seq(8)
 //  counters          job(16) ▸ 'c'                                     int64 array (merge: add)
 //                    job(16) ▸ 'p'                                     dispatch cursor seq(8)
@@ -42,6 +47,7 @@ inline constexpr std::string_view kCounters = "counters";
 inline constexpr std::string_view kIdempotency = "idempotency";
 inline constexpr std::string_view kTemplates = "templates";
 inline constexpr std::string_view kRetries = "retries";
+inline constexpr std::string_view kStateRuns = "state_runs";
 
 void put_u64(std::string& out, std::uint64_t v);
 std::uint64_t get_u64(std::string_view in);  // in.size() >= 8
@@ -51,7 +57,8 @@ std::string tenant_job(std::string_view tenant, std::int64_t created_ms, const J
 std::string tenant_prefix(std::string_view tenant);
 // The job key at the end of a tenant_job key.
 JobKey job_of_tenant_job(std::string_view key);
-std::string recipient(const JobKey& job, std::uint64_t seq);
+std::string recipient(const JobKey& job, std::uint64_t seq);  // also a state record's key
+std::string state_run(const JobKey& job, std::uint64_t first);
 std::uint64_t seq_of_recipient(std::string_view key);
 std::string dedupe(const JobKey& job, const DedupeKey& identity);
 std::string counters(const JobKey& job);

@@ -21,6 +21,7 @@
 #include "storage/job_codec.h"
 #include "storage/keys.h"
 #include "storage/record_codec.h"
+#include "storage/state_runs.h"
 
 namespace crier {
 namespace {
@@ -36,6 +37,7 @@ enum Cf : std::size_t {
   kIdempotency,
   kTemplates,
   kRetries,
+  kStateRuns,
   kCfCount
 };
 
@@ -43,7 +45,7 @@ constexpr std::array<std::string_view, kCfCount> kCfNames = {
     "default",                         keys::kJobs,   keys::kJobsByTenant,
     keys::kRecipients,                 keys::kRecipientState, keys::kDedupe,
     keys::kCounters,                   keys::kIdempotency,    keys::kTemplates,
-    keys::kRetries};
+    keys::kRetries,                  keys::kStateRuns};
 
 Error storage_error(const rocksdb::Status& s, std::string_view what) {
   return make_error(ErrorKind::internal, "storage_error", fmt::format("{}: {}", what, s.ToString()));
@@ -168,6 +170,46 @@ struct RocksStore::Impl {
     return f;
   }
 
+  // The runs of one job (state_runs.h), looked up for ascending seqs: one
+  // iterator and one decode per run, however many recipients it covers.
+  class RunReader {
+   public:
+    RunReader(Impl& impl, const rocksdb::ReadOptions& ro, const JobKey& job, std::uint64_t from)
+        : prefix_(keys::job(job)), it_(impl.db->NewIterator(ro, impl.cf[kStateRuns])) {
+      // The run that holds `from` starts at or before it; else the first after it.
+      const std::string start = keys::state_run(job, from);
+      it_->SeekForPrev(start);
+      if (!it_->Valid() || !it_->key().starts_with(prefix_)) it_->Seek(start);
+      load();
+    }
+    // The state a run gives `seq` (none: no run holds it). Seqs passed to
+    // one reader never decrease.
+    Result<const RecipientState*> at(std::uint64_t seq) {
+      while (current_ && seq >= current_->end) {
+        it_->Next();
+        load();
+      }
+      if (!it_->status().ok()) return storage_error(it_->status(), "read state runs");
+      if (corrupt_) return corrupt("state run");
+      if (!current_ || seq < first_) return nullptr;
+      return &current_->state;
+    }
+
+   private:
+    void load() {
+      current_.reset();
+      if (!it_->Valid() || !it_->key().starts_with(prefix_)) return;
+      first_ = keys::seq_of_recipient({it_->key().data(), it_->key().size()});
+      current_ = runs::decode({it_->value().data(), it_->value().size()});
+      corrupt_ = !current_;
+    }
+    std::string prefix_;
+    std::unique_ptr<rocksdb::Iterator> it_;
+    std::uint64_t first_ = 0;
+    std::optional<runs::Decoded> current_;
+    bool corrupt_ = false;
+  };
+
   Result<void> write(rocksdb::WriteBatch& batch, bool sync) {
     auto s = db->Write(write_options(sync), &batch);
     if (!s.ok()) return storage_error(s, "write");
@@ -252,7 +294,7 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
     }
     // Keys of a job (job ▸ seq) arrive in order: the memtable keeps an
     // insert hint per job and skips most of each skip-list search.
-    if (i == kRecipients || i == kRecipientState || i == kRetries)
+    if (i == kRecipients || i == kRecipientState || i == kRetries || i == kStateRuns)
       o.memtable_insert_with_hint_prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
     // Retry entries are deleted as they are taken, at the front of each
     // job's range: compact files dense with tombstones, so the scans for
@@ -273,12 +315,14 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   for (std::size_t i = 0; i < kCfCount; ++i) impl->cf[i] = handles[i];
   // The layout's version, so a later release can tell what it opens and
   // migrate; a store of an unknown (newer) format is refused.
-  // Format 2 added the in-flight horizon (keys.h); a format-1 store is a
-  // valid format-2 store with none, and is marked 2 when opened.
-  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "2", kPrevious = "1";
+  // Format 2 added the in-flight horizon, format 3 the state runs (keys.h);
+  // a store of an earlier format is a valid format-3 store with none, and
+  // is marked 3 when opened (so an older build, which would not read the
+  // runs, refuses it from then on).
+  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "3";
   auto format = impl->get(kDefault, kFormatKey);
   if (!format) return format.error();
-  if (!*format || **format == kPrevious) {
+  if (!*format || **format == "1" || **format == "2") {
     rocksdb::WriteBatch batch;
     batch.Put(impl->cf[kDefault], slice(kFormatKey), slice(kFormat));
     if (auto w = impl->write(batch, true); !w) return w.error();
@@ -460,6 +504,7 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
 
   auto flight = impl_->in_flight(job, ro);
   if (!flight) return flight.error();
+  Impl::RunReader runs(*impl_, ro, job, from_seq);
 
   RecipientPage page;
   std::size_t scanned = 0;
@@ -477,6 +522,10 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
       auto s = records::decode_state({sit->value().data(), sit->value().size()});
       if (!s) return corrupt("recipient state");
       state = std::move(*s);
+    } else if (auto run = runs.at(seq); !run) {
+      return run.error();
+    } else if (*run) {
+      state = **run;
     } else {
       flight->apply(seq, state);
     }
@@ -493,9 +542,30 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
 Result<void> RocksStore::commit_states(const JobKey& job, std::span<const StateChange> changes,
                                        const JobCounters& delta,
                                        std::optional<std::uint64_t> cursor, bool sync) {
+  const runs::Plan plan = runs::plan(changes);
   rocksdb::WriteBatch batch;
+  if (!plan.runs.empty()) {
+    // A recipient's own state record would hide the run's state from it:
+    // one written before this run (an ENQUEUED record of an older release)
+    // goes in the same batch. Nothing else writes these seqs meanwhile: the
+    // job's loop commits its outcomes, and receipts need them SENT first.
+    rocksdb::ReadOptions ro;
+    const std::string upper = keys::recipient(job, ~0ULL);
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[kRecipientState]));
+    for (const auto& run : plan.runs) {
+      const std::string end = keys::recipient(job, run.end);
+      for (it->Seek(keys::recipient(job, run.first)); it->Valid() && it->key().compare(end) < 0; it->Next())
+        batch.Delete(impl_->cf[kRecipientState], it->key());
+      batch.Put(impl_->cf[kStateRuns], keys::state_run(job, run.first),
+                runs::encode(run.end, changes[run.change].state));
+    }
+    if (!it->status().ok()) return storage_error(it->status(), "read states under a run");
+  }
+  for (std::size_t i : plan.singles)
+    batch.Put(impl_->cf[kRecipientState], keys::recipient(job, changes[i].seq), records::encode(changes[i].state));
   for (const auto& c : changes) {
-    batch.Put(impl_->cf[kRecipientState], keys::recipient(job, c.seq), records::encode(c.state));
     if (c.previous_retry_at > 0) batch.Delete(impl_->cf[kRetries], keys::retry(job, c.previous_retry_at, c.seq));
     if (c.state.next_attempt_at > 0)
       batch.Put(impl_->cf[kRetries], keys::retry(job, c.state.next_attempt_at, c.seq), "");
@@ -589,6 +659,10 @@ Result<std::optional<RecipientView>> RocksStore::find_recipient(const JobKey& jo
     auto state = records::decode_state(**s);
     if (!state) return corrupt("recipient state");
     view.state = std::move(*state);
+  } else if (auto run = Impl::RunReader(*impl_, ro, job, seq).at(seq); !run) {
+    return run.error();
+  } else if (*run) {
+    view.state = **run;
   } else {
     auto flight = impl_->in_flight(job, ro);
     if (!flight) return flight.error();

@@ -586,6 +586,128 @@ TEST_F(RocksStoreTest, MarkEnqueuedShowsTheInFlightRangeAsEnqueued) {
   EXPECT_EQ(store_->find_recipient(job.key, 9).value()->state.status, RecipientStatus::pending);
 }
 
+// ---- state runs (state_runs.h) ---------------------------------------------
+
+TEST_F(RocksStoreTest, StateRunsReadLikeStatesOfTheirOwn) {
+  // Two jobs, so a run lookup that strays into the other job's keys shows.
+  Job a = insert("acme"), b = insert("acme");
+  ingest(a, email_entries(testing::numbered_emails(50)));
+  ingest(b, email_entries(testing::numbered_emails(12)));
+  // A: 0-39 SENT and 40-44 FAILED with one error (two runs); cursor 45.
+  std::vector<StateChange> changes;
+  JobCounters d;
+  for (std::uint64_t seq = 0; seq < 45; ++seq) {
+    changes.push_back(seq < 40 ? change(seq, RecipientStatus::sent)
+                               : change(seq, RecipientStatus::failed, 2, "bounced"));
+    count_transition(d, RecipientStatus::pending, changes.back().state.status);
+  }
+  ASSERT_TRUE(store_->commit_states(a.key, changes, d, 45, true).ok());
+  // B: 2-11 SENT.
+  changes.clear();
+  d = {};
+  for (std::uint64_t seq = 2; seq < 12; ++seq) {
+    changes.push_back(change(seq, RecipientStatus::sent));
+    count_transition(d, RecipientStatus::pending, RecipientStatus::sent);
+  }
+  ASSERT_TRUE(store_->commit_states(b.key, changes, d, std::nullopt, true).ok());
+
+  auto check = [&](const char* when) {
+    SCOPED_TRACE(when);
+    auto p = page(a, 0, 100);
+    ASSERT_EQ(p.items.size(), 50u);
+    for (std::uint64_t seq = 0; seq < 50; ++seq) {
+      const auto& st = p.items[seq].state;
+      if (seq == 7) {
+        EXPECT_EQ(st.status, RecipientStatus::delivered);  // its own record wins
+      } else if (seq < 40) {
+        EXPECT_EQ(st.status, RecipientStatus::sent) << seq;
+        EXPECT_EQ(st.attempts, 1u);
+        EXPECT_EQ(st.updated_at, kBaseMs + 1000);
+      } else if (seq < 45) {
+        EXPECT_EQ(st.status, RecipientStatus::failed) << seq;
+        EXPECT_EQ(st.attempts, 2u);
+        EXPECT_EQ(st.error_code, "bounced");
+      } else {
+        EXPECT_EQ(st.status, RecipientStatus::pending) << seq;
+      }
+    }
+    // A page that starts inside a run, and one that starts between runs.
+    auto mid = page(a, 20, 5);
+    ASSERT_EQ(mid.items.size(), 5u);
+    EXPECT_EQ(mid.items[0].recipient.seq, 20u);
+    EXPECT_EQ(mid.items[4].state.status, RecipientStatus::sent);
+    EXPECT_EQ(mid.next_seq, 25u);
+    auto across = page(a, 38, 4);
+    ASSERT_EQ(across.items.size(), 4u);
+    EXPECT_EQ(across.items[1].state.status, RecipientStatus::sent);
+    EXPECT_EQ(across.items[2].state.status, RecipientStatus::failed);
+    auto failed = page(a, 0, 100, RecipientStatus::failed);
+    ASSERT_EQ(failed.items.size(), 5u);
+    EXPECT_EQ(failed.items[0].recipient.seq, 40u);
+    EXPECT_EQ(page(a, 0, 100, RecipientStatus::sent).items.size(), 39u);
+    EXPECT_EQ(page(a, 0, 100, RecipientStatus::pending).items.size(), 5u);
+    EXPECT_EQ(store_->find_recipient(a.key, 0).value()->state.status, RecipientStatus::sent);
+    EXPECT_EQ(store_->find_recipient(a.key, 39).value()->state.status, RecipientStatus::sent);
+    EXPECT_EQ(store_->find_recipient(a.key, 7).value()->state.status, RecipientStatus::delivered);
+    EXPECT_EQ(store_->find_recipient(a.key, 44).value()->state.error_code, "bounced");
+    EXPECT_EQ(store_->find_recipient(a.key, 45).value()->state.status, RecipientStatus::pending);
+    // B's runs are B's alone.
+    auto pb = page(b, 0, 100);
+    ASSERT_EQ(pb.items.size(), 12u);
+    EXPECT_EQ(pb.items[0].state.status, RecipientStatus::pending);
+    EXPECT_EQ(pb.items[1].state.status, RecipientStatus::pending);
+    for (std::uint64_t seq = 2; seq < 12; ++seq) EXPECT_EQ(pb.items[seq].state.status, RecipientStatus::sent);
+    EXPECT_EQ(store_->find_recipient(b.key, 1).value()->state.status, RecipientStatus::pending);
+    EXPECT_EQ(store_->find_recipient(b.key, 11).value()->state.status, RecipientStatus::sent);
+  };
+  // A receipt for one recipient of a run: a record of its own.
+  std::vector<StateChange> receipt{change(7, RecipientStatus::delivered)};
+  d = {};
+  count_transition(d, RecipientStatus::sent, RecipientStatus::delivered);
+  ASSERT_TRUE(store_->commit_states(a.key, receipt, d, std::nullopt, true).ok());
+  check("in the memtables");
+  ASSERT_TRUE(store_->compact().ok());
+  check("after compaction");
+  store_.reset();
+  store_ = open_store(dir_);
+  ASSERT_TRUE(store_);
+  check("after reopening");
+}
+
+TEST_F(RocksStoreTest, ARunReplacesEarlierStateRecordsOfItsRecipients) {
+  // States written one by one (as an older release wrote ENQUEUED), then a
+  // run over some of them: the run's state shows, the others keep theirs.
+  Job job = insert("acme");
+  ingest(job, email_entries(testing::numbered_emails(20)));
+  std::vector<StateChange> enqueued;
+  JobCounters d;
+  for (std::uint64_t seq = 0; seq < 20; ++seq) {
+    enqueued.push_back(change(seq, RecipientStatus::enqueued));
+    count_transition(d, RecipientStatus::pending, RecipientStatus::enqueued);
+  }
+  ASSERT_TRUE(store_->commit_states(job.key, enqueued, d, std::nullopt, true).ok());
+  std::vector<StateChange> sent;
+  d = {};
+  for (std::uint64_t seq = 5; seq < 15; ++seq) {
+    sent.push_back(change(seq, RecipientStatus::sent));
+    count_transition(d, RecipientStatus::enqueued, RecipientStatus::sent);
+  }
+  ASSERT_TRUE(store_->commit_states(job.key, sent, d, std::nullopt, true).ok());
+  auto p = page(job, 0, 100);
+  ASSERT_EQ(p.items.size(), 20u);
+  for (std::uint64_t seq = 0; seq < 20; ++seq)
+    EXPECT_EQ(p.items[seq].state.status,
+              seq >= 5 && seq < 15 ? RecipientStatus::sent : RecipientStatus::enqueued)
+        << seq;
+  EXPECT_EQ(page(job, 0, 100, RecipientStatus::enqueued).items.size(), 10u);
+  EXPECT_EQ(store_->find_recipient(job.key, 14).value()->state.status, RecipientStatus::sent);
+  EXPECT_EQ(store_->find_recipient(job.key, 15).value()->state.status, RecipientStatus::enqueued);
+  auto c = counters(job);
+  EXPECT_EQ(c[Counter::sent], 10);
+  EXPECT_EQ(c[Counter::enqueued], 10);
+  expect_counter_invariants(c);
+}
+
 TEST_F(RocksStoreTest, CompactKeepsEverythingReadable) {
   // Two versions of a state (ENQUEUED, then SENT): compaction keeps the last.
   Job job = insert("acme");
