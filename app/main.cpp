@@ -4,8 +4,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <malloc.h>
-
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -59,12 +57,6 @@ int serve(crier::Config config, const std::string& config_path) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("crier"));
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  // glibc gives each thread that allocates an arena of its own (up to 8 per
-  // core), and memory freed in one arena is not reused by another: with the
-  // HTTP, dispatch and RocksDB threads, a 1 M-recipient dispatch peaked at
-  // ~300 MB RSS instead of ~150 MB with two arenas per core, at the same
-  // speed (docs/benchmarks.md). MALLOC_ARENA_MAX still decides when set.
-  if (!std::getenv("MALLOC_ARENA_MAX")) mallopt(M_ARENA_MAX, static_cast<int>(2 * cores));
   if (config.threads == 0) config.threads = cores;
   // Dispatch threads block in RocksDB's synced writes (the fsync of each
   // window's outcomes): two per core keep the cores busy meanwhile. Four

@@ -9,6 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   librocksdb-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
   libtomlplusplus-dev libkainjow-mustache-dev libssl-dev libxxhash-dev libcsv-dev
+  libjemalloc-dev  # the server's allocator
   curl
   python3-aiosmtpd openssl  # the SMTP provider tests: a real SMTP server and a test certificate
 )
