@@ -659,7 +659,10 @@ Result<std::optional<RecipientView>> RocksStore::find_recipient(const JobKey& jo
     auto state = records::decode_state(**s);
     if (!state) return corrupt("recipient state");
     view.state = std::move(*state);
-  } else if (auto run = Impl::RunReader(*impl_, ro, job, seq).at(seq); !run) {
+    return std::optional<RecipientView>(std::move(view));
+  }
+  Impl::RunReader runs(*impl_, ro, job, seq);  // the state it hands out lives in it
+  if (auto run = runs.at(seq); !run) {
     return run.error();
   } else if (*run) {
     view.state = **run;
