@@ -19,6 +19,7 @@
 #include "storage/rocks_store.h"
 #include "workers/callback_notifier.h"
 #include "workers/dispatcher.h"
+#include "workers/thread_priority.h"
 #include "workers/webhook_signature.h"
 
 namespace {
@@ -111,6 +112,9 @@ int serve(crier::Config config, const std::string& config_path) {
   for (const auto& p : config.providers.providers)
     if (auto* w = std::get_if<WebhookProviderOptions>(&p.options); w && w->name == "webhook")
       callback_options.signing_secret = w->signing_secret;
+  // Before any bulk thread starts (the providers' connection threads, then
+  // the dispatcher's): each lowers its own priority as it starts.
+  set_bulk_thread_nice(config.dispatch_nice);
   CallbackNotifier callbacks(**store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
   dispatcher.set_observer(&callbacks);
@@ -240,6 +244,7 @@ int main(int argc, char** argv) {
   std::string config_file;
   std::vector<std::string> keys;
   unsigned threads = 0, dispatch_threads = 0;
+  int dispatch_nice = -1;
   std::string listen, data_dir, log_level, default_provider;
   bool no_sync = false;
 
@@ -251,6 +256,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--config", config_file, "TOML configuration file (flags override it)")->check(CLI::ExistingFile);
   serve_cmd->add_option("--threads", threads, "HTTP I/O threads (default: one per core)");
   serve_cmd->add_option("--dispatch-threads", dispatch_threads, "dispatcher threads (default: two per core)");
+  serve_cmd->add_option("--dispatch-nice", dispatch_nice, "nice value of the dispatch and provider threads, 0-19 "
+                        "(default 10: the HTTP API keeps priority over bulk work)")->check(CLI::Range(0, 19));
   serve_cmd->add_option("--default-provider", default_provider, "provider for every job that names none, whatever its channel (e.g. log or null for a dry run); "
                         "without it: dispatch.channels, else dispatch.default_provider (log)");
   serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");
@@ -286,6 +293,7 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (threads) config.threads = threads;
   if (dispatch_threads) config.dispatch.threads = dispatch_threads;
+  if (dispatch_nice >= 0) config.dispatch_nice = dispatch_nice;
   // Named on the command line, it serves every job that names no provider,
   // whatever the channel (a dry run: --default-provider log).
   if (!default_provider.empty()) {

@@ -14,6 +14,7 @@
 
 #include "engine/render.h"
 #include "engine/time_format.h"
+#include "workers/thread_priority.h"
 
 namespace crier {
 namespace asio = boost::asio;
@@ -152,7 +153,10 @@ void Dispatcher::set_tenant_limit(std::string_view tenant, RateLimit limit) {
 void Dispatcher::start() {
   work_.emplace(io_.get_executor());
   for (unsigned i = 0; i < std::max(1u, options_.threads); ++i)
-    threads_.emplace_back([this] { io_.run(); });
+    threads_.emplace_back([this] {
+      become_bulk_thread("crier-dispatch");
+      io_.run();
+    });
 }
 
 void Dispatcher::stop(std::chrono::milliseconds grace) {

@@ -24,6 +24,8 @@
 #include <optional>
 #include <thread>
 
+#include "workers/thread_priority.h"
+
 namespace crier {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -136,6 +138,7 @@ struct PooledHttpClient::Impl {
     tls_context.set_verify_mode(ssl::verify_peer);
     work.emplace(io.get_executor());
     thread = std::thread([this] {
+      become_bulk_thread("crier-client");
       for (;;) {
         try {
           io.run();

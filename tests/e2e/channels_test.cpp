@@ -644,6 +644,7 @@ TEST_F(ChannelTest, ABadConfigStopsTheServerNamingTheKey) {
       {"[server]\nthreads = -1\n", "server.threads must be an integer"},
       {"[limits]\nmax_page = \"many\"\n", "limits.max_page must be an integer"},
       {"[dispatch]\nwindow = 0\n", "dispatch.window must be an integer"},
+      {"[dispatch]\nnice = 20\n", "dispatch.nice must be an integer from 0 to 19"},
       {"[storage]\nsync_writes = \"yes\"\n", "storage.sync_writes must be true or false"},
       {"[serverr]\nlisten = \"127.0.0.1:0\"\n", "[serverr] is not a known section"},
   };

@@ -1,0 +1,34 @@
+#include "workers/thread_priority.h"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace crier {
+namespace {
+std::atomic<int> g_nice{0};
+}  // namespace
+
+void set_bulk_thread_nice(int nice) { g_nice = std::clamp(nice, 0, 19); }
+int bulk_thread_nice() { return g_nice; }
+
+void become_bulk_thread(const char* name) {
+  pthread_setname_np(pthread_self(), name);
+  const int nice = g_nice;
+  if (nice == 0) return;
+  // On Linux the nice value belongs to the thread: PRIO_PROCESS with a
+  // thread id changes that thread only.
+  errno = 0;
+  const int current = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  if (errno != 0 || current >= nice) return;  // already as low or lower
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) != 0)
+    spdlog::warn("cannot lower a bulk thread to nice {}: {}", nice, std::strerror(errno));
+}
+
+}  // namespace crier

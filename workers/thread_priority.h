@@ -1,0 +1,24 @@
+// The CPU priority of the threads that do bulk work: dispatch loops and the
+// providers' connection threads. On a small machine a job at full speed
+// keeps every core busy; at a lower priority (a higher nice value) than the
+// HTTP threads, it yields a core at once when a status read or an ingest
+// request arrives, instead of making it wait for a time slice. Bulk work
+// loses nothing when the API is idle: priority only decides who waits when
+// both want the core.
+#pragma once
+
+namespace crier {
+
+// The nice value (0..19) bulk threads take from now on; 0 leaves them as
+// the process is. Set once, before the dispatcher and providers start.
+void set_bulk_thread_nice(int nice);
+int bulk_thread_nice();
+
+// Called first thing on each bulk thread: names it (as `top -H` and
+// /proc/PID/task/TID/comm show it; at most 15 characters) and lowers its
+// priority to the value above (a thread may always lower its own; raising
+// it back would need CAP_SYS_NICE). Logs a warning and carries on if the
+// OS refuses.
+void become_bulk_thread(const char* name);
+
+}  // namespace crier
