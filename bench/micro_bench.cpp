@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include "api/context.h"
 #include "api/cursor.h"
@@ -22,6 +23,8 @@
 #include "engine/token_bucket.h"
 #include "storage/record_codec.h"
 #include "storage/rocks_store.h"
+#include "workers/dispatcher.h"
+#include "workers/provider.h"
 
 namespace {
 using namespace crier;
@@ -74,7 +77,7 @@ struct IngestRig {
     store.reset();
     std::filesystem::remove_all(dir);
   }
-  std::string new_job() { return service->create("bench", email_spec()).value().id(); }
+  std::string new_job(JobSpec spec = email_spec()) { return service->create("bench", std::move(spec)).value().id(); }
   api::ApiResponse ingest(const std::string& job, std::string body) {
     api::ApiRequest req;
     req.method = "POST";
@@ -109,6 +112,46 @@ void BM_IngestJsonBatch(benchmark::State& state) {
   state.SetBytesProcessed(bytes);
 }
 BENCHMARK(BM_IngestJsonBatch)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Dispatch to `null` in process: a job of range(0) recipients (ingested
+// before the clock starts) run by the real Dispatcher on its own pool, from
+// `run` to COMPLETED: read, render, "send", commit. The server scenario
+// (bench/load.sh) adds HTTP and another process; this one isolates the
+// dispatch path, and under `valgrind --tool=callgrind` gives a repeatable
+// instruction count per message where wall time on a shared machine is not.
+void BM_DispatchNull(benchmark::State& state) {
+  const std::size_t n = static_cast<std::size_t>(state.range(0));
+  for (auto _ : state) {
+    state.PauseTiming();
+    IngestRig rig;
+    DispatchOptions options;
+    options.threads = 4;
+    options.lanes = 4;
+    Dispatcher dispatcher(*rig.service, *rig.store, options);
+    dispatcher.add_provider(make_null_provider());
+    dispatcher.start();
+    rig.service->set_listener(&dispatcher);
+    JobSpec spec = email_spec();
+    spec.provider = "null";
+    const std::string id = rig.new_job(spec);
+    for (std::size_t b = 0; b < n; b += 10000)
+      if (auto r = rig.ingest(id, users_body(b, std::min<std::size_t>(10000, n - b))); r.status != 200)
+        state.SkipWithError(r.body.c_str());
+    state.ResumeTiming();
+    if (!rig.service->apply("bench", id, JobAction::run)) state.SkipWithError("run refused");
+    for (;;) {
+      auto job = rig.service->get("bench", id);
+      if (!job || is_final(job->status)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    state.PauseTiming();
+    dispatcher.stop();
+    rig.service->set_listener(nullptr);
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+BENCHMARK(BM_DispatchNull)->Arg(200000)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
 // A bare RocksDB with default options in a temp dir, removed afterwards: the
 // limits the benchmarks compare Crier's own storage with.

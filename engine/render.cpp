@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <kainjow/mustache.hpp>
+#include <simdjson.h>
 
 #include <fmt/format.h>
 
@@ -73,6 +74,10 @@ struct JobRenderer::Compiled {
   // of text and variables only (then `fast` is true).
   bool fast = true;
   std::vector<VariableTemplate> fast_fields;            // parallel to `fields`
+  // Where each of `fields` goes in a RenderedMessage (null: appended to
+  // `parameters`), and whether it is HTML: decided once, not per message.
+  std::vector<std::string RenderedMessage::*> slots;    // parallel to `fields`
+  std::vector<bool> html;                               // parallel to `fields`
   std::vector<VariableTemplate> fast_webhook_strings;   // parallel to `webhook_strings`
 
   void add_fast(std::vector<VariableTemplate>& to, const std::string& source) {
@@ -87,6 +92,17 @@ namespace {
 
 Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c, Channel channel,
                                                                const std::string& where);
+
+// The member a rendered field is stored in; null for a WhatsApp parameter,
+// which is appended to `parameters`.
+std::string RenderedMessage::*field_slot(std::string_view name) {
+  if (name == "subject") return &RenderedMessage::subject;
+  if (name == "text") return &RenderedMessage::text;
+  if (name == "html") return &RenderedMessage::html;
+  if (name == "title") return &RenderedMessage::title;
+  if (name == "body") return &RenderedMessage::body;
+  return nullptr;
+}
 
 }  // namespace
 
@@ -108,6 +124,8 @@ Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c,
   auto out = std::make_unique<JobRenderer::Compiled>();
   auto add = [&](const char* name, const std::string& src, bool html) -> Result<void> {
     out->fields.emplace_back(name, compile_text(src, html));
+    out->slots.push_back(field_slot(name));
+    out->html.push_back(html);
     out->add_fast(out->fast_fields, src);
     return check(out->fields.back().second, where + std::string(to_string(channel)) + "." + name);
   };
@@ -182,10 +200,15 @@ Result<void> check_templates(const LocalizedContent& content) {
   return {};
 }
 
+struct JobRenderer::Scratch {
+  simdjson::dom::parser parser;
+};
+
 JobRenderer::~JobRenderer() = default;
 
 Result<std::unique_ptr<JobRenderer>> JobRenderer::compile(const JobSpec& spec) {
   std::unique_ptr<JobRenderer> r(new JobRenderer());
+  r->scratch_ = std::make_unique<Scratch>();
   r->channel_ = spec.channel;
   r->locale_ = spec.locale;
   boost::system::error_code ec;
@@ -234,24 +257,80 @@ bool layers_like_merge(const boost::json::object& global, const boost::json::obj
   return true;
 }
 
-// The recipient's own data (an object; empty when none was given).
-Result<boost::json::object> user_data_of(const Recipient& r) {
-  if (r.data_json.empty()) return boost::json::object();
+// The recipient's own data (an object; empty when none was given), its
+// values allocated from `sp`.
+Result<boost::json::object> user_data_of(const Recipient& r, boost::json::storage_ptr sp = {}) {
+  if (r.data_json.empty()) return boost::json::object(sp);
   boost::system::error_code ec;
-  auto user = boost::json::parse(r.data_json, ec);
+  auto user = boost::json::parse(r.data_json, ec, sp);
   if (ec || !user.is_object())
     return make_error(ErrorKind::invalid, "invalid_data", "the user's data is not an object");
   return std::move(user.get_object());
 }
 
-// Stores a rendered field under its name.
-void set_field(RenderedMessage& m, const std::string& name, std::string value) {
-  if (name == "subject") m.subject = std::move(value);
-  else if (name == "text") m.text = std::move(value);
-  else if (name == "html") m.html = std::move(value);
-  else if (name == "title") m.title = std::move(value);
-  else if (name == "body") m.body = std::move(value);
-  else if (name == "parameter") m.parameters.push_back(std::move(value));
+// Where a rendered field goes in `m`.
+std::string& field_of(RenderedMessage& m, std::string RenderedMessage::*slot) {
+  return slot ? m.*slot : m.parameters.emplace_back();
+}
+
+// The same lookups over a recipient's data parsed by simdjson (read in
+// place, nothing copied) as walk() and append_value() do over boost::json,
+// with boost::json's reading of a repeated key: the last one counts.
+bool dom_find(simdjson::dom::object o, std::string_view key, simdjson::dom::element& out) {
+  bool found = false;
+  for (auto field : o)
+    if (field.key == key) {
+      out = field.value;
+      found = true;
+    }
+  return found;
+}
+
+bool dom_walk(simdjson::dom::object root, std::span<const std::string> path, simdjson::dom::element& out) {
+  if (!dom_find(root, path.front(), out)) return false;
+  for (std::size_t i = 1; i < path.size(); ++i) {
+    simdjson::dom::object o;
+    if (out.get_object().get(o) || !dom_find(o, path[i], out)) return false;
+  }
+  return true;
+}
+
+void dom_append_value(simdjson::dom::element v, bool escape, std::string& out) {
+  std::string number;
+  std::string_view s;
+  switch (v.type()) {
+    case simdjson::dom::element_type::STRING: s = v.get_string().value_unsafe(); break;
+    case simdjson::dom::element_type::INT64: s = number = std::to_string(v.get_int64().value_unsafe()); break;
+    case simdjson::dom::element_type::UINT64: s = number = std::to_string(v.get_uint64().value_unsafe()); break;
+    case simdjson::dom::element_type::DOUBLE: s = number = fmt::format("{}", v.get_double().value_unsafe()); break;
+    default: return;  // booleans, null, objects and arrays render nothing
+  }
+  if (escape) VariableTemplate::append_escaped(s, out);
+  else out += s;
+}
+
+// layers_like_merge for data read by simdjson.
+bool dom_layers_like_merge(const boost::json::object& global, simdjson::dom::object user) {
+  for (auto field : user)
+    if (field.value.is_object())
+      if (auto* g = global.if_contains(field.key); g && g->is_object()) return false;
+  return true;
+}
+
+// The recipient's own fields, under "user": whether `path` names one (then
+// it is appended) or nothing at all ("user" alone is an object).
+bool emit_user_field(const Recipient& r, std::span<const std::string> path, bool escape, std::string& out) {
+  if (path.size() == 1) return true;  // an object: renders nothing
+  if (path.size() != 2) return false;
+  const std::string* field = path[1] == "id"       ? &r.user_id
+                             : path[1] == "email"  ? &r.email
+                             : path[1] == "phone"  ? &r.phone
+                             : path[1] == "locale" ? &r.locale
+                                                   : nullptr;
+  if (!field) return false;
+  if (escape) VariableTemplate::append_escaped(*field, out);
+  else out += *field;
+  return true;
 }
 
 // The webhook body with each of its strings rendered by `render_string(i, out)`
@@ -271,8 +350,14 @@ std::string render_webhook_body(const boost::json::value& templ, const RenderStr
 }  // namespace
 
 Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
+  RenderedMessage m;
+  if (auto ok = render_into(r, m); !ok) return ok.error();
+  return m;
+}
+
+Result<void> JobRenderer::render_into(const Recipient& r, RenderedMessage& m) {
   Compiled& c = for_locale(r.locale.empty() ? locale_ : r.locale);
-  if (c.fast) return render_fast(c, r);
+  if (c.fast) return render_fast(c, r, m);
   if (!global_view_) global_view_ = std::make_unique<mustache::data>(to_mustache(global_));
   auto parsed = user_data_of(r);
   if (!parsed) return parsed.error();
@@ -298,14 +383,12 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
   mustache::context<std::string> ctx(layered ? global_view_.get() : &merged);
   ctx.push(&view);
 
-  RenderedMessage m;
-  for (auto& [name, t] : c.fields) {
-    std::string out;
-    Appender sink{out};
+  for (std::size_t i = 0; i < c.fields.size(); ++i) {
+    auto& [name, t] = c.fields[i];
+    Appender sink{field_of(m, c.slots[i])};
     t.render(ctx, sink);
     if (!t.is_valid())
       return make_error(ErrorKind::invalid, "render_failed", name + ": " + t.error_message());
-    set_field(m, name, std::move(out));
   }
   if (channel_ == Channel::webhook)
     m.json_body = render_webhook_body(c.webhook_body, [&](std::size_t i, std::string& out) {
@@ -314,11 +397,54 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
     });
   m.template_name = c.template_name;
   m.language = c.language;
-  return m;
+  return {};
 }
 
-Result<RenderedMessage> JobRenderer::render_fast(Compiled& c, const Recipient& r) {
-  auto parsed = user_data_of(r);
+template <class Emit>
+void JobRenderer::fill(Compiled& c, const Emit& emit, RenderedMessage& m) {
+  for (std::size_t i = 0; i < c.fields.size(); ++i)
+    c.fast_fields[i].render(emit, c.html[i], field_of(m, c.slots[i]));
+  if (channel_ == Channel::webhook)
+    m.json_body = render_webhook_body(c.webhook_body, [&](std::size_t i, std::string& out) {
+      c.fast_webhook_strings[i].render(emit, false, out);
+    });
+  m.template_name = c.template_name;
+  m.language = c.language;
+}
+
+Result<void> JobRenderer::render_fast(Compiled& c, const Recipient& r, RenderedMessage& m) {
+  // The recipient's data read in place (simdjson's parser keeps its memory
+  // from one message to the next). Data it will not read (a number out of
+  // its range), or that would hide a nested object of the job's data, goes
+  // the boost::json way, which also reports data that is not an object.
+  simdjson::dom::object user;
+  const bool has_user = !r.data_json.empty();
+  if (has_user) {
+    simdjson::dom::element root;
+    if (scratch_->parser.parse(r.data_json).get(root) || root.get_object().get(user) ||
+        !dom_layers_like_merge(global_, user))
+      return render_fast_merged(c, r, m);
+  }
+  // The two layers of the kainjow path: the user's data and their own
+  // fields under "user", over the job's data.
+  auto emit = [&](std::span<const std::string> path, bool escape, std::string& out) {
+    if (path.front() == "user") {
+      if (emit_user_field(r, path, escape, out)) return;
+    } else if (has_user) {
+      simdjson::dom::element v;
+      if (dom_walk(user, path, v)) return dom_append_value(v, escape, out);
+    }
+    if (const auto* v = walk(global_, path)) VariableTemplate::append_value(*v, escape, out);
+  };
+  fill(c, emit, m);
+  return {};
+}
+
+Result<void> JobRenderer::render_fast_merged(Compiled& c, const Recipient& r, RenderedMessage& m) {
+  // The previous message's data is gone (it lived in that call): its
+  // memory is taken again from the start.
+  arena_.release();
+  auto parsed = user_data_of(r, boost::json::storage_ptr(&arena_));
   if (!parsed) return parsed.error();
   boost::json::object& user_data = *parsed;
   // The same two layers as the kainjow path: the user's data and their own
@@ -333,39 +459,14 @@ Result<RenderedMessage> JobRenderer::render_fast(Compiled& c, const Recipient& r
   const boost::json::object& outer = layered ? global_ : merged;
   auto emit = [&](std::span<const std::string> path, bool escape, std::string& out) {
     if (path.front() == "user") {
-      if (path.size() == 1) return;  // an object: renders nothing
-      if (path.size() == 2) {
-        const std::string* field = path[1] == "id"       ? &r.user_id
-                                   : path[1] == "email"  ? &r.email
-                                   : path[1] == "phone"  ? &r.phone
-                                   : path[1] == "locale" ? &r.locale
-                                                         : nullptr;
-        if (field) {
-          if (escape) VariableTemplate::append_escaped(*field, out);
-          else out += *field;
-          return;
-        }
-      }
+      if (emit_user_field(r, path, escape, out)) return;
     } else if (layered) {
       if (const auto* v = walk(user_data, path)) return VariableTemplate::append_value(*v, escape, out);
     }
     if (const auto* v = walk(outer, path)) VariableTemplate::append_value(*v, escape, out);
   };
-
-  RenderedMessage m;
-  for (std::size_t i = 0; i < c.fields.size(); ++i) {
-    const std::string& name = c.fields[i].first;
-    std::string out;
-    c.fast_fields[i].render(emit, name == "html", out);
-    set_field(m, name, std::move(out));
-  }
-  if (channel_ == Channel::webhook)
-    m.json_body = render_webhook_body(c.webhook_body, [&](std::size_t i, std::string& out) {
-      c.fast_webhook_strings[i].render(emit, false, out);
-    });
-  m.template_name = c.template_name;
-  m.language = c.language;
-  return m;
+  fill(c, emit, m);
+  return {};
 }
 
 }  // namespace crier

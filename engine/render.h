@@ -4,6 +4,7 @@
 // Templates are compiled once per dispatch run, never per message.
 #pragma once
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 
 #include <map>
@@ -44,6 +45,9 @@ class JobRenderer {
   ~JobRenderer();
 
   Result<RenderedMessage> render(const Recipient& r);
+  // The same, into `out` (fresh: its fields are appended to), so a caller
+  // building many messages renders each in place instead of moving it.
+  Result<void> render_into(const Recipient& r, RenderedMessage& out);
 
   struct Compiled;  // defined in render.cpp
 
@@ -57,8 +61,23 @@ class JobRenderer {
   std::unique_ptr<Compiled> base_;
   std::map<std::string, std::unique_ptr<Compiled>> locales_;
   Compiled& for_locale(const std::string& locale);
-  // Templates of text and variables only, rendered without kainjow.
-  Result<RenderedMessage> render_fast(Compiled& c, const Recipient& r);
+  // Templates of text and variables only, rendered without kainjow: the
+  // recipient's data read in place by simdjson (the common case), or
+  // parsed by boost::json and merged with the job's (render_fast_merged)
+  // when layering would hide a nested object of the job's data.
+  Result<void> render_fast(Compiled& c, const Recipient& r, RenderedMessage& out);
+  Result<void> render_fast_merged(Compiled& c, const Recipient& r, RenderedMessage& out);
+  // The fields of `c`, each variable looked up by `emit`, into `m`.
+  template <class Emit>
+  void fill(Compiled& c, const Emit& emit, RenderedMessage& m);
+  struct Scratch;  // simdjson's parser, reused for every message
+  std::unique_ptr<Scratch> scratch_;
+  // render_fast_merged parses each recipient's data into this arena, emptied
+  // before the next message: no malloc or free per JSON value, and nothing
+  // to destroy (a monotonic resource frees nothing one by one).
+  static constexpr std::size_t kArenaBytes = 16 * 1024;
+  std::unique_ptr<unsigned char[]> arena_buffer_ = std::make_unique<unsigned char[]>(kArenaBytes);
+  boost::json::monotonic_resource arena_{arena_buffer_.get(), kArenaBytes};
 };
 
 }  // namespace crier

@@ -37,14 +37,18 @@ struct Reader {
     return 0;
   }
   std::string bytes() {
+    std::string s;
+    bytes_into(s);
+    return s;
+  }
+  void bytes_into(std::string& s) {
     auto n = varint();
     if (!ok || n > in.size()) {
       ok = false;
-      return {};
+      return;
     }
-    std::string s(in.substr(0, n));
+    s.assign(in.substr(0, n));
     in.remove_prefix(n);
-    return s;
   }
 };
 
@@ -61,15 +65,19 @@ std::string encode(const Recipient& r) {
 }
 
 std::optional<Recipient> decode_recipient(std::string_view in, std::uint64_t seq) {
-  if (in.empty() || in.front() != kRecipientV1) return std::nullopt;
-  Reader rd{in.substr(1)};
   Recipient r;
+  if (!decode_recipient_into(in, seq, r)) return std::nullopt;
+  return r;
+}
+
+bool decode_recipient_into(std::string_view in, std::uint64_t seq, Recipient& r) {
+  if (in.empty() || in.front() != kRecipientV1) return false;
+  Reader rd{in.substr(1)};
   r.seq = seq;
   for (std::string* f : {&r.user_id, &r.email, &r.phone, &r.push_token, &r.webhook_url,
                          &r.locale, &r.data_json, &r.preferences_json})
-    *f = rd.bytes();
-  if (!rd.ok) return std::nullopt;
-  return r;
+    rd.bytes_into(*f);
+  return rd.ok;
 }
 
 std::string encode(const RecipientState& s) {

@@ -14,6 +14,8 @@ namespace crier::records {
 
 std::string encode(const Recipient& r);               // seq is in the key, not here
 std::optional<Recipient> decode_recipient(std::string_view in, std::uint64_t seq);
+// The same into `out` (a page decodes in place); false when corrupt.
+bool decode_recipient_into(std::string_view in, std::uint64_t seq, Recipient& out);
 
 std::string encode(const RecipientState& s);
 std::optional<RecipientState> decode_state(std::string_view in);

@@ -507,6 +507,7 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
   Impl::RunReader runs(*impl_, ro, job, from_seq);
 
   RecipientPage page;
+  page.items.reserve(std::min<std::size_t>({limit, max_scan, 1000}));
   std::size_t scanned = 0;
   for (; rit->Valid(); rit->Next()) {
     std::uint64_t seq = keys::seq_of_recipient({rit->key().data(), rit->key().size()});
@@ -530,9 +531,10 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
       flight->apply(seq, state);
     }
     if (status && state.status != *status) continue;
-    auto r = records::decode_recipient({rit->value().data(), rit->value().size()}, seq);
-    if (!r) return corrupt("recipient record");
-    page.items.push_back({std::move(*r), std::move(state)});
+    auto& item = page.items.emplace_back();
+    if (!records::decode_recipient_into({rit->value().data(), rit->value().size()}, seq, item.recipient))
+      return corrupt("recipient record");
+    item.state = std::move(state);
   }
   if (!rit->status().ok()) return storage_error(rit->status(), "list recipients");
   if (!sit->status().ok()) return storage_error(sit->status(), "list recipient states");

@@ -38,15 +38,17 @@ constexpr std::size_t kChunksInFlight = 4;
 // After a storage error, the wait before a turn is tried again.
 constexpr auto kRetryLaterDelay = std::chrono::seconds(1);
 
-std::string address_for(const Job& job, const Recipient& r) {
+// The recipient's address on the job's channel: its own field, or for a
+// webhook without one, the job's URL (then `r`'s field stays empty).
+std::string& address_of(const Job& job, Recipient& r) {
   switch (job.spec.channel) {
     case Channel::email: return r.email;
     case Channel::sms:
     case Channel::whatsapp: return r.phone;
     case Channel::push: return r.push_token;
-    case Channel::webhook: return r.webhook_url.empty() ? job.spec.webhook_url : r.webhook_url;
+    case Channel::webhook: return r.webhook_url;
   }
-  return {};
+  return r.email;  // unreachable: every channel is handled above
 }
 
 double steady_seconds() {
@@ -103,19 +105,18 @@ asio::awaitable<void> send_chunk(Provider& provider, std::span<const OutboundMes
 // The items of a window that it sends: not final, not waiting in the retry
 // queue. PENDING ones become ENQUEUED (in memory; counted in `delta`); those
 // ENQUEUED already (an interrupted turn) are not counted again.
-std::vector<RecipientView> take_sendable(std::vector<RecipientView>& items, JobCounters& delta, std::int64_t now) {
-  std::vector<RecipientView> out;
-  out.reserve(items.size());
-  for (auto& item : items) {
-    if (is_final(item.state.status) || item.state.next_attempt_at > 0) continue;
+std::vector<RecipientView> take_sendable(std::vector<RecipientView>&& items, JobCounters& delta, std::int64_t now) {
+  // Filtered in place: on a first pass every item is sent, and none moves.
+  std::erase_if(items, [](const RecipientView& item) {
+    return is_final(item.state.status) || item.state.next_attempt_at > 0;
+  });
+  for (auto& item : items)
     if (item.state.status == RecipientStatus::pending) {
       count_transition(delta, RecipientStatus::pending, RecipientStatus::enqueued);
       item.state.status = RecipientStatus::enqueued;
       item.state.updated_at = now;
     }
-    out.push_back(std::move(item));
-  }
-  return out;
+  return std::move(items);
 }
 
 }  // namespace
@@ -433,7 +434,7 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
     // job's in-flight horizon, one record for the whole window.
     JobCounters delta;
     const std::int64_t now = now_unix_ms();
-    std::vector<RecipientView> to_send = take_sendable(page->items, delta, now);
+    std::vector<RecipientView> to_send = take_sendable(std::move(page->items), delta, now);
     if (!delta.empty()) {
       auto r = store_.mark_enqueued(job.key, next_cursor, now, delta, false);
       if (!r) {
@@ -540,7 +541,7 @@ asio::awaitable<void> Dispatcher::read_part(const Job& job, LanePart& part, std:
       part.result = page.error();
     } else {
       std::erase_if(page->items, [&](const RecipientView& v) { return v.recipient.seq >= part.to; });
-      part.items = take_sendable(page->items, part.delta, now);
+      part.items = take_sendable(std::move(page->items), part.delta, now);
       part.result = true;
     }
   } catch (const std::exception& e) {
@@ -576,28 +577,35 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
   messages.reserve(items.size());
   message_item.reserve(items.size());
   std::vector<std::int64_t> previous_retry(items.size(), 0);
+  // The observer reads the recipients after the commit; when it does not,
+  // their address and user id move into the messages instead of being copied.
+  const bool observe = observer_ && observer_->wants_recipients(job);
   for (std::size_t i = 0; i < items.size(); ++i) {
     auto& item = items[i];
     previous_retry[i] = item.state.next_attempt_at;
     item.state.next_attempt_at = 0;
-    auto rendered = renderer.render(item.recipient);
+    // Rendered in place, in the message's own storage.
+    OutboundMessage& m = messages.emplace_back();
+    auto rendered = renderer.render_into(item.recipient, m.content);
     if (!rendered) {
+      messages.pop_back();
       item.state.attempts += 1;
       item.state.status = RecipientStatus::failed;
       item.state.error_code = rendered.error().code;
       item.state.error_message = rendered.error().message;
       continue;
     }
-    OutboundMessage m;
     m.message_id = message_id(id, item.recipient.seq);
     m.job_id = id;
     m.seq = item.recipient.seq;
     m.channel = job.spec.channel;
-    m.to = address_for(job, item.recipient);
-    m.user_id = item.recipient.user_id;
+    std::string& address = address_of(job, item.recipient);
+    if (address.empty() && job.spec.channel == Channel::webhook) m.to = job.spec.webhook_url;
+    else if (observe) m.to = address;
+    else m.to = std::move(address);
+    if (observe) m.user_id = item.recipient.user_id;
+    else m.user_id = std::move(item.recipient.user_id);
     m.correlation_id = job.spec.correlation_id;
-    m.content = std::move(*rendered);
-    messages.push_back(std::move(m));
     message_item.push_back(i);
   }
 
@@ -676,7 +684,6 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
   // Outcomes, counters, retry queue and cursor in one synced batch.
   std::vector<StateChange> changes;
   std::vector<RecipientView> changed;
-  const bool observe = observer_ && observer_->wants_recipients(job);
   changes.reserve(items.size());
   JobCounters delta;
   std::int64_t finalized = 0;

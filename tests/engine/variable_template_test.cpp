@@ -72,6 +72,11 @@ TEST(VariableTemplateTest, RendersWhatKainjowRenders) {
       R"({"brand":"Own brand","obj":"scalar now","user":"hidden by the user fields"})",
       R"({"obj":{"k":"user-k"}})",  // both objects: merged, not layered
       R"({"name":3.25,"n":1e300,"i":-42})",
+      // A repeated key (the last counts), escapes, and numbers at and past
+      // the ends of 64-bit integers (past them, read the boost::json way).
+      R"({"name":"first","name":"second \"q\" \u00e9 \\","i":18446744073709551615,"n":-9223372036854775808})",
+      R"({"i":18446744073709551616,"name":0.1,"amount":-0.0,"obj":{"deep":{"x":"user-x"}},"a":{"b":1}})",
+      R"({"obj":"x","c":{"d":{"e":"f"}},"list":[{"a":1}],"brand":{"nested":"object"}})",
   };
   const std::vector<std::string> templates = {
       "no tags at all",
