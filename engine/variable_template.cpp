@@ -61,6 +61,12 @@ std::optional<VariableTemplate> VariableTemplate::compile(std::string_view sourc
       return std::nullopt;
     t.segments_.push_back({{}, split_path(name), escape});
   }
+  bool variables = false;
+  for (const auto& s : t.segments_) {
+    t.size_hint_ += s.text.size();
+    variables = variables || !s.path.empty();
+  }
+  t.size_hint_ = variables ? t.size_hint_ + 64 : 0;
   return t;
 }
 

@@ -46,9 +46,14 @@ class VariableTemplate {
   static void append_escaped(std::string_view s, std::string& out);
 
   const std::vector<Segment>& segments() const { return segments_; }
+  // What a rendering is likely to need: the literal text and room for a
+  // few short values (0 when there are no variables: the text alone is
+  // appended in one piece anyway).
+  std::size_t size_hint() const { return size_hint_; }
 
  private:
   std::vector<Segment> segments_;
+  std::size_t size_hint_ = 0;
 };
 
 // Walks `path` (not empty) through `root`; null when a step is missing or
