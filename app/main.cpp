@@ -112,8 +112,7 @@ int serve(crier::Config config, const std::string& config_path) {
   for (const auto& p : config.providers.providers)
     if (auto* w = std::get_if<WebhookProviderOptions>(&p.options); w && w->name == "webhook")
       callback_options.signing_secret = w->signing_secret;
-  // Before any bulk thread starts (the providers' connection threads, then
-  // the dispatcher's): each lowers its own priority as it starts.
+  // Before the dispatcher's threads start: each lowers its own priority.
   set_bulk_thread_nice(config.dispatch_nice);
   CallbackNotifier callbacks(**store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
@@ -256,7 +255,7 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--config", config_file, "TOML configuration file (flags override it)")->check(CLI::ExistingFile);
   serve_cmd->add_option("--threads", threads, "HTTP I/O threads (default: one per core)");
   serve_cmd->add_option("--dispatch-threads", dispatch_threads, "dispatcher threads (default: two per core)");
-  serve_cmd->add_option("--dispatch-nice", dispatch_nice, "nice value of the dispatch and provider threads, 0-19 "
+  serve_cmd->add_option("--dispatch-nice", dispatch_nice, "nice value of the dispatch threads, 0-19 "
                         "(default 10: the HTTP API keeps priority over bulk work)")->check(CLI::Range(0, 19));
   serve_cmd->add_option("--default-provider", default_provider, "provider for every job that names none, whatever its channel (e.g. log or null for a dry run); "
                         "without it: dispatch.channels, else dispatch.default_provider (log)");

@@ -138,7 +138,10 @@ struct PooledHttpClient::Impl {
     tls_context.set_verify_mode(ssl::verify_peer);
     work.emplace(io.get_executor());
     thread = std::thread([this] {
-      become_bulk_thread("crier-client");
+      // Named, but not lowered: this thread trades requests and answers
+      // with the receivers, and niced it was preempted by a receiver on the
+      // same machine at every request (-13 % to `crier sink` on loopback).
+      name_this_thread("crier-client");
       for (;;) {
         try {
           io.run();

@@ -18,8 +18,10 @@ std::atomic<int> g_nice{0};
 void set_bulk_thread_nice(int nice) { g_nice = std::clamp(nice, 0, 19); }
 int bulk_thread_nice() { return g_nice; }
 
+void name_this_thread(const char* name) { pthread_setname_np(pthread_self(), name); }
+
 void become_bulk_thread(const char* name) {
-  pthread_setname_np(pthread_self(), name);
+  name_this_thread(name);
   const int nice = g_nice;
   if (nice == 0) return;
   // On Linux the nice value belongs to the thread: PRIO_PROCESS with a

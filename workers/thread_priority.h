@@ -1,5 +1,5 @@
-// The CPU priority of the threads that do bulk work: dispatch loops and the
-// providers' connection threads. On a small machine a job at full speed
+// The CPU priority of the threads that do bulk work: the dispatch loops
+// (rendering, reads and commits). On a small machine a job at full speed
 // keeps every core busy; at a lower priority (a higher nice value) than the
 // HTTP threads, it yields a core at once when a status read or an ingest
 // request arrives, instead of making it wait for a time slice. Bulk work
@@ -10,7 +10,7 @@
 namespace crier {
 
 // The nice value (0..19) bulk threads take from now on; 0 leaves them as
-// the process is. Set once, before the dispatcher and providers start.
+// the process is. Set once, before the dispatcher starts.
 void set_bulk_thread_nice(int nice);
 int bulk_thread_nice();
 
@@ -20,5 +20,8 @@ int bulk_thread_nice();
 // it back would need CAP_SYS_NICE). Logs a warning and carries on if the
 // OS refuses.
 void become_bulk_thread(const char* name);
+
+// Names the calling thread only (at most 15 characters).
+void name_this_thread(const char* name);
 
 }  // namespace crier
