@@ -52,15 +52,24 @@ bad=$(curl -sf "http://127.0.0.1:$sink_port/_sink/stats" | jget '["bad_signature
 emit "{\"scenario\":\"wrk_vs_sink\",\"requests_per_s\":$(awk '/Requests\/sec/ {print $2}' "$work/wrk-sink.txt"),\"bad_signatures\":$bad}"
 curl -sf -X POST "http://127.0.0.1:$sink_port/_sink/reset" > /dev/null
 
-# 1a. Ingest as JSON batches of $BATCH.
+# 1a. Ingest as JSON batches of $BATCH, one request after another on one
+# kept-alive connection (one curl, `--next` between requests), as a script
+# would send them and as the peer's producer does: each batch is acknowledged
+# (synced) before the next leaves. --fail-early stops at a refused batch, and
+# the job's `received` counter is checked afterwards.
 for ((b = 0; b < N; b += BATCH)); do gen_json_batch $b $BATCH > "$work/batch-$((b / BATCH)).json"; done
 bytes=$(cat "$work"/batch-*.json | wc -c)
 job=$(create "$email_spec")
-t0=$(now)
+batches=()
 for ((b = 0; b < N / BATCH; b++)); do
-  curl -sf "${auth[@]}" -H 'Content-Type: application/json' --data-binary @"$work/batch-$b.json" "$api/v1/jobs/$job/users" > /dev/null
+  ((b > 0)) && batches+=(--next)
+  batches+=(-sf "${auth[@]}" -H 'Content-Type: application/json' --data-binary @"$work/batch-$b.json" -o /dev/null "$api/v1/jobs/$job/users")
 done
+t0=$(now)
+curl --fail-early "${batches[@]}"
 t1=$(now)
+received=$(curl -sf "${auth[@]}" "$api/v1/jobs/$job" | jget '["received"]')
+[ "$received" = "$N" ] || { echo "JSON ingest: the job received $received of $N" >&2; exit 1; }
 rm -f "$work"/batch-*.json
 emit "$(python3 -c "print('{\"scenario\":\"ingest_json_batches\",\"recipients\":$N,\"batch\":$BATCH,\"seconds\":%.3f,\"recipients_per_s\":%.0f,\"mb_per_s\":%.1f,\"server_rss_mb\":$(rss_mb $server)}' % ($t1-$t0, $N/($t1-$t0), $bytes/1e6/($t1-$t0)))")"
 
