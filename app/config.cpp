@@ -96,7 +96,7 @@ Result<void> load_toml(Config& c, const std::string& path) {
   di.integer("threads", c.dispatch.threads, 0, 256);
   di.integer("window", c.dispatch.window, 1, 1'000'000);
   di.integer("lanes", c.dispatch.lanes, 1, 64);
-  di.integer("nice", c.dispatch_nice, 0, 19);
+  di.integer("nice", c.dispatch.nice, 0, 19);
   di.str("default_provider", c.dispatch.default_provider);
   if (auto r = di.finish(); !r) return r;
   if (auto* n = (*dispatch)->get("channels")) {

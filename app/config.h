@@ -23,9 +23,6 @@ struct Config {
   std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant
   api::ApiLimits limits;
   DispatchOptions dispatch;
-  // The nice value of the dispatch threads: above the HTTP threads' 0, so the API stays responsive while a job
-  // keeps every core busy (workers/thread_priority.h). 0 = no difference.
-  int dispatch_nice = 10;
   ProvidersConfig providers = default_providers();
   // Where the built-in webhook provider's signing secret is kept when the
   // config names none: generated once, like the API key.

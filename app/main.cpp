@@ -19,7 +19,6 @@
 #include "storage/rocks_store.h"
 #include "workers/callback_notifier.h"
 #include "workers/dispatcher.h"
-#include "workers/thread_priority.h"
 #include "workers/webhook_signature.h"
 
 namespace {
@@ -112,8 +111,6 @@ int serve(crier::Config config, const std::string& config_path) {
   for (const auto& p : config.providers.providers)
     if (auto* w = std::get_if<WebhookProviderOptions>(&p.options); w && w->name == "webhook")
       callback_options.signing_secret = w->signing_secret;
-  // Before the dispatcher's threads start: each lowers its own priority.
-  set_bulk_thread_nice(config.dispatch_nice);
   CallbackNotifier callbacks(**store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
   dispatcher.set_observer(&callbacks);
@@ -240,6 +237,9 @@ int main(int argc, char** argv) {
   config.dispatch.channel_providers[crier::Channel::webhook] = "webhook";
   config.dispatch.threads = 0;  // two per core unless the config or a flag says otherwise
   config.dispatch.lanes = 0;    // one per dispatch thread unless the config says otherwise
+  // Above the HTTP threads' 0: the API stays responsive while a job keeps
+  // every core busy (workers/thread_priority.h).
+  config.dispatch.nice = 10;
   std::string config_file;
   std::vector<std::string> keys;
   unsigned threads = 0, dispatch_threads = 0;
@@ -292,7 +292,7 @@ int main(int argc, char** argv) {
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (threads) config.threads = threads;
   if (dispatch_threads) config.dispatch.threads = dispatch_threads;
-  if (dispatch_nice >= 0) config.dispatch_nice = dispatch_nice;
+  if (dispatch_nice >= 0) config.dispatch.nice = dispatch_nice;
   // Named on the command line, it serves every job that names no provider,
   // whatever the channel (a dry run: --default-provider log).
   if (!default_provider.empty()) {

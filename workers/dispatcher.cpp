@@ -155,7 +155,7 @@ void Dispatcher::start() {
   work_.emplace(io_.get_executor());
   for (unsigned i = 0; i < std::max(1u, options_.threads); ++i)
     threads_.emplace_back([this] {
-      become_bulk_thread("crier-dispatch");
+      become_bulk_thread("crier-dispatch", options_.nice);
       io_.run();
     });
 }

@@ -46,6 +46,10 @@ struct DispatchOptions {
   // Windows of one unlimited job sent side by side in a turn (each rendered,
   // sent and committed on its own), so one job uses every thread.
   unsigned lanes = 2;
+  // The nice value (0..19) the pool's threads lower themselves to, so the
+  // HTTP API keeps priority over dispatch (workers/thread_priority.h);
+  // 0 leaves them at the process's. The server sets 10 (dispatch.nice).
+  int nice = 0;
   // The provider of a job that names none: the channel's, else the default.
   std::string default_provider = "log";
   std::map<Channel, std::string> channel_providers;

@@ -6,23 +6,16 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 
 namespace crier {
-namespace {
-std::atomic<int> g_nice{0};
-}  // namespace
-
-void set_bulk_thread_nice(int nice) { g_nice = std::clamp(nice, 0, 19); }
-int bulk_thread_nice() { return g_nice; }
 
 void name_this_thread(const char* name) { pthread_setname_np(pthread_self(), name); }
 
-void become_bulk_thread(const char* name) {
+void become_bulk_thread(const char* name, int nice) {
   name_this_thread(name);
-  const int nice = g_nice;
+  nice = std::clamp(nice, 0, 19);
   if (nice == 0) return;
   // On Linux the nice value belongs to the thread: PRIO_PROCESS with a
   // thread id changes that thread only.

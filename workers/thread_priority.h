@@ -9,17 +9,12 @@
 
 namespace crier {
 
-// The nice value (0..19) bulk threads take from now on; 0 leaves them as
-// the process is. Set once, before the dispatcher starts.
-void set_bulk_thread_nice(int nice);
-int bulk_thread_nice();
-
 // Called first thing on each bulk thread: names it (as `top -H` and
 // /proc/PID/task/TID/comm show it; at most 15 characters) and lowers its
-// priority to the value above (a thread may always lower its own; raising
-// it back would need CAP_SYS_NICE). Logs a warning and carries on if the
-// OS refuses.
-void become_bulk_thread(const char* name);
+// priority to `nice` (0..19; 0 leaves it as the process is). A thread may
+// always lower its own; raising it back would need CAP_SYS_NICE. Logs a
+// warning and carries on if the OS refuses.
+void become_bulk_thread(const char* name, int nice);
 
 // Names the calling thread only (at most 15 characters).
 void name_this_thread(const char* name);
