@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <latch>
 #include <cmath>
 #include <random>
 
@@ -153,11 +154,17 @@ void Dispatcher::set_tenant_limit(std::string_view tenant, RateLimit limit) {
 
 void Dispatcher::start() {
   work_.emplace(io_.get_executor());
-  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i)
-    threads_.emplace_back([this] {
+  const unsigned n = std::max(1u, options_.threads);
+  // start() returns once every thread has its name and priority, so what
+  // the process shows after start (in /proc, to ps and top) is final.
+  std::latch ready(n);
+  for (unsigned i = 0; i < n; ++i)
+    threads_.emplace_back([this, &ready] {
       become_bulk_thread("crier-dispatch", options_.nice);
+      ready.count_down();
       io_.run();
     });
+  ready.wait();
 }
 
 void Dispatcher::stop(std::chrono::milliseconds grace) {
@@ -482,7 +489,11 @@ asio::awaitable<Result<bool>> Dispatcher::run_lanes(const Job& job, Turn& turn, 
                                                     std::uint64_t end, std::size_t lanes) {
   const std::uint64_t per = (end - from + lanes - 1) / lanes;
   std::vector<LanePart> parts;
-  for (std::uint64_t f = from; f < end; f += per) parts.push_back(LanePart{f, std::min(end, f + per)});
+  for (std::uint64_t f = from; f < end; f += per) {
+    auto& part = parts.emplace_back();
+    part.from = f;
+    part.to = std::min(end, f + per);
+  }
   const std::int64_t now = now_unix_ms();
   auto ex = co_await asio::this_coro::executor;
   // A renderer per lane, compiled here, before the lanes run side by side

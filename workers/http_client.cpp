@@ -141,7 +141,6 @@ struct PooledHttpClient::Impl {
       // Named, but not lowered: this thread trades requests and answers
       // with the receivers, and niced it was preempted by a receiver on the
       // same machine at every request (-13 % to `crier sink` on loopback).
-      name_this_thread("crier-client");
       for (;;) {
         try {
           io.run();
@@ -151,6 +150,8 @@ struct PooledHttpClient::Impl {
         }
       }
     });
+    // Named from here, so the name is there when the constructor returns.
+    name_thread(thread, "crier-client");
   }
 
   ~Impl() {

@@ -11,10 +11,12 @@
 
 namespace crier {
 
-void name_this_thread(const char* name) { pthread_setname_np(pthread_self(), name); }
+void name_thread(std::thread& thread, const char* name) {
+  pthread_setname_np(thread.native_handle(), name);
+}
 
 void become_bulk_thread(const char* name, int nice) {
-  name_this_thread(name);
+  pthread_setname_np(pthread_self(), name);
   nice = std::clamp(nice, 0, 19);
   if (nice == 0) return;
   // On Linux the nice value belongs to the thread: PRIO_PROCESS with a

@@ -7,6 +7,8 @@
 // both want the core.
 #pragma once
 
+#include <thread>
+
 namespace crier {
 
 // Called first thing on each bulk thread: names it (as `top -H` and
@@ -16,7 +18,8 @@ namespace crier {
 // warning and carries on if the OS refuses.
 void become_bulk_thread(const char* name, int nice);
 
-// Names the calling thread only (at most 15 characters).
-void name_this_thread(const char* name);
+// Names another thread of this process (at most 15 characters), from the
+// thread that started it, so the name is in place before the starter goes on.
+void name_thread(std::thread& thread, const char* name);
 
 }  // namespace crier
