@@ -215,7 +215,11 @@ struct WebhookSink::Impl {
 
   asio::awaitable<void> session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
+    // Room for a whole request: Beast reads at least what the buffer has
+    // room for, and from an empty buffer only 512 bytes, which split every
+    // webhook delivery (about 560 bytes) into two reads.
     beast::flat_buffer buffer;
+    buffer.reserve(4096);
     for (;;) {
       stream.expires_after(std::chrono::seconds(120));  // an idle keep-alive client goes eventually
       http::request_parser<http::string_body> parser;
