@@ -72,13 +72,18 @@ std::optional<JobKey> parse_job_id(std::string_view id) {
 std::string message_id(const JobKey& job, std::uint64_t seq) { return message_id(job_id_string(job), seq); }
 
 std::string message_id(std::string_view job_id, std::uint64_t seq) {
+  std::string out;
+  message_id_into(out, job_id, seq);
+  return out;
+}
+
+void message_id_into(std::string& out, std::string_view job_id, std::uint64_t seq) {
   // Built by hand: dispatch makes one per message, and fmt's parse showed in its profile.
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
+  out.clear();
   out.reserve(4 + 26 + 1 + 16);
   out.append("msg_").append(job_id.substr(4)).push_back('_');
   for (int shift = 60; shift >= 0; shift -= 4) out.push_back(kHex[(seq >> shift) & 0xf]);
-  return out;
 }
 
 std::optional<std::pair<JobKey, std::uint64_t>> parse_message_id(std::string_view id) {

@@ -29,6 +29,8 @@ std::optional<JobKey> parse_job_id(std::string_view id);
 std::string message_id(const JobKey& job, std::uint64_t seq);
 // The same from the job's id string ("job_…", as job_id_string gives it).
 std::string message_id(std::string_view job_id, std::uint64_t seq);
+// The same, written over `out` (its buffer reused when large enough).
+void message_id_into(std::string& out, std::string_view job_id, std::uint64_t seq);
 
 // The (job, seq) a message id names; nullopt for anything that is not one.
 std::optional<std::pair<JobKey, std::uint64_t>> parse_message_id(std::string_view id);

@@ -355,7 +355,13 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
   return m;
 }
 
+void RenderedMessage::clear() {
+  for (std::string* f : {&subject, &text, &html, &title, &body, &json_body, &template_name, &language}) f->clear();
+  parameters.clear();
+}
+
 Result<void> JobRenderer::render_into(const Recipient& r, RenderedMessage& m) {
+  m.clear();  // fields are appended to, and `m` may hold an earlier message
   Compiled& c = for_locale(r.locale.empty() ? locale_ : r.locale);
   if (c.fast) return render_fast(c, r, m);
   if (!global_view_) global_view_ = std::make_unique<mustache::data>(to_mustache(global_));

@@ -30,6 +30,9 @@ struct RenderedMessage {
   std::string json_body;                 // webhook
   std::string template_name, language;   // whatsapp
   std::vector<std::string> parameters;   // whatsapp
+
+  // Empties every field, keeping the strings' buffers for the next message.
+  void clear();
 };
 
 // Merges `overrides` into `base`: nested objects merge, anything else is replaced.
@@ -45,8 +48,9 @@ class JobRenderer {
   ~JobRenderer();
 
   Result<RenderedMessage> render(const Recipient& r);
-  // The same, into `out` (fresh: its fields are appended to), so a caller
-  // building many messages renders each in place instead of moving it.
+  // The same, into `out` (cleared first; its strings' buffers are reused),
+  // so a caller building many messages renders each in place, and one that
+  // keeps its messages from batch to batch allocates nothing for them.
   Result<void> render_into(const Recipient& r, RenderedMessage& out);
 
   struct Compiled;  // defined in render.cpp

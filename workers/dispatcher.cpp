@@ -41,7 +41,7 @@ constexpr auto kRetryLaterDelay = std::chrono::seconds(1);
 
 // The recipient's address on the job's channel: its own field, or for a
 // webhook without one, the job's URL (then `r`'s field stays empty).
-std::string& address_of(const Job& job, Recipient& r) {
+const std::string& address_of(const Job& job, const Recipient& r) {
   switch (job.spec.channel) {
     case Channel::email: return r.email;
     case Channel::sms:
@@ -127,6 +127,10 @@ struct Dispatcher::Turn {
   // One per lane (a renderer is not thread-safe); [0] is compiled first and
   // decides whether the job's content compiles at all.
   std::vector<std::unique_ptr<JobRenderer>> renderers;
+  // One per lane, reused turn after turn: a message's strings keep their
+  // capacity, so a steady dispatch allocates nothing per message for them.
+  // Grown with `renderers`, before the lanes run side by side.
+  std::vector<std::vector<OutboundMessage>> messages;
   std::optional<TokenBucket> job_bucket;
   std::shared_ptr<RateMeter> meter;
 };
@@ -365,8 +369,10 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
   Registered* provider = provider_for(job);
   if (provider && turn.renderers.empty()) {
     auto compiled = JobRenderer::compile(job.spec);
-    if (compiled) turn.renderers.push_back(std::move(*compiled));
-    else spdlog::error("dispatch of {}: {}", id, compiled.error().message);
+    if (compiled) {
+      turn.renderers.push_back(std::move(*compiled));
+      turn.messages.resize(1);
+    } else spdlog::error("dispatch of {}: {}", id, compiled.error().message);
   }
   if (!provider) {
     // Validated at create time, so the config changed since: the job waits
@@ -503,6 +509,7 @@ asio::awaitable<Result<bool>> Dispatcher::run_lanes(const Job& job, Turn& turn, 
     if (!compiled) co_return compiled.error();
     turn.renderers.push_back(std::move(*compiled));
   }
+  if (turn.messages.size() < parts.size()) turn.messages.resize(parts.size());
 
   // 1. Each lane reads its range.
   LaneChannel read(ex, parts.size());
@@ -583,42 +590,41 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
   // Compiled before the lanes start (run_lanes): lanes run at once and must
   // not grow the vector under each other.
   JobRenderer& renderer = *turn.renderers.at(lane);
-  std::vector<OutboundMessage> messages;
+  std::vector<OutboundMessage>& pool = turn.messages.at(lane);
+  std::size_t count = 0;                  // messages built, the first `count` of the pool
   std::vector<std::size_t> message_item;  // items index of each message
-  messages.reserve(items.size());
   message_item.reserve(items.size());
   std::vector<std::int64_t> previous_retry(items.size(), 0);
-  // The observer reads the recipients after the commit; when it does not,
-  // their address and user id move into the messages instead of being copied.
   const bool observe = observer_ && observer_->wants_recipients(job);
   for (std::size_t i = 0; i < items.size(); ++i) {
     auto& item = items[i];
     previous_retry[i] = item.state.next_attempt_at;
     item.state.next_attempt_at = 0;
-    // Rendered in place, in the message's own storage.
-    OutboundMessage& m = messages.emplace_back();
+    // Rendered in place, in the storage of the pool's message (render_into
+    // clears what an earlier turn left there).
+    if (count == pool.size()) pool.emplace_back();
+    OutboundMessage& m = pool[count];
     auto rendered = renderer.render_into(item.recipient, m.content);
     if (!rendered) {
-      messages.pop_back();
       item.state.attempts += 1;
       item.state.status = RecipientStatus::failed;
       item.state.error_code = rendered.error().code;
       item.state.error_message = rendered.error().message;
       continue;
     }
-    m.message_id = message_id(id, item.recipient.seq);
-    m.job_id = id;
+    // Assigned, not moved: the strings' buffers stay with the pool.
+    message_id_into(m.message_id, id, item.recipient.seq);
+    m.job_id.assign(id);
     m.seq = item.recipient.seq;
     m.channel = job.spec.channel;
-    std::string& address = address_of(job, item.recipient);
-    if (address.empty() && job.spec.channel == Channel::webhook) m.to = job.spec.webhook_url;
-    else if (observe) m.to = address;
-    else m.to = std::move(address);
-    if (observe) m.user_id = item.recipient.user_id;
-    else m.user_id = std::move(item.recipient.user_id);
-    m.correlation_id = job.spec.correlation_id;
+    const std::string& address = address_of(job, item.recipient);
+    m.to.assign(address.empty() && job.spec.channel == Channel::webhook ? job.spec.webhook_url : address);
+    m.user_id.assign(item.recipient.user_id);
+    m.correlation_id.assign(job.spec.correlation_id);
     message_item.push_back(i);
+    ++count;
   }
+  const std::span<const OutboundMessage> messages(pool.data(), count);
 
   // Paced in chunks, so a limited job flows evenly instead of in bursts;
   // an unlimited one is chunked too, so a pause or cancel is seen within a
@@ -636,7 +642,7 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
   std::size_t launched = 0, finished = 0;
   bool interrupted = false;
   double last_look = steady_seconds();
-  const std::span<const OutboundMessage> all(messages);
+  const std::span<const OutboundMessage> all = messages;
   while (finished < launched || (launched < chunk_count && !interrupted)) {
     if (launched < chunk_count && !interrupted && launched - finished < kChunksInFlight) {
       // Looked at before a chunk leaves, so nothing more leaves once it is seen.

@@ -133,6 +133,16 @@ TEST(MessageIdTest, FromTheJobIdStringIsTheSameAndParsesBack) {
   }
 }
 
+TEST(MessageIdTest, WrittenOverAStringReplacesWhatItHeld) {
+  JobKey job = new_job_key(kSomeMs);
+  const std::string jid = job_id_string(job);
+  std::string out = "something longer than any message id, left from before: 0123456789abcdef";
+  for (std::uint64_t seq : {7ULL, 0ULL, ~0ULL}) {
+    message_id_into(out, jid, seq);
+    EXPECT_EQ(out, message_id(job, seq));
+  }
+}
+
 TEST(RequestIdTest, HasPrefixAndHexDigitsAndVaries) {
   std::string a = new_request_id(), b = new_request_id();
   ASSERT_EQ(a.size(), 24u);

@@ -168,6 +168,29 @@ TEST(JobRendererTest, ChoosesTheLocaleVariantExactThenLanguageThenBase) {
   }
 }
 
+TEST(JobRendererTest, RenderIntoAReusedMessageLeavesNothingOfTheMessageBefore) {
+  // Dispatch renders each lane's messages into the same storage turn after
+  // turn: a field the earlier message had and this one lacks must be empty.
+  JobSpec spec = email_spec("Hi {{name}}", "Dear {{name}}, {{amount}}", "<p>{{name}}</p>");
+  spec.content.locales["fr"].email = EmailContent{"Salut {{name}}", "Bonjour", ""};  // no HTML
+  auto renderer = compile_ok(spec);
+  ASSERT_TRUE(renderer);
+  RenderedMessage m;
+  ASSERT_TRUE(renderer->render_into(user_with(R"({"name":"Ada","amount":"12.50"})"), m).ok());
+  EXPECT_EQ(m.subject, "Hi Ada");
+  EXPECT_EQ(m.html, "<p>Ada</p>");
+  ASSERT_TRUE(renderer->render_into(user_with(R"({"name":"Bo"})", "fr"), m).ok());
+  EXPECT_EQ(m.subject, "Salut Bo");
+  EXPECT_EQ(m.text, "Bonjour");
+  EXPECT_EQ(m.html, "");
+  // And the same as a fresh render of that recipient, field by field.
+  auto fresh = renderer->render(user_with(R"({"name":"Bo"})", "fr"));
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(m.subject, fresh->subject);
+  EXPECT_EQ(m.text, fresh->text);
+  EXPECT_EQ(m.html, fresh->html);
+}
+
 TEST(JobRendererTest, UsersWithoutALocaleGetTheJobsLocale) {
   JobSpec spec;
   spec.channel = Channel::sms;
