@@ -79,6 +79,12 @@ class JobStore {
                                                 std::size_t limit,
                                                 std::optional<RecipientStatus> status,
                                                 std::size_t max_scan) = 0;
+  // The same page, into `page`: the items it holds are overwritten in place
+  // (their strings' buffers reused), so a caller that reads window after
+  // window into one page allocates next to nothing per recipient.
+  virtual Result<void> list_recipients_into(const JobKey& job, std::uint64_t from_seq, std::size_t limit,
+                                            std::optional<RecipientStatus> status, std::size_t max_scan,
+                                            RecipientPage& page) = 0;
 
   // State changes and the counter deltas they imply, atomically; with a
   // cursor, also the job's dispatch cursor (first seq not yet final).

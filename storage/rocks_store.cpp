@@ -496,6 +496,15 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
                                                   std::size_t limit,
                                                   std::optional<RecipientStatus> status,
                                                   std::size_t max_scan) {
+  RecipientPage page;
+  page.items.reserve(std::min<std::size_t>({limit, max_scan, 1000}));
+  if (auto r = list_recipients_into(job, from_seq, limit, status, max_scan, page); !r) return r.error();
+  return page;
+}
+
+Result<void> RocksStore::list_recipients_into(const JobKey& job, std::uint64_t from_seq, std::size_t limit,
+                                              std::optional<RecipientStatus> status, std::size_t max_scan,
+                                              RecipientPage& page) {
   // One snapshot for both column families, so a page is coherent while
   // dispatch writes states.
   Impl::Snapshot snap(*impl_->db);
@@ -514,14 +523,20 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
   if (!flight) return flight.error();
   Impl::RunReader runs(*impl_, ro, job, from_seq);
 
-  RecipientPage page;
-  page.items.reserve(std::min<std::size_t>({limit, max_scan, 1000}));
+  page.next_seq.reset();
+  // Items already in the page are overwritten, the first `n` of them; the
+  // rest are dropped at the end.
+  std::size_t n = 0;
+  auto done = [&]() -> Result<void> {
+    page.items.resize(n);
+    return {};
+  };
   std::size_t scanned = 0;
   for (; rit->Valid(); rit->Next()) {
     std::uint64_t seq = keys::seq_of_recipient({rit->key().data(), rit->key().size()});
-    if (page.items.size() == limit || scanned == max_scan) {
+    if (n == limit || scanned == max_scan) {
       page.next_seq = seq;
-      return page;
+      return done();
     }
     ++scanned;
     // The state iterator trails the recipient iterator: same keys, sparser.
@@ -539,14 +554,16 @@ Result<RecipientPage> RocksStore::list_recipients(const JobKey& job, std::uint64
       flight->apply(seq, state);
     }
     if (status && state.status != *status) continue;
-    auto& item = page.items.emplace_back();
+    if (n == page.items.size()) page.items.emplace_back();
+    auto& item = page.items[n];
     if (!records::decode_recipient_into({rit->value().data(), rit->value().size()}, seq, item.recipient))
       return corrupt("recipient record");
     item.state = std::move(state);
+    ++n;
   }
   if (!rit->status().ok()) return storage_error(rit->status(), "list recipients");
   if (!sit->status().ok()) return storage_error(sit->status(), "list recipient states");
-  return page;
+  return done();
 }
 
 Result<void> RocksStore::commit_states(const JobKey& job, std::span<const StateChange> changes,

@@ -41,6 +41,9 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<RecipientPage> list_recipients(const JobKey& job, std::uint64_t from_seq,
                                         std::size_t limit, std::optional<RecipientStatus> status,
                                         std::size_t max_scan) override;
+  Result<void> list_recipients_into(const JobKey& job, std::uint64_t from_seq, std::size_t limit,
+                                    std::optional<RecipientStatus> status, std::size_t max_scan,
+                                    RecipientPage& page) override;
   Result<void> commit_states(const JobKey& job, std::span<const StateChange> changes,
                              const JobCounters& delta, std::optional<std::uint64_t> cursor,
                              bool sync) override;

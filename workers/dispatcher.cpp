@@ -131,6 +131,8 @@ struct Dispatcher::Turn {
   // capacity, so a steady dispatch allocates nothing per message for them.
   // Grown with `renderers`, before the lanes run side by side.
   std::vector<std::vector<OutboundMessage>> messages;
+  // One per lane too, for the recipients a lane reads, for the same reason.
+  std::vector<std::vector<RecipientView>> items;
   std::optional<TokenBucket> job_bucket;
   std::shared_ptr<RateMeter> meter;
 };
@@ -510,6 +512,17 @@ asio::awaitable<Result<bool>> Dispatcher::run_lanes(const Job& job, Turn& turn, 
     turn.renderers.push_back(std::move(*compiled));
   }
   if (turn.messages.size() < parts.size()) turn.messages.resize(parts.size());
+  if (turn.items.size() < parts.size()) turn.items.resize(parts.size());
+  // Each part reads into its lane's recipients of the last turn (moved, with
+  // their storage), and hands them back however the turn ends.
+  for (std::size_t i = 0; i < parts.size(); ++i) parts[i].items = std::move(turn.items[i]);
+  struct GiveBack {
+    Turn& turn;
+    std::vector<LanePart>& parts;
+    ~GiveBack() {
+      for (std::size_t i = 0; i < parts.size(); ++i) turn.items[i] = std::move(parts[i].items);
+    }
+  } give_back{turn, parts};
 
   // 1. Each lane reads its range.
   LaneChannel read(ex, parts.size());
@@ -554,12 +567,15 @@ asio::awaitable<void> Dispatcher::read_part(const Job& job, LanePart& part, std:
   co_await to_another_thread();
   try {
     const std::size_t n = part.to - part.from;
-    auto page = store_.list_recipients(job.key, part.from, n, std::nullopt, n);
-    if (!page) {
-      part.result = page.error();
+    RecipientPage page;
+    page.items = std::move(part.items);  // the lane's storage from the last turn
+    auto read = store_.list_recipients_into(job.key, part.from, n, std::nullopt, n, page);
+    if (!read) {
+      part.result = read.error();
+      part.items = std::move(page.items);  // nothing is sent this turn; the storage stays the lane's
     } else {
-      std::erase_if(page->items, [&](const RecipientView& v) { return v.recipient.seq >= part.to; });
-      part.items = take_sendable(std::move(page->items), part.delta, now);
+      std::erase_if(page.items, [&](const RecipientView& v) { return v.recipient.seq >= part.to; });
+      part.items = take_sendable(std::move(page.items), part.delta, now);
       part.result = true;
     }
   } catch (const std::exception& e) {

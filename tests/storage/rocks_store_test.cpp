@@ -355,6 +355,53 @@ TEST_F(RocksStoreTest, ListRecipientsStaysWithinTheJob) {
   EXPECT_TRUE(page(a, 2, 10).items.empty());
 }
 
+TEST_F(RocksStoreTest, ListingIntoAUsedPageGivesWhatAFreshListingGives) {
+  // Dispatch reads window after window into one page: whatever the page held
+  // (more items, longer fields, a state, a next_seq) must not show through.
+  Job a = insert("acme"), b = insert("acme");
+  IngestEntry long_one = email_entry("a-much-longer-address-than-the-next@example.com", "a-user-id-longer-than-b");
+  long_one.recipient.phone = "+14155550100";
+  long_one.recipient.locale = "fr";
+  long_one.recipient.data_json = R"({"name":"a name longer than the one that comes next"})";
+  long_one.recipient.preferences_json = R"({"quiet":true})";
+  std::vector<IngestEntry> many{long_one};
+  for (auto& e : email_entries(testing::numbered_emails(5))) many.push_back(e);
+  ingest(a, many);
+  ASSERT_TRUE(store_->commit_states(a.key, std::vector<StateChange>{change(0, RecipientStatus::failed, 2, "http_500")},
+                                    JobCounters{}, std::nullopt, true).ok());
+  IngestEntry short_one = email_entry("b@example.com", "u-b");
+  short_one.recipient.data_json = R"({"n":1})";
+  ingest(b, {short_one, email_entry("c@example.com")});
+
+  RecipientPage reused;
+  ASSERT_TRUE(store_->list_recipients_into(a.key, 0, 4, std::nullopt, 100, reused).ok());
+  ASSERT_EQ(reused.items.size(), 4u);
+  EXPECT_EQ(reused.next_seq, std::optional<std::uint64_t>(4));
+  EXPECT_EQ(reused.items[0].state.error_code, "http_500");
+
+  ASSERT_TRUE(store_->list_recipients_into(b.key, 0, 10, std::nullopt, 100, reused).ok());
+  const auto fresh = page(b, 0, 10);
+  ASSERT_EQ(fresh.items.size(), 2u);
+  ASSERT_EQ(reused.items.size(), fresh.items.size());
+  EXPECT_EQ(reused.next_seq, fresh.next_seq);
+  for (std::size_t i = 0; i < fresh.items.size(); ++i) {
+    SCOPED_TRACE(i);
+    const auto &got = reused.items[i], &want = fresh.items[i];
+    EXPECT_EQ(got.recipient.seq, want.recipient.seq);
+    for (auto field : {&Recipient::user_id, &Recipient::email, &Recipient::phone, &Recipient::push_token,
+                       &Recipient::webhook_url, &Recipient::locale, &Recipient::data_json,
+                       &Recipient::preferences_json})
+      EXPECT_EQ(got.recipient.*field, want.recipient.*field);
+    EXPECT_EQ(got.state.status, want.state.status);
+    EXPECT_EQ(got.state.attempts, want.state.attempts);
+    EXPECT_EQ(got.state.error_code, want.state.error_code);
+  }
+  EXPECT_EQ(reused.items[0].recipient.email, "b@example.com");
+  EXPECT_EQ(reused.items[0].recipient.data_json, R"({"n":1})");
+  EXPECT_EQ(reused.items[0].state.error_code, "");
+  EXPECT_EQ(reused.items[0].state.status, RecipientStatus::pending);
+}
+
 TEST_F(RocksStoreTest, StatusFilterIsBoundedByMaxScan) {
   Job job = insert("acme");
   ingest(job, email_entries(testing::numbered_emails(20)));
