@@ -246,14 +246,16 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   // on a futex instead of spinning and yielding for up to 100 µs: on two
   // cores the spinning took CPU from the leader it was waiting for.
   db_options.enable_write_thread_adaptive_yield = false;
-  // Compactions run at the lowest CPU priority (nice 19): below the HTTP
-  // API and below dispatch (workers/thread_priority.h), they take the cores
-  // those leave idle. A campaign sent right after a large ingest no longer
-  // shares the cores with that ingest's compactions (a quarter of the CPU
-  // during a 1 M dispatch); RocksDB slows writes if compaction falls far
-  // behind, so it cannot be starved for good. Flushes keep their priority:
-  // a full memtable stalls writes at once.
+  // Compactions and flushes run at the lowest CPU priority (nice 19):
+  // below the HTTP API and below dispatch (workers/thread_priority.h), they
+  // take the cores those leave idle. A campaign sent right after a large
+  // ingest would otherwise share the cores with that ingest's leftovers: in
+  // its first 400 ms, the flush of the hashed dedupe memtable (its sorted
+  // copy) took a quarter of the CPU and compactions another 30 %. Neither
+  // can be starved for good: a writer that finds its memtables full, or
+  // compaction far behind, waits, and its core goes to them.
   db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow);
+  db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH, rocksdb::CpuPriority::kLow);
   db_options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffers_mb << 20, cache);
 
