@@ -14,8 +14,6 @@ struct Invalid {
   const char* field;  // "" when the answer names none
 };
 
-void PrintTo(const Invalid& c, std::ostream* os) { *os << c.name; }
-
 TEST_F(JobsTest, CreateReturns201WithLocationAndView) {
   auto r = send("POST", "/v1/jobs",
                 email_job_body(R"("data":{"brand":"Acme"},"locale":"pt_br","correlation_id":"c-1","rate_limit":250)"));

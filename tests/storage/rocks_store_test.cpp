@@ -597,7 +597,9 @@ TEST_F(RocksStoreTest, MarkEnqueuedShowsTheInFlightRangeAsEnqueued) {
     const auto& st = p.items[seq].state;
     auto expected = seq < 4 ? RecipientStatus::sent : seq < 8 ? RecipientStatus::enqueued : RecipientStatus::pending;
     EXPECT_EQ(st.status, expected) << seq;
-    if (expected == RecipientStatus::enqueued) EXPECT_EQ(st.updated_at, kBaseMs + 5);
+    if (expected == RecipientStatus::enqueued) {
+      EXPECT_EQ(st.updated_at, kBaseMs + 5);
+    }
   }
   // The status filter and single lookups see the same.
   auto enqueued = page(job, 0, 100, RecipientStatus::enqueued);
