@@ -529,16 +529,12 @@ Result<void> RocksStore::list_recipients_into(const JobKey& job, std::uint64_t f
   // Items already in the page are overwritten, the first `n` of them; the
   // rest are dropped at the end.
   std::size_t n = 0;
-  auto done = [&]() -> Result<void> {
-    page.items.resize(n);
-    return {};
-  };
   std::size_t scanned = 0;
   for (; rit->Valid(); rit->Next()) {
     std::uint64_t seq = keys::seq_of_recipient({rit->key().data(), rit->key().size()});
     if (n == limit || scanned == max_scan) {
       page.next_seq = seq;
-      return done();
+      break;
     }
     ++scanned;
     // The state iterator trails the recipient iterator: same keys, sparser.
@@ -565,7 +561,8 @@ Result<void> RocksStore::list_recipients_into(const JobKey& job, std::uint64_t f
   }
   if (!rit->status().ok()) return storage_error(rit->status(), "list recipients");
   if (!sit->status().ok()) return storage_error(sit->status(), "list recipient states");
-  return done();
+  page.items.resize(n);
+  return {};
 }
 
 Result<void> RocksStore::commit_states(const JobKey& job, std::span<const StateChange> changes,

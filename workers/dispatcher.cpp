@@ -658,7 +658,6 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
   std::size_t launched = 0, finished = 0;
   bool interrupted = false;
   double last_look = steady_seconds();
-  const std::span<const OutboundMessage> all = messages;
   while (finished < launched || (launched < chunk_count && !interrupted)) {
     if (launched < chunk_count && !interrupted && launched - finished < kChunksInFlight) {
       // Looked at before a chunk leaves, so nothing more leaves once it is seen.
@@ -671,7 +670,7 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
         const std::size_t from = launched * chunk, n = std::min(chunk, messages.size() - from);
         co_await take_tokens(job, turn, n);
         asio::co_spawn(co_await asio::this_coro::executor,
-                       send_chunk(*reg.provider, all.subspan(from, n), chunk_outcomes[launched], done, launched),
+                       send_chunk(*reg.provider, messages.subspan(from, n), chunk_outcomes[launched], done, launched),
                        asio::detached);
         ++launched;
       }
