@@ -24,6 +24,12 @@ namespace {
 // simdjson reads up to 64 bytes past the end of its input.
 constexpr std::size_t kJsonPadding = 64;
 constexpr std::size_t kChunkBytes = 256 * 1024;
+// Room in a connection's read buffer while it reads a body. Beast reads as
+// much as the buffer has room for and never grows it while the parser moves
+// each piece out into the body chunk: from the 512 bytes of its first read,
+// a 1 MB JSON batch took 2 058 recvmsg calls and ~20 ms to arrive over
+// loopback (a plain reader takes ~1 ms).
+constexpr std::size_t kBodyReadBytes = 64 * 1024;
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -151,6 +157,9 @@ struct Server::Impl {
       else
         spdlog::debug("{} {} {} {:.1f}ms {}", req.method, req.path, res.status, ms, req.request_id);
       if (wec || !keep_alive) break;
+      // An idle connection keeps no body-sized buffer (what is left of a
+      // pipelined request stays).
+      if (buffer.capacity() > 4096) buffer.shrink_to_fit();
     }
     co_await linger(stream);
   }
@@ -180,6 +189,7 @@ struct Server::Impl {
                                                   std::vector<char>& chunk) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
+    if (buffer.capacity() < kBodyReadBytes) buffer.reserve(kBodyReadBytes);
     stream.expires_after(options.idle_timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (ec == http::error::need_buffer) ec = {};

@@ -79,5 +79,41 @@ TEST_F(RawSocketTest, MalformedHttpIs400AndTheServerKeepsServing) {
   EXPECT_EQ(require(api().get("/v1/jobs"), 200, "list").at("jobs").as_array().size(), 0u);
 }
 
+// Requests sent back to back in one write: a JSON batch far larger than the
+// connection's read buffer, a small one, then a status read. Each is answered
+// in order, whole, on the one connection (the buffer grows for a body and
+// shrinks after it, keeping the bytes of the requests behind).
+TEST_F(RawSocketTest, PipelinedRequestsAfterALargeBodyAreAnsweredInOrder) {
+  const std::string id = create_job(api(), email_job_spec());
+  const std::string big = json::serialize(json::object{{"users", email_users(0, 6'000)}});
+  const std::string small = json::serialize(json::object{{"users", email_users(6'000, 3)}});
+  ASSERT_GT(big.size(), 256u * 1024);  // more than one body chunk, and than the read buffer
+  const std::string path = "/v1/jobs/" + id + "/users";
+  RawConnection c(port());
+  c.send_all(request_head("POST", path, "application/json", big.size()) + big +
+             request_head("POST", path, "application/json", small.size()) + small +
+             fmt::format("GET /v1/jobs/{} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n"
+                         "Connection: close\r\n\r\n",
+                         id, kKeyA));
+  std::string raw = c.read_until_closed();
+  std::vector<HttpResponse> answers;
+  while (!raw.empty()) {
+    auto r = parse_response(raw);
+    const auto head_end = raw.find("\r\n\r\n");
+    raw.erase(0, head_end + 4 + std::stoul(r.header("content-length")));
+    answers.push_back(std::move(r));
+  }
+  ASSERT_EQ(answers.size(), 3u);
+  EXPECT_EQ(answers[0].status, 200) << answers[0].describe();
+  EXPECT_EQ(num(answers[0].object(), "accepted"), 6'000) << answers[0].describe();
+  EXPECT_EQ(answers[1].status, 200) << answers[1].describe();
+  EXPECT_EQ(num(answers[1].object(), "accepted"), 3) << answers[1].describe();
+  EXPECT_EQ(answers[2].status, 200) << answers[2].describe();
+  EXPECT_EQ(num(answers[2].object(), "unique"), 6'003) << answers[2].describe();
+  auto users = list_all_users(api(), id, 1000);
+  ASSERT_EQ(users.size(), 6'003u);
+  EXPECT_EQ(str(users[6'002], "user_id"), user_id_for(6'002));
+}
+
 }  // namespace
 }  // namespace crier::e2e
