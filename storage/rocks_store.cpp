@@ -341,6 +341,13 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
       // keeps that copy, and the idle memtable a finished ingest leaves
       // behind, small.
       o.write_buffer_size = 16 << 20;
+      // Random keys: every L0 file spans the whole of L1, so each L0→L1
+      // compaction rewrites all of L1. Compacting at 8 files instead of 4
+      // halves how often (five compactions of a 2 M ingest became three, with
+      // a quarter less CPU), and lookups still skip most files by their bloom
+      // filters. A dispatch right after an ingest shares the cores with those
+      // compactions: 536-648 -> 635-762 k/s to null in four A/B pairs.
+      o.level0_file_num_compaction_trigger = 8;
     }
     // Keys of a job (job ▸ seq) arrive in order: the memtable keeps an
     // insert hint per job and skips most of each skip-list search.
