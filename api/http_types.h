@@ -19,6 +19,9 @@ struct ApiRequest {
   std::string content_type;  // lower case, without parameters
   std::string idempotency_key;
   std::string request_id;
+  // The few other headers a vendor's API reads (X-API-Key, correlation-id),
+  // by lower-case name; only those the server copies (server.cpp).
+  std::map<std::string, std::string, std::less<>> headers;
   // Buffered body. The server reserves simdjson's padding after it.
   std::string body;
   // Set by the router after authentication.
@@ -28,7 +31,16 @@ struct ApiRequest {
 struct ApiResponse {
   int status = 200;
   std::string body;  // JSON
+  // The default is application/json; a vendor may need another (or none for
+  // an empty body).
+  std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// A header the server copied into `req.headers`, or "".
+inline std::string_view header(const ApiRequest& req, std::string_view lower_name) {
+  auto it = req.headers.find(lower_name);
+  return it == req.headers.end() ? std::string_view() : std::string_view(it->second);
+}
 
 }  // namespace crier::api

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "api/compat/facades.h"
 #include "api/errors.h"
 #include "api/routes/routes.h"
 
@@ -15,16 +16,24 @@ namespace {
 
 constexpr std::int64_t kIdempotencyTtlMs = 24LL * 3600 * 1000;
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  while (start < path.size()) {
-    auto slash = path.find('/', start);
-    if (slash == std::string_view::npos) slash = path.size();
-    if (slash > start) parts.push_back(path.substr(start, slash - start));
-    start = slash + 1;
-  }
-  return parts;
+using compat::path_parts;
+
+// The vendors' APIs, by the first segments of their paths. Each façade
+// authenticates, routes and answers errors in its vendor's style.
+struct FacadeRoute {
+  std::string_view prefix;  // without the leading slash
+  const compat::Facade& (*facade)();
+};
+const FacadeRoute kFacades[] = {
+    {"bulk", compat::courier},  // Courier's Bulk API
+};
+
+const compat::Facade* facade_for(std::string_view path) {
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  for (const auto& f : kFacades)
+    if (path.starts_with(f.prefix) && (path.size() == f.prefix.size() || path[f.prefix.size()] == '/'))
+      return &f.facade();
+  return nullptr;
 }
 
 ApiResponse method_not_allowed(const ApiRequest& req, std::string allow) {
@@ -56,6 +65,7 @@ ApiResponse replay(const IdempotentAnswer& a) {
   ApiResponse r;
   r.status = a.status;
   r.body = a.body;
+  if (r.body.empty()) r.content_type.clear();
   r.headers.emplace_back("Idempotent-Replayed", "true");
   return r;
 }
@@ -149,13 +159,13 @@ std::optional<ApiResponse> Router::authenticate(ApiRequest& req) const {
 
 bool Router::wants_stream(const ApiRequest& req) const {
   if (req.method != "POST" || !is_streamed_type(req.content_type)) return false;
-  auto parts = split_path(req.path);
+  auto parts = path_parts(req.path);
   return parts.size() == 4 && parts[0] == "v1" && parts[1] == "jobs" && parts[3] == "users";
 }
 
 std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream(ApiRequest& req) {
   if (auto denied = authenticate(req)) return std::move(*denied);
-  auto parts = split_path(req.path);
+  auto parts = path_parts(req.path);
   auto job = ctx_.jobs.get(req.tenant, parts[2]);
   if (!job) return fail(job.error(), req);
 
@@ -195,12 +205,25 @@ ApiResponse Router::handle(ApiRequest& req) {
       return fail(make_error(ErrorKind::unavailable, "not_ready", "recovering jobs; not ready yet"), req);
     return json_response(200, json::object{{"status", "ready"}});
   }
+  if (const auto* facade = facade_for(req.path)) {
+    if (auto auth = facade->authenticate(ctx_, req); !auth) return facade->error(auth.error(), req);
+    auto serve = [&](ApiRequest& r) { return facade->route(ctx_, r); };
+    if (req.method == "POST" && !req.idempotency_key.empty()) return with_idempotency(req, serve, facade->error);
+    return serve(req);
+  }
   if (auto denied = authenticate(req)) return std::move(*denied);
-  if (req.method == "POST" && !req.idempotency_key.empty()) return with_idempotency(req);
+  if (req.method == "POST" && !req.idempotency_key.empty())
+    return with_idempotency(req, [this](ApiRequest& r) { return route(r); }, fail);
   return route(req);
 }
 
-ApiResponse Router::with_idempotency(ApiRequest& req) {
+ApiResponse Router::error_answer(const Error& e, const ApiRequest& req) const {
+  if (const auto* facade = facade_for(req.path)) return facade->error(e, req);
+  return fail(e, req);
+}
+
+ApiResponse Router::with_idempotency(ApiRequest& req, const std::function<ApiResponse(ApiRequest&)>& serve,
+                                     ErrorShape fail) {
   if (!valid_idempotency_key(req.idempotency_key))
     return fail(make_error(ErrorKind::invalid, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"), req);
   auto prefix = request_hash_prefix(req);
@@ -221,7 +244,7 @@ ApiResponse Router::with_idempotency(ApiRequest& req) {
   auto stored = ctx_.idempotency.find_answer(req.tenant, req.idempotency_key, ctx_.jobs.now_ms());
   if (!stored) return fail(stored.error(), req);
   if (*stored) return (*stored)->request_hash == hash ? replay(**stored) : fail(key_reused(), req);
-  ApiResponse r = route(req);
+  ApiResponse r = serve(req);
   // Server errors are not stored: a retry should try again.
   if (r.status < 500) {
     IdempotentAnswer a{hash, r.status, r.body, ctx_.jobs.now_ms() + kIdempotencyTtlMs};
@@ -232,7 +255,7 @@ ApiResponse Router::with_idempotency(ApiRequest& req) {
 }
 
 ApiResponse Router::route(ApiRequest& req) {
-  auto p = split_path(req.path);
+  auto p = path_parts(req.path);
   const std::string& m = req.method;
   auto not_found = [&] {
     return fail(make_error(ErrorKind::not_found, "route_not_found", fmt::format("no route {} {}", m, req.path)), req);

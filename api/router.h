@@ -3,6 +3,7 @@
 // streamed user ingest (NDJSON, CSV); both are free of sockets.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -30,11 +31,19 @@ class Router {
 
   ApiContext& context() { return ctx_; }
 
+  // An error the server met before a handler ran (body too large, broken
+  // body...), in the shape of the API the path belongs to.
+  ApiResponse error_answer(const Error& e, const ApiRequest& req) const;
+
  private:
   friend class IdempotentStream;
   std::optional<ApiResponse> authenticate(ApiRequest& req) const;
   ApiResponse route(ApiRequest& req);
-  ApiResponse with_idempotency(ApiRequest& req);
+  using ErrorShape = ApiResponse (*)(const Error&, const ApiRequest&);
+  // Serves a POST carrying an Idempotency-Key: a stored answer is replayed,
+  // a new one stored; errors in `fail`'s shape.
+  ApiResponse with_idempotency(ApiRequest& req, const std::function<ApiResponse(ApiRequest&)>& serve,
+                               ErrorShape fail);
   // Claims (tenant, key) for one request at a time; false if taken.
   bool claim(const std::string& tenant, const std::string& key);
   void release(const std::string& tenant, const std::string& key);

@@ -50,6 +50,9 @@ Result<void> read_header(const http::request_parser<http::buffer_body>::value_ty
   req.request_id = valid_request_id(incoming_id) ? std::string(incoming_id) : new_request_id();
   req.authorization = std::string(h[http::field::authorization]);
   req.idempotency_key = std::string(h["Idempotency-Key"]);
+  for (std::string_view name : {"x-api-key", "correlation-id"})
+    if (auto v = h[boost::beast::string_view(name.data(), name.size())]; !v.empty())
+      req.headers.emplace(std::string(name), std::string(v));
   std::string ct = lower(h[http::field::content_type]);
   if (auto semi = ct.find(';'); semi != std::string::npos) ct.resize(semi);
   while (!ct.empty() && ct.back() == ' ') ct.pop_back();
@@ -124,7 +127,7 @@ struct Server::Impl {
         const auto& h = parser.get();
         keep_alive = h.keep_alive();
         if (auto r = read_header(h, req); !r) {
-          res = error_response(r.error(), req.request_id);
+          res = router.error_answer(r.error(), req);
           keep_alive = false;
         } else {
           if (lower(h[http::field::expect]) == "100-continue" && !parser.is_done()) {
@@ -141,7 +144,7 @@ struct Server::Impl {
 
       http::response<http::string_body> out{static_cast<http::status>(res.status), 11};
       out.set(http::field::server, "crier");
-      out.set(http::field::content_type, "application/json");
+      if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
       out.set("X-Request-Id", req.request_id);
       for (const auto& [k, v] : res.headers) out.set(k, v);
       out.body() = std::move(res.body);
@@ -204,9 +207,9 @@ struct Server::Impl {
                                        bool& keep_alive) {
     const std::size_t limit = router.context().limits.max_body_bytes;
     if (auto len = parser.content_length(); len && *len > limit) {
-      res = error_response(make_error(ErrorKind::too_large, "body_too_large",
-                                      fmt::format("the body is {} bytes; the limit is {} (stream users as NDJSON or CSV for more)", *len, limit)),
-                           req.request_id);
+      res = router.error_answer(make_error(ErrorKind::too_large, "body_too_large",
+                                           fmt::format("the body is {} bytes; the limit is {} (stream users as NDJSON or CSV for more)", *len, limit)),
+                                req);
       keep_alive = false;
       co_return;
     }
@@ -214,14 +217,14 @@ struct Server::Impl {
     while (!parser.is_done()) {
       auto got = co_await read_chunk(stream, buffer, parser, chunk);
       if (!got) {
-        res = error_response(got.error(), req.request_id);
+        res = router.error_answer(got.error(), req);
         keep_alive = false;
         co_return;
       }
       if (req.body.size() + *got > limit) {
-        res = error_response(make_error(ErrorKind::too_large, "body_too_large",
-                                        fmt::format("the body is over the {} byte limit", limit)),
-                             req.request_id);
+        res = router.error_answer(make_error(ErrorKind::too_large, "body_too_large",
+                                             fmt::format("the body is over the {} byte limit", limit)),
+                                  req);
         keep_alive = false;
         co_return;
       }

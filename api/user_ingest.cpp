@@ -18,9 +18,15 @@ namespace od = simdjson::ondemand;
 
 IngestAccumulator::IngestAccumulator(ApiContext& ctx, Job job) : ctx_(ctx), job_(std::move(job)) {}
 
+UserOutcome& IngestAccumulator::outcome(std::size_t index) {
+  if (outcomes_.size() <= index) outcomes_.resize(index + 1);
+  return outcomes_[index];
+}
+
 void IngestAccumulator::reject(std::size_t index, std::size_t line, const Error& e) {
   ++seen_;
   ++uncommitted_rejects_;
+  if (tracking_) outcome(index) = UserOutcome{UserOutcome::Kind::rejected, 0, e};
   if (rejected_list_.size() >= ctx_.limits.max_rejected_listed) return;
   json::object r{{"index", index}, {"code", e.code}, {"message", e.message}};
   if (line) r["line"] = line;
@@ -35,18 +41,39 @@ void IngestAccumulator::add(std::size_t index, std::size_t line, const Result<Ra
   ++seen_;
   auto key = dedupe_key(*r, job_.spec.channel);
   entries_.push_back({std::move(*r), key});
+  entry_indexes_.push_back(index);
+}
+
+void IngestAccumulator::note_committed(const IngestCommit& c, const std::vector<std::size_t>& indexes) {
+  auto seq = static_cast<std::uint64_t>(c.counters[Counter::unique] - c.accepted);
+  std::size_t d = 0;
+  for (std::size_t i = 0; i < indexes.size(); ++i) {
+    bool dup = d < c.duplicate_entries.size() && c.duplicate_entries[d] == i;
+    if (dup) {
+      ++d;
+      if (duplicated_list_.size() < ctx_.limits.max_rejected_listed)
+        duplicated_list_.push_back(json::object{{"index", indexes[i]}});
+    }
+    if (tracking_) outcome(indexes[i]) = UserOutcome{dup ? UserOutcome::Kind::duplicate : UserOutcome::Kind::accepted,
+                                                      dup ? 0 : seq, {}};
+    if (!dup) ++seq;
+  }
 }
 
 Result<void> IngestAccumulator::commit() {
   if (auto r = settle(); !r) return r;
-  if (entries_.empty() && uncommitted_rejects_ == 0) return {};
-  auto c = ctx_.jobs.ingest(job_, entries_, uncommitted_rejects_, true);
+  if (entries_.empty() && uncommitted_rejects_ == 0 && !creating_) return {};
+  auto c = creating_ ? ctx_.jobs.create_with(job_, entries_, uncommitted_rejects_, run_, true)
+                     : ctx_.jobs.ingest(job_, entries_, uncommitted_rejects_, true);
+  creating_ = false;
   if (!c) return c.error();
   accepted_ += c->accepted;
   duplicates_ += c->duplicates;
   rejected_ += uncommitted_rejects_;
   counters_ = c->counters;
+  note_committed(*c, entry_indexes_);
   entries_.clear();
+  entry_indexes_.clear();
   uncommitted_rejects_ = 0;
   return {};
 }
@@ -55,6 +82,7 @@ Result<void> IngestAccumulator::commit_behind() {
   if (auto r = settle(); !r) return r;
   if (entries_.empty() && uncommitted_rejects_ == 0) return {};
   in_flight_rejects_ = std::exchange(uncommitted_rejects_, 0);
+  in_flight_indexes_ = std::exchange(entry_indexes_, {});
   // The task owns its batch and a copy of the job; the future's destructor
   // waits for it, so it never outlives the service it calls.
   in_flight_ = std::async(std::launch::async, [&jobs = ctx_.jobs, job = job_, entries = std::move(entries_),
@@ -77,6 +105,7 @@ Result<void> IngestAccumulator::settle() {
   duplicates_ += c->duplicates;
   rejected_ += in_flight_rejects_;
   counters_ = c->counters;
+  note_committed(*c, in_flight_indexes_);
   return {};
 }
 
@@ -89,6 +118,7 @@ json::object IngestAccumulator::summary() const {
                       {"rejected", rejected_list_},
                       {"rejected_count", rejected_},
                       {"rejected_truncated", static_cast<std::size_t>(rejected_) > rejected_list_.size()},
+                      {"duplicated", duplicated_list_},
                       {"received_total", c[Counter::received]},
                       {"unique_total", c[Counter::unique]}};
 }
@@ -232,17 +262,20 @@ Result<Job> require_created(const Job& job) {
 
 // ---- JSON -----------------------------------------------------------------------
 
-ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job) {
-  if (auto r = require_created(job); !r) return fail(r.error(), req);
+Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const std::string& body,
+                                       std::optional<CreateWith> create) {
+  if (auto r = require_created(job); !r) return r.error();
   IngestAccumulator acc(ctx, job);
+  acc.track_outcomes();
+  if (create) acc.create_on_commit(create->run);
   UserParser users;
   try {
-    // The server reserved SIMDJSON_PADDING bytes after the body.
-    simdjson::padded_string_view input(req.body.data(), req.body.size(), req.body.capacity());
+    // The server reserves SIMDJSON_PADDING bytes after the body.
+    simdjson::padded_string_view input(body.data(), body.size(), body.capacity());
     std::string padded_copy;
-    if (req.body.capacity() < req.body.size() + simdjson::SIMDJSON_PADDING) {
-      padded_copy.reserve(req.body.size() + simdjson::SIMDJSON_PADDING);
-      padded_copy = req.body;
+    if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) {
+      padded_copy.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+      padded_copy = body;
       input = simdjson::padded_string_view(padded_copy.data(), padded_copy.size(), padded_copy.capacity());
     }
     od::document doc;
@@ -250,7 +283,7 @@ ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job) {
     od::object root;
     auto e = doc.get_object().get(root);
     throw_if_fatal(e);
-    if (e) return fail(bad_user("invalid_body", "the body must be an object: {\"users\": [...]}"), req);
+    if (e) return bad_user("invalid_body", "the body must be an object: {\"users\": [...]}");
     od::array list;
     bool found = false;
     for (auto field : root) {
@@ -260,25 +293,31 @@ ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job) {
       found = true;
       e = field.value().get_array().get(list);
       throw_if_fatal(e);
-      if (e) return fail(bad_user("invalid_body", "users must be an array", "users"), req);
+      if (e) return bad_user("invalid_body", "users must be an array", "users");
       std::size_t index = 0;
       for (auto element : list) {
         od::value v;
         throw_if_fatal(element.get(v));
         if (index == ctx.limits.max_users_per_batch)
-          return fail(make_error(ErrorKind::too_large, "too_many_users",
-                                 fmt::format("at most {} users per JSON batch; send more batches, or stream NDJSON", ctx.limits.max_users_per_batch), "users"), req);
+          return make_error(ErrorKind::too_large, "too_many_users",
+                            fmt::format("at most {} users per JSON batch; send more batches, or stream NDJSON", ctx.limits.max_users_per_batch), "users");
         acc.add(index, 0, users.parse(v));
         ++index;
       }
     }
-    if (!found) return fail(bad_user("missing_field", "the body needs a users array: {\"users\": [...]}", "users"), req);
+    if (!found) return bad_user("missing_field", "the body needs a users array: {\"users\": [...]}", "users");
     if (!doc.current_location().error()) throw SyntaxError{"trailing content after the JSON document"};
   } catch (const SyntaxError& e) {
-    return fail(bad_user("invalid_json", "the body is not valid JSON (UTF-8): " + e.message), req);
+    return bad_user("invalid_json", "the body is not valid JSON (UTF-8): " + e.message);
   }
-  if (auto r = acc.commit(); !r) return acc.error(r.error(), req);
-  return json_response(200, acc.summary());
+  if (auto r = acc.commit(); !r) return r.error();
+  return IngestReport{acc.summary(), acc.outcomes(), acc.job()};
+}
+
+ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job) {
+  auto report = ingest_json_users(ctx, job, req.body);
+  if (!report) return fail(report.error(), req);
+  return json_response(200, report->summary);
 }
 
 // ---- NDJSON ---------------------------------------------------------------------

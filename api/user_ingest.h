@@ -24,9 +24,30 @@
 
 namespace crier::api {
 
+// What became of one user of a buffered batch, for answers that speak per
+// user (the vendors' APIs).
+struct UserOutcome {
+  enum class Kind : std::uint8_t { rejected, accepted, duplicate };
+  Kind kind = Kind::rejected;
+  std::uint64_t seq = 0;  // accepted: the recipient's seq (its message id)
+  Error error;            // rejected: why
+};
+
 class IngestAccumulator {
  public:
   IngestAccumulator(ApiContext& ctx, Job job);
+
+  // Keeps one UserOutcome per user from here on (buffered batches only:
+  // memory grows with the batch).
+  void track_outcomes() { tracking_ = true; }
+  // The job is not stored yet: the first commit stores it with its users in
+  // one write (JobService::create_with), started when `run`.
+  void create_on_commit(bool run) {
+    creating_ = true;
+    run_ = run;
+  }
+  const Job& job() const { return job_; }
+  const std::vector<UserOutcome>& outcomes() const { return outcomes_; }
 
   // One user: validated and queued, or recorded as rejected.
   // `line` is the 1-based line or row in the body (0: not applicable).
@@ -53,14 +74,23 @@ class IngestAccumulator {
  private:
   ApiContext& ctx_;
   Job job_;
+  void note_committed(const IngestCommit& c, const std::vector<std::size_t>& indexes);
+  UserOutcome& outcome(std::size_t index);
+
   std::vector<IngestEntry> entries_;
+  std::vector<std::size_t> entry_indexes_;  // the user index of each entry
   std::int64_t uncommitted_rejects_ = 0;
   std::size_t seen_ = 0;
   std::int64_t accepted_ = 0, duplicates_ = 0, rejected_ = 0;
   boost::json::array rejected_list_;
+  boost::json::array duplicated_list_;
+  bool tracking_ = false;
+  bool creating_ = false, run_ = false;
+  std::vector<UserOutcome> outcomes_;
   std::optional<JobCounters> counters_;
   std::future<Result<IngestCommit>> in_flight_;
   std::int64_t in_flight_rejects_ = 0;
+  std::vector<std::size_t> in_flight_indexes_;
 };
 
 // A request body consumed chunk by chunk (NDJSON, CSV).
@@ -79,5 +109,22 @@ Result<std::unique_ptr<BodyStream>> open_user_stream(ApiContext& ctx, const ApiR
 
 // The buffered JSON form, {"users": [...]}.
 ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job);
+
+// The same for callers that answer in their own shape (the vendors' APIs):
+// `body` is a native {"users": [...]} document; its capacity may hold
+// simdjson's padding (it is copied otherwise). One write batch, all or
+// nothing. The report has the native summary and one outcome per user.
+struct IngestReport {
+  boost::json::object summary;
+  std::vector<UserOutcome> users;
+  Job job;  // as it stands after the commit
+};
+// With `create`, `job` is a prepared one (JobService::prepare), stored with
+// the users in one atomic write and, with `create->run`, started.
+struct CreateWith {
+  bool run = false;
+};
+Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const std::string& body,
+                                       std::optional<CreateWith> create = std::nullopt);
 
 }  // namespace crier::api

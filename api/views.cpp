@@ -46,6 +46,7 @@ json::object job_view(const Job& job, const JobCounters& c, double rate) {
   o["rate_limit"] = s.rate_limit > 0 ? number(s.rate_limit) : json::value(nullptr);
   o["schedule_at"] = time_or_null(s.schedule_at);
   o["expires_at"] = time_or_null(s.expires_at);
+  o["metadata"] = s.metadata_json.empty() ? json::value(nullptr) : json::parse(s.metadata_json);
   for (std::size_t i = 0; i < kCounterCount; ++i)
     o[to_string(static_cast<Counter>(i))] = c.values[i];
   // A finished job reports its average over the run; a running one, the

@@ -43,6 +43,9 @@ struct JobSpec {
   std::optional<std::int64_t> schedule_at;  // unix ms
   std::optional<std::int64_t> expires_at;   // unix ms
   double rate_limit = 0;                    // messages/s; 0 = no job-level limit
+  // The caller's own JSON object, stored and shown as given (empty: none).
+  // The vendors' façades keep the vendor's job definition here.
+  std::string metadata_json;
 };
 
 struct Job {

@@ -17,6 +17,28 @@ std::mutex& JobService::lock_for(const JobKey& key) {
 }
 
 Result<Job> JobService::create(std::string_view tenant, JobSpec spec) {
+  auto job = prepare(tenant, std::move(spec));
+  if (!job) return job;
+  if (auto r = jobs_.insert_job(*job); !r) return r.error();
+  return job;
+}
+
+Result<IngestCommit> JobService::create_with(Job& job, std::span<const IngestEntry> entries, std::int64_t rejected,
+                                             bool run, bool sync) {
+  Job stored = job;
+  if (run) {
+    auto started = apply_action(stored, JobAction::run);
+    if (!started) return started.error();
+    stored = std::move(*started);
+  }
+  auto c = jobs_.insert_job_with(stored, entries, rejected, sync);
+  if (!c) return c.error();
+  job = std::move(stored);
+  if (run && listener_) listener_->on_status_changed(job);
+  return c;
+}
+
+Result<Job> JobService::prepare(std::string_view tenant, JobSpec spec) {
   if (!spec.template_id.empty()) {
     auto t = templates_.find_template(tenant, spec.template_id);
     if (!t) return t.error();
@@ -35,7 +57,6 @@ Result<Job> JobService::create(std::string_view tenant, JobSpec spec) {
   job.tenant = tenant;
   job.spec = std::move(spec);
   job.status = JobStatus::created;
-  if (auto r = jobs_.insert_job(job); !r) return r.error();
   return job;
 }
 
@@ -182,6 +203,13 @@ Result<Job> JobService::apply_locked(Job job, JobAction action) {
     if (!c) return c.error();
     counters = *c;
   }
+  auto next = apply_action(std::move(job), action, counters);
+  if (!next) return next;
+  if (auto r = jobs_.update_job(*next); !r) return r.error();
+  return next;
+}
+
+Result<Job> JobService::apply_action(Job job, JobAction action, const JobCounters& counters) {
   std::int64_t now = clock_();
   auto next = next_status(job, action, now, counters);
   if (!next) {
@@ -193,7 +221,6 @@ Result<Job> JobService::apply_locked(Job job, JobAction action) {
   job.updated_at = now;
   if (job.status == JobStatus::processing && !job.started_at) job.started_at = now;
   if (is_final(job.status)) job.finished_at = now;
-  if (auto r = jobs_.update_job(job); !r) return r.error();
   return job;
 }
 

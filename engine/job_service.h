@@ -47,6 +47,15 @@ class JobService {
   // Validates the spec, snapshots a named template's content into the job,
   // checks every template compiles, and stores the job CREATED.
   Result<Job> create(std::string_view tenant, JobSpec spec);
+  // The job `create` would store, validated but not stored yet: for
+  // create_with, whose users are validated against it first.
+  Result<Job> prepare(std::string_view tenant, JobSpec spec);
+  // Stores a prepared job and its first users in one atomic write: created,
+  // ingested and, with `run`, already started (PROCESSING, or SCHEDULED
+  // before its schedule_at). Nothing is stored if the write fails. `job` is
+  // updated to what was stored.
+  Result<IngestCommit> create_with(Job& job, std::span<const IngestEntry> entries, std::int64_t rejected,
+                                   bool run, bool sync);
 
   // The tenant's job; not_found for unknown ids and other tenants' jobs alike.
   Result<Job> get(std::string_view tenant, std::string_view job_id);
@@ -75,6 +84,8 @@ class JobService {
  private:
   std::mutex& lock_for(const JobKey& key);
   Result<Job> apply_locked(Job job, JobAction action);
+  // The job after `action`, in memory only.
+  Result<Job> apply_action(Job job, JobAction action, const JobCounters& counters = {});
 
   JobStore& jobs_;
   TemplateStore& templates_;

@@ -27,6 +27,10 @@ struct IngestEntry {
 struct IngestCommit {
   std::int64_t accepted = 0;
   std::int64_t duplicates = 0;
+  // Indexes (into the committed entries, ascending) of the duplicates. The
+  // others were accepted in order: the k-th accepted entry got seq
+  // `counters[unique] - accepted + k`, so callers can name their messages.
+  std::vector<std::uint32_t> duplicate_entries;
   JobCounters counters;  // the job's counters after this commit
 };
 
@@ -70,6 +74,11 @@ class JobStore {
   // Callers serialise ingest per job.
   virtual Result<IngestCommit> ingest(const JobKey& job, std::span<const IngestEntry> entries,
                                       std::int64_t rejected, bool sync) = 0;
+  // insert_job and ingest in ONE atomic write batch: the job (in whatever
+  // status it is given, e.g. already PROCESSING) exists with its recipients,
+  // or nothing was written.
+  virtual Result<IngestCommit> insert_job_with(const Job& job, std::span<const IngestEntry> entries,
+                                               std::int64_t rejected, bool sync) = 0;
 
   virtual Result<JobCounters> counters(const JobKey& job) = 0;
 

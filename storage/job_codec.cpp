@@ -48,6 +48,7 @@ std::string encode(const Job& job) {
   put_opt(o, "schedule_at", s.schedule_at);
   put_opt(o, "expires_at", s.expires_at);
   o["rate_limit"] = s.rate_limit;
+  if (!s.metadata_json.empty()) o["metadata"] = json::parse(s.metadata_json);
   return json::serialize(o);
 }
 
@@ -86,6 +87,8 @@ std::optional<Job> decode_job(std::string_view in) {
   s.expires_at = get_opt(o, "expires_at");
   if (auto it = o.find("rate_limit"); it != o.end() && it->value().is_number())
     s.rate_limit = it->value().to_number<double>();
+  if (auto it = o.find("metadata"); it != o.end() && it->value().is_object())
+    s.metadata_json = json::serialize(it->value());
   return job;
 }
 

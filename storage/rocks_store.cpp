@@ -476,7 +476,28 @@ Result<IngestCommit> RocksStore::ingest(const JobKey& job, std::span<const Inges
                                         std::int64_t rejected, bool sync) {
   auto before = counters(job);
   if (!before) return before.error();
-  auto next_seq = static_cast<std::uint64_t>((*before)[Counter::unique]);
+  rocksdb::WriteBatch batch;
+  auto out = add_recipients(batch, job, *before, entries, rejected);
+  if (!out) return out.error();
+  if (auto r = impl_->write(batch, sync); !r) return r.error();
+  return out;
+}
+
+Result<IngestCommit> RocksStore::insert_job_with(const Job& job, std::span<const IngestEntry> entries,
+                                                 std::int64_t rejected, bool sync) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[kJobs], keys::job(job.key), records::encode(job));
+  batch.Put(impl_->cf[kJobsByTenant], keys::tenant_job(job.tenant, job.created_at, job.key), "");
+  batch.Put(impl_->cf[kCounters], keys::counters(job.key), encode_counters({}));
+  auto out = add_recipients(batch, job.key, JobCounters{}, entries, rejected);
+  if (!out) return out.error();
+  if (auto r = impl_->write(batch, sync); !r) return r.error();
+  return out;
+}
+
+Result<IngestCommit> RocksStore::add_recipients(rocksdb::WriteBatch& batch, const JobKey& job, const JobCounters& before,
+                                                std::span<const IngestEntry> entries, std::int64_t rejected) {
+  auto next_seq = static_cast<std::uint64_t>(before[Counter::unique]);
 
   // Look the whole batch's identities up in one MultiGet.
   std::vector<std::string> dedupe_keys;
@@ -488,6 +509,7 @@ Result<IngestCommit> RocksStore::ingest(const JobKey& job, std::span<const Inges
     keyed.push_back(i);
   }
   std::vector<bool> duplicate(entries.size(), false);
+  IngestCommit out;
   if (!dedupe_keys.empty()) {
     std::vector<rocksdb::Slice> key_slices;
     key_slices.reserve(dedupe_keys.size());
@@ -509,14 +531,13 @@ Result<IngestCommit> RocksStore::ingest(const JobKey& job, std::span<const Inges
     }
   }
 
-  rocksdb::WriteBatch batch;
-  IngestCommit out;
   std::size_t j = 0;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     bool has_key = entries[i].dedupe.has_value();
     const std::string* dkey = has_key ? &dedupe_keys[j++] : nullptr;
     if (duplicate[i]) {
       ++out.duplicates;
+      out.duplicate_entries.push_back(static_cast<std::uint32_t>(i));
       continue;
     }
     std::uint64_t seq = next_seq + static_cast<std::uint64_t>(out.accepted);
@@ -535,8 +556,7 @@ Result<IngestCommit> RocksStore::ingest(const JobKey& job, std::span<const Inges
   delta[Counter::duplicates] = out.duplicates;
   delta[Counter::rejected] = rejected;
   batch.Merge(impl_->cf[kCounters], keys::counters(job), encode_counters(delta));
-  if (auto r = impl_->write(batch, sync); !r) return r.error();
-  out.counters = *before;
+  out.counters = before;
   out.counters += delta;
   return out;
 }

@@ -10,6 +10,10 @@
 
 #include "engine/job_store.h"
 
+namespace rocksdb {
+class WriteBatch;
+}
+
 namespace crier {
 
 struct StoreOptions {
@@ -35,6 +39,8 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<JobPage> list_jobs(std::string_view tenant, std::optional<JobStatus> status,
                             std::string_view after, std::size_t limit) override;
   Result<void> for_each_job(const std::function<void(const Job&)>& visit) override;
+  Result<IngestCommit> insert_job_with(const Job& job, std::span<const IngestEntry> entries,
+                                       std::int64_t rejected, bool sync) override;
   Result<IngestCommit> ingest(const JobKey& job, std::span<const IngestEntry> entries,
                               std::int64_t rejected, bool sync) override;
   Result<JobCounters> counters(const JobKey& job) override;
@@ -89,6 +95,9 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
  private:
   struct Impl;
   explicit RocksStore(std::unique_ptr<Impl> impl);
+  // Puts the entries not already in the job into `batch` (ingest's rules).
+  Result<IngestCommit> add_recipients(rocksdb::WriteBatch& batch, const JobKey& job, const JobCounters& before,
+                                      std::span<const IngestEntry> entries, std::int64_t rejected);
   std::unique_ptr<Impl> impl_;
 };
 

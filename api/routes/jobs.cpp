@@ -8,6 +8,7 @@
 #include "api/cursor.h"
 #include "api/errors.h"
 #include "api/routes/routes.h"
+#include "api/user_ingest.h"
 #include "api/views.h"
 #include "engine/content_json.h"
 #include "engine/time_format.h"
@@ -83,7 +84,7 @@ Result<std::optional<std::int64_t>> opt_time(const json::object& o, const char* 
 Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   static const std::set<std::string, std::less<>> known = {
       "channel",  "template",    "content",    "data",     "locale",    "webhook_url",
-      "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider"};
+      "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata"};
   for (const auto& [k, v] : o)
     if (!known.count(std::string_view(k)))
       return bad("unknown_field", fmt::format("unknown field '{}'", std::string_view(k)), std::string(k));
@@ -159,6 +160,11 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
       return bad("invalid_rate_limit", "rate_limit must be above 0 and at most 10000000 messages per second", "rate_limit");
     spec.rate_limit = r;
   }
+  if (auto it = o.find("metadata"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_object()) return bad("invalid_metadata", "metadata must be a JSON object", "metadata");
+    spec.metadata_json = json::serialize(it->value());
+    if (spec.metadata_json.size() > 64 * 1024) return bad("invalid_metadata", "metadata must be at most 64 KiB", "metadata");
+  }
   return spec;
 }
 
@@ -170,13 +176,49 @@ ApiResponse view_of(ApiContext& ctx, const ApiRequest& req, const Job& job, int 
 
 }  // namespace
 
+Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json) {
+  auto spec = parse_spec(ctx, spec_json);
+  if (!spec) return spec.error();
+  return ctx.jobs.create(tenant, std::move(*spec));
+}
+
+Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
+                                           const std::string& users_body, bool run) {
+  auto spec = parse_spec(ctx, spec_json);
+  if (!spec) return spec.error();
+  auto job = ctx.jobs.prepare(tenant, std::move(*spec));
+  if (!job) return job.error();
+  return ingest_json_users(ctx, *job, users_body, CreateWith{run});
+}
+
 ApiResponse create_job(ApiContext& ctx, const ApiRequest& req) {
   auto body = parse_body(req);
   if (!body) return fail(body.error(), req);
   if (!body->is_object()) return fail(bad("invalid_body", "the body must be a JSON object", ""), req);
-  auto spec = parse_spec(ctx, body->get_object());
-  if (!spec) return fail(spec.error(), req);
-  auto job = ctx.jobs.create(req.tenant, std::move(*spec));
+  auto& o = body->get_object();
+  if (o.contains("users") || o.contains("run")) {
+    // Created, ingested and (with "run": true) started in one write.
+    bool run = false;
+    if (auto* r = o.if_contains("run"); r && !r->is_null()) {
+      if (!r->is_bool()) return fail(bad("invalid_field", "run must be true or false", "run"), req);
+      run = r->get_bool();
+    }
+    json::value users = json::array();
+    if (auto* u = o.if_contains("users"); u && !u->is_null()) users = *u;
+    o.erase("users");
+    o.erase("run");
+    std::string users_body = json::serialize(json::object{{"users", std::move(users)}});
+    auto report = create_job_with_users(ctx, req.tenant, o, users_body, run);
+    if (!report) return fail(report.error(), req);
+    auto counters = ctx.jobs.counters(report->job);
+    if (!counters) return fail(counters.error(), req);
+    auto view = job_view(report->job, *counters, 0);
+    view["ingested"] = std::move(report->summary);
+    auto response = json_response(201, view);
+    response.headers.emplace_back("Location", "/v1/jobs/" + report->job.id());
+    return response;
+  }
+  auto job = create_job_from(ctx, req.tenant, o);
   if (!job) return fail(job.error(), req);
   auto response = json_response(201, job_view(*job, JobCounters{}, 0));
   response.headers.emplace_back("Location", "/v1/jobs/" + job->id());

@@ -3,6 +3,7 @@
 // returns a response; none touches a socket.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <memory>
@@ -16,6 +17,16 @@ namespace crier::api {
 
 // jobs.cpp
 ApiResponse create_job(ApiContext& ctx, const ApiRequest& req);
+// The job a native spec ({"channel", "template" | "content", ...}) describes,
+// validated as POST /v1/jobs does and stored CREATED: the vendors' façades
+// translate their requests into this spec.
+Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec);
+// The same job stored together with its first users (`users_body`: a native
+// {"users": [...]} document) in ONE atomic write, and with `run` already
+// started: an answer means the users are stored and will be sent.
+struct IngestReport;
+Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec,
+                                           const std::string& users_body, bool run);
 ApiResponse list_jobs(ApiContext& ctx, const ApiRequest& req);
 ApiResponse get_job(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
 ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id,

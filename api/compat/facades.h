@@ -1,0 +1,11 @@
+// The vendors' façades, one file each in api/compat/, listed with their
+// paths in the router's one route table (api/router.cpp).
+#pragma once
+
+#include "api/compat/common.h"
+
+namespace crier::api::compat {
+
+const Facade& courier();  // /bulk…            (courier.cpp)
+
+}  // namespace crier::api::compat
