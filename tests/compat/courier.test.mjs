@@ -1,0 +1,138 @@
+// Courier's official Node client (@trycourier/courier, pinned in the
+// lockfile) against a real `crier serve`, changed only in its base URL and
+// key: create, addUsers, runJob, retrieveJob and listUsers, a job run to
+// completion against the real loopback sink, and the client's error classes.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import Courier from '@trycourier/courier';
+
+import { startCrier } from './harness.mjs';
+
+// The client as a Courier user builds it, with a fetch that counts the
+// requests it sends (to see its retries).
+function courierClient(crier, apiKey = crier.apiKey) {
+  const sent = [];
+  const client = new Courier({
+    apiKey,
+    baseURL: crier.baseUrl,
+    fetch: (url, init) => {
+      sent.push(`${init?.method ?? 'GET'} ${new URL(url).pathname}`);
+      return fetch(url, init);
+    },
+  });
+  return { client, sent };
+}
+
+test('a bulk job made with the Courier client runs to the sink and reads back in Courier terms', async (t) => {
+  const crier = await startCrier();
+  t.after(() => crier.stop());
+  const { client } = courierClient(crier);
+  const hook = `${crier.sinkUrl}/courier`;
+
+  const { jobId } = await client.bulk.createJob({
+    message: {
+      event: 'order-shipped',
+      content: { title: 'Order {{order}}', body: 'Hi {{name}}, order {{order}} from {{shop}} has shipped' },
+      routing: { method: 'single', channels: ['webhook'] },
+      data: { shop: 'Acme', order: 'none' },
+    },
+  });
+  assert.match(jobId, /^job_[0-9A-Z]{26}$/);
+
+  const users = [
+    { to: { user_id: 'spike', data: { name: 'Spike', order: 'A-1' } }, profile: { webhook_url: hook } },
+    { recipient: 'faye', data: { name: 'Faye', order: 'A-2' }, profile: { webhook_url: hook } },
+    { to: { user_id: 'jet', webhook_url: hook }, data: { name: 'Jet', order: 'A-3' } },
+    { to: { user_id: 'spike' }, profile: { webhook_url: hook } },  // a duplicate
+  ];
+  const { data: added, response } = await client.bulk.addUsers(jobId, { users }).withResponse();
+  assert.match(response.headers.get('content-type'), /application\/json/);
+  assert.equal(added.total, 3);
+  assert.deepEqual(added.errors, [{ error: 'Duplicate user', user: users[3] }]);
+
+  const before = await client.bulk.retrieveJob(jobId);
+  assert.equal(before.job.status, 'CREATED');
+  assert.equal(before.job.received, 4);
+  assert.equal(before.job.definition.event, 'order-shipped');
+
+  await client.bulk.runJob(jobId);
+  const done = await crier.waitFor(async () => {
+    const r = await client.bulk.retrieveJob(jobId);
+    return r.job.status === 'COMPLETED' && r.job;
+  }, 30000, { what: `Courier job ${jobId} COMPLETED` });
+  assert.equal(done.enqueued, 3);
+  assert.equal(done.failures, 0);
+
+  // Every page of users, with the message ids the sink received.
+  const items = [];
+  let cursor;
+  do {
+    const page = await client.bulk.listUsers(jobId, cursor ? { cursor } : {});
+    items.push(...page.items);
+    cursor = page.paging.more ? page.paging.cursor : undefined;
+  } while (cursor);
+  assert.deepEqual(items.map((i) => i.recipient), ['spike', 'faye', 'jet']);
+  for (const item of items) {
+    assert.equal(item.status, 'ENQUEUED');
+    assert.match(item.messageId, new RegExp(`^msg_${jobId.slice(4)}_[0-9a-f]{16}$`));
+  }
+
+  const delivered = (await crier.sinkRequests()).map((r) => JSON.parse(r.body));
+  assert.equal(delivered.length, 3);
+  const byUser = Object.fromEntries(delivered.map((m) => [m.user_id, m]));
+  for (const item of items) assert.equal(byUser[item.recipient].message_id, item.messageId);
+  // Per-user data over the job's: each user's order, the job's shop.
+  assert.deepEqual(byUser.spike.data, { title: 'Order A-1', body: 'Hi Spike, order A-1 from Acme has shipped' });
+  assert.deepEqual(byUser.faye.data, { title: 'Order A-2', body: 'Hi Faye, order A-2 from Acme has shipped' });
+});
+
+test('the seed page\'s nested shape names a stored template', async (t) => {
+  const crier = await startCrier();
+  t.after(() => crier.stop());
+  const put = await crier.fetchJson('PUT', '/v1/templates/invoice-due', {
+    content: { webhook: { body: { text: 'Invoice for {{company_name}}, {{recipientName}}' } } },
+  });
+  assert.equal(put.status, 201, put.text);
+  const { client } = courierClient(crier);
+  const { jobId } = await client.bulk.createJob({
+    message: { message: { template: 'invoice-due' }, data: { company_name: 'Acme Corp' } },
+  });
+  await client.bulk.addUsers(jobId, {
+    users: [{ to: { user_id: 'spike_spiegel', data: { recipientName: 'Spike Spiegel' } },
+              profile: { webhook_url: `${crier.sinkUrl}/t` } }],
+  });
+  await client.bulk.runJob(jobId);
+  await crier.waitFor(async () => (await client.bulk.retrieveJob(jobId)).job.status === 'COMPLETED', 30000);
+  const [m] = (await crier.sinkRequests()).map((r) => JSON.parse(r.body));
+  assert.deepEqual(m.data, { text: 'Invoice for Acme Corp, Spike Spiegel' });
+});
+
+test('errors raise the client\'s own error classes, and a refused run is sent once', async (t) => {
+  const crier = await startCrier();
+  t.after(() => crier.stop());
+  const { client, sent } = courierClient(crier);
+
+  await assert.rejects(courierClient(crier, 'not-the-key').client.bulk.createJob({ message: { event: 'x' } }),
+                       (e) => e instanceof Courier.AuthenticationError && e.status === 401);
+  await assert.rejects(client.bulk.retrieveJob('job_00000000000000000000000000'),
+                       (e) => e instanceof Courier.NotFoundError && /no job/.test(e.message));
+  await assert.rejects(client.bulk.createJob({ message: { data: {} } }),
+                       (e) => e instanceof Courier.BadRequestError && /message.event/.test(e.message));
+  await assert.rejects(client.bulk.createJob({ message: { event: 'no-such-template' } }),
+                       (e) => e instanceof Courier.NotFoundError);
+
+  const { jobId } = await client.bulk.createJob({ message: { event: 'e', content: { title: 't', body: 'b' },
+                                                             routing: { method: 'single', channels: ['webhook'] } } });
+  await client.bulk.addUsers(jobId, { users: [{ to: { user_id: 'u', webhook_url: `${crier.sinkUrl}/e` } }] });
+  await client.bulk.runJob(jobId);
+  sent.length = 0;
+  await assert.rejects(client.bulk.runJob(jobId), (e) => e instanceof Courier.ConflictError);
+  assert.deepEqual(sent, [`POST /bulk/${jobId}/run`]);  // x-should-retry: false: no retries
+
+  // A caller's Idempotency-Key is honoured: the same create answers the same job.
+  const body = { message: { event: 'e', content: { title: 't', body: 'b' }, routing: { channels: ['email'] } } };
+  const a = await client.bulk.createJob(body, { headers: { 'Idempotency-Key': 'bulk-create-1' } });
+  const b = await client.bulk.createJob(body, { headers: { 'Idempotency-Key': 'bulk-create-1' } });
+  assert.equal(a.jobId, b.jobId);
+});
