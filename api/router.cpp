@@ -25,7 +25,8 @@ struct FacadeRoute {
   const compat::Facade& (*facade)();
 };
 const FacadeRoute kFacades[] = {
-    {"bulk", compat::courier},  // Courier's Bulk API
+    {"bulk", compat::courier},        // Courier's Bulk API
+    {"v2/notify", compat::prelude},  // Prelude's Notify batch
 };
 
 const compat::Facade* facade_for(std::string_view path) {

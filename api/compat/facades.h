@@ -7,5 +7,6 @@
 namespace crier::api::compat {
 
 const Facade& courier();  // /bulk…            (courier.cpp)
+const Facade& prelude();  // /v2/notify…       (prelude.cpp)
 
 }  // namespace crier::api::compat

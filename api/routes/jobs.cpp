@@ -182,11 +182,15 @@ Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const json
   return ctx.jobs.create(tenant, std::move(*spec));
 }
 
-Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
-                                           const std::string& users_body, bool run) {
+Result<Job> prepare_job_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json) {
   auto spec = parse_spec(ctx, spec_json);
   if (!spec) return spec.error();
-  auto job = ctx.jobs.prepare(tenant, std::move(*spec));
+  return ctx.jobs.prepare(tenant, std::move(*spec));
+}
+
+Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
+                                           const std::string& users_body, bool run) {
+  auto job = prepare_job_from(ctx, tenant, spec_json);
   if (!job) return job.error();
   return ingest_json_users(ctx, *job, users_body, CreateWith{run});
 }

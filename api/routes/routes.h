@@ -21,6 +21,10 @@ ApiResponse create_job(ApiContext& ctx, const ApiRequest& req);
 // validated as POST /v1/jobs does and stored CREATED: the vendors' façades
 // translate their requests into this spec.
 Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec);
+// The same job validated and prepared (template snapshot, renderability)
+// but not stored: what create_job_with_users would store, for callers that
+// must check a spec before deciding whether to create it.
+Result<Job> prepare_job_from(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec);
 // The same job stored together with its first users (`users_body`: a native
 // {"users": [...]} document) in ONE atomic write, and with `run` already
 // started: an answer means the users are stored and will be sent.
