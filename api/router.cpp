@@ -301,6 +301,10 @@ ApiResponse Router::route(ApiRequest& req) {
     if (m == "POST") return post_receipts(ctx_, req, p[2]);
     return method_not_allowed(req, "POST");
   }
+  if (p.size() == 3 && p[1] == "sms" && p[2] == "segments") {
+    if (m == "POST") return count_segments(ctx_, req);
+    return method_not_allowed(req, "POST");
+  }
   if (p.size() >= 2 && p[1] == "templates") {
     if (p.size() == 2) {
       if (m == "GET") return list_templates(ctx_, req);

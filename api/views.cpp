@@ -98,6 +98,10 @@ json::object recipient_view(const JobKey& job, const RecipientView& v) {
   return o;
 }
 
+json::object sms_view(const SmsSegments& s) {
+  return json::object{{"encoding", to_string(s.encoding)}, {"segments", s.segments}, {"characters", s.characters}};
+}
+
 json::object template_view(const Template& t) {
   return json::object{{"template_id", t.id},
                       {"content", content_to_json(t.content)},

@@ -6,6 +6,7 @@
 #include "engine/counters.h"
 #include "engine/job.h"
 #include "engine/recipient.h"
+#include "engine/sms_segments.h"
 
 namespace crier::api {
 
@@ -13,5 +14,7 @@ namespace crier::api {
 boost::json::object job_view(const Job& job, const JobCounters& counters, double rate_per_second);
 boost::json::object recipient_view(const JobKey& job, const RecipientView& r);
 boost::json::object template_view(const Template& t);
+// {"encoding", "segments", "characters"}
+boost::json::object sms_view(const SmsSegments& s);
 
 }  // namespace crier::api

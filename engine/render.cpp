@@ -358,12 +358,20 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
 void RenderedMessage::clear() {
   for (std::string* f : {&subject, &text, &html, &title, &body, &json_body, &template_name, &language}) f->clear();
   parameters.clear();
+  sms.reset();
 }
 
 Result<void> JobRenderer::render_into(const Recipient& r, RenderedMessage& m) {
   m.clear();  // fields are appended to, and `m` may hold an earlier message
   Compiled& c = for_locale(r.locale.empty() ? locale_ : r.locale);
-  if (c.fast) return render_fast(c, r, m);
+  auto rendered = c.fast ? render_fast(c, r, m) : render_mustache(c, r, m);
+  // Measured here, once per message, so every reader of an SMS (providers,
+  // the users listing) sees the same encoding and segments.
+  if (rendered && channel_ == Channel::sms) m.sms = count_sms_segments(m.body);
+  return rendered;
+}
+
+Result<void> JobRenderer::render_mustache(Compiled& c, const Recipient& r, RenderedMessage& m) {
   if (!global_view_) global_view_ = std::make_unique<mustache::data>(to_mustache(global_));
   auto parsed = user_data_of(r);
   if (!parsed) return parsed.error();

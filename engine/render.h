@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "engine/job.h"
 #include "engine/recipient.h"
 #include "engine/result.h"
+#include "engine/sms_segments.h"
 
 namespace kainjow::mustache {
 template <typename string_type>
@@ -30,6 +32,9 @@ struct RenderedMessage {
   std::string json_body;                 // webhook
   std::string template_name, language;   // whatsapp
   std::vector<std::string> parameters;   // whatsapp
+  // sms: the body's encoding, length and segments, measured as it is
+  // rendered; empty on every other channel.
+  std::optional<SmsSegments> sms;
 
   // Empties every field, keeping the strings' buffers for the next message.
   void clear();
@@ -65,6 +70,8 @@ class JobRenderer {
   std::unique_ptr<Compiled> base_;
   std::map<std::string, std::unique_ptr<Compiled>> locales_;
   Compiled& for_locale(const std::string& locale);
+  // Templates with sections or other Mustache beyond variables, by kainjow.
+  Result<void> render_mustache(Compiled& c, const Recipient& r, RenderedMessage& out);
   // Templates of text and variables only, rendered without kainjow: the
   // recipient's data read in place by simdjson (the common case), or
   // parsed by boost::json and merged with the job's (render_fast_merged)

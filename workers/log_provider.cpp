@@ -35,7 +35,13 @@ boost::json::object to_json(const OutboundMessage& m) {
       o["text"] = c.text;
       o["html"] = c.html;
       break;
-    case Channel::sms: o["body"] = c.body; break;
+    case Channel::sms:
+      o["body"] = c.body;
+      if (c.sms)
+        o["sms"] = {{"encoding", to_string(c.sms->encoding)},
+                    {"segments", c.sms->segments},
+                    {"characters", c.sms->characters}};
+      break;
     case Channel::push:
       o["title"] = c.title;
       o["body"] = c.body;

@@ -46,6 +46,9 @@ ApiResponse post_receipts(ApiContext& ctx, const ApiRequest& req, std::string_vi
 ApiResponse ingest_users_json(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
 ApiResponse list_users(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
 
+// sms.cpp: POST /v1/sms/segments
+ApiResponse count_segments(ApiContext& ctx, const ApiRequest& req);
+
 // templates.cpp
 ApiResponse put_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse get_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);

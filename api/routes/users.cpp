@@ -6,6 +6,7 @@
 #include "api/routes/routes.h"
 #include "api/user_ingest.h"
 #include "api/views.h"
+#include "engine/render.h"
 
 namespace crier::api {
 namespace json = boost::json;
@@ -38,8 +39,19 @@ ApiResponse list_users(ApiContext& ctx, const ApiRequest& req, std::string_view 
   }
   auto page = ctx.store.list_recipients(job->key, from, *limit, status, ctx.limits.max_scan);
   if (!page) return fail(page.error(), req);
+  // An sms job shows each recipient's message measured: rendered now with
+  // one renderer for the page (compiled once); a message that cannot be
+  // rendered, or content that cannot be compiled, just goes unmeasured.
+  std::unique_ptr<JobRenderer> renderer;
+  if (job->spec.channel == Channel::sms)
+    if (auto compiled = JobRenderer::compile(job->spec)) renderer = std::move(*compiled);
+  RenderedMessage message;
   json::array items;
-  for (const auto& r : page->items) items.push_back(recipient_view(job->key, r));
+  for (const auto& r : page->items) {
+    json::object view = recipient_view(job->key, r);
+    if (renderer && renderer->render_into(r.recipient, message) && message.sms) view["sms"] = sms_view(*message.sms);
+    items.push_back(std::move(view));
+  }
   json::object paging{{"more", page->next_seq.has_value()},
                       {"cursor", page->next_seq ? json::value(encode_seq_cursor(job->key, *page->next_seq))
                                                 : json::value(nullptr)}};

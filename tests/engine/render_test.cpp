@@ -191,6 +191,50 @@ TEST(JobRendererTest, RenderIntoAReusedMessageLeavesNothingOfTheMessageBefore) {
   EXPECT_EQ(m.html, fresh->html);
 }
 
+TEST(JobRendererTest, SmsIsMeasuredOnEveryPathAndOnlyOnTheSmsChannel) {
+  // The fast path (variables only), the merged fast path (a nested object
+  // of the job's data) and kainjow (a section) all measure the body.
+  for (std::string body : {"{{a}} {{o.x}}", "{{#a}}{{a}}{{/a}} {{o.x}}"}) {
+    SCOPED_TRACE(body);
+    JobSpec spec;
+    spec.channel = Channel::sms;
+    spec.content.base.sms = SmsContent{body};
+    spec.data_json = R"({"o":{"x":"€"}})";
+    auto r = compile_ok(spec);
+    ASSERT_TRUE(r);
+    for (std::string data : {R"({"a":"hi"})", R"({"a":"hi","o":{"y":1}})"}) {
+      auto m = r->render(user_with(data));
+      ASSERT_TRUE(m.ok()) << m.error().message;
+      EXPECT_EQ(m->body, "hi €");
+      ASSERT_TRUE(m->sms.has_value());
+      EXPECT_EQ(*m->sms, (SmsSegments{SmsEncoding::gsm7, 5, 1}));
+    }
+    auto emoji = r->render(user_with(R"({"a":"😀"})"));
+    ASSERT_TRUE(emoji.ok());
+    ASSERT_TRUE(emoji->sms.has_value());
+    EXPECT_EQ(*emoji->sms, (SmsSegments{SmsEncoding::ucs2, 4, 1}));
+  }
+  auto email = compile_ok(email_spec("s", "t", ""));
+  ASSERT_TRUE(email);
+  auto m = email->render(user_with("{}"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_FALSE(m->sms.has_value());
+}
+
+TEST(JobRendererTest, ReusedMessageDropsTheSmsMeasureOfTheMessageBefore) {
+  JobSpec spec;
+  spec.channel = Channel::sms;
+  spec.content.base.sms = SmsContent{"{{a}}"};
+  spec.data_json = "{}";
+  auto r = compile_ok(spec);
+  ASSERT_TRUE(r);
+  RenderedMessage m;
+  ASSERT_TRUE(r->render_into(user_with(R"({"a":"hi"})"), m).ok());
+  ASSERT_TRUE(m.sms.has_value());
+  EXPECT_FALSE(r->render_into(user_with("[1]"), m).ok());  // data that is not an object
+  EXPECT_FALSE(m.sms.has_value());
+}
+
 TEST(JobRendererTest, UsersWithoutALocaleGetTheJobsLocale) {
   JobSpec spec;
   spec.channel = Channel::sms;

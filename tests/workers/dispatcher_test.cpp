@@ -381,5 +381,53 @@ TEST_F(DispatcherTest, ManyJobsRunConcurrently) {
   for (const auto& [id, seqs] : seqs_by_job) EXPECT_EQ(seqs.size(), 300u) << id;
 }
 
+TEST_F(DispatcherTest, SmsMessagesCarryTheirEncodingAndSegmentsToTheProvider) {
+  JobSpec spec;
+  spec.channel = Channel::sms;
+  spec.content.base.sms = SmsContent{"{{text}}"};
+  spec.data_json = "{}";
+  Job job = create(spec);
+  const std::vector<std::string> texts = {"Hi Bo", "5€", std::string(161, 'a'), "Hi Zo\u00eb"};
+  std::vector<IngestEntry> entries;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    std::string phone = fmt::format("+1415555010{}", i);
+    std::string data = json::serialize(json::object{{"text", texts[i]}});
+    RawUser raw;
+    raw.phone = phone;
+    raw.data_json = data;
+    auto r = validate_user(raw, job.spec);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    IngestEntry e;
+    e.dedupe = dedupe_key(*r, job.spec.channel);
+    e.recipient = std::move(*r);
+    entries.push_back(std::move(e));
+  }
+  ingest(job, entries);
+  run(job);
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+
+  std::map<std::uint64_t, json::object> by_seq;
+  for (auto& line : log_lines()) by_seq[seq_of(line)] = line;
+  ASSERT_EQ(by_seq.size(), texts.size());
+  auto sms = [](std::string_view encoding, int segments, int characters) {
+    return json::value(json::object{{"encoding", encoding}, {"segments", segments}, {"characters", characters}});
+  };
+  EXPECT_EQ(by_seq[0].at("sms"), sms("GSM-7", 1, 5));
+  EXPECT_EQ(by_seq[1].at("sms"), sms("GSM-7", 1, 3));
+  EXPECT_EQ(by_seq[2].at("sms"), sms("GSM-7", 2, 161));
+  EXPECT_EQ(by_seq[3].at("sms"), sms("UCS-2", 1, 6));
+  EXPECT_EQ(by_seq[3].at("body"), "Hi Zo\u00eb");
+}
+
+TEST_F(DispatcherTest, OnlySmsMessagesCarrySegments) {
+  Job job = create(email_spec());
+  ingest(job, users(job, 0, 3));
+  run(job);
+  ASSERT_EQ(wait_final(job), JobStatus::completed);
+  auto lines = log_lines();
+  ASSERT_EQ(lines.size(), 3u);
+  for (const auto& line : lines) EXPECT_FALSE(line.contains("sms")) << json::serialize(line);
+}
+
 }  // namespace
 }  // namespace crier::testing
