@@ -39,7 +39,7 @@ ApiResponse list_users(ApiContext& ctx, const ApiRequest& req, std::string_view 
   auto page = ctx.store.list_recipients(job->key, from, *limit, status, ctx.limits.max_scan);
   if (!page) return fail(page.error(), req);
   json::array items;
-  for (const auto& r : page->items) items.push_back(recipient_view(job->key, r));
+  for (const auto& r : page->items) items.push_back(recipient_view(*job, r));
   json::object paging{{"more", page->next_seq.has_value()},
                       {"cursor", page->next_seq ? json::value(encode_seq_cursor(job->key, *page->next_seq))
                                                 : json::value(nullptr)}};
