@@ -598,32 +598,34 @@ asio::awaitable<void> Dispatcher::run_lane(const Job& job, Turn& turn, std::size
   co_await done.async_send(boost::system::error_code{}, lane, asio::use_awaitable);
 }
 
-asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& turn, std::size_t lane,
-                                                          std::vector<RecipientView>& items,
-                                                          std::optional<std::uint64_t> cursor) {
-  const std::string id = job.id();
-  // Compiled before the lanes start (run_lanes): lanes run at once and must
-  // not grow the vector under each other.
-  JobRenderer& renderer = *turn.renderers.at(lane);
-  std::vector<OutboundMessage>& pool = turn.messages.at(lane);
-
-  // The job's channels and their providers (process_turn checked that each
-  // has one). Channels that share a provider share its group: a group's
-  // messages are built side by side in the pool, so each chunk handed to a
-  // provider is one contiguous span and takes that provider's tokens.
+// A lane's messages for its items, built in its pool grouped by provider.
+struct Dispatcher::Batch {
+  // Channels that share a provider share its group: group g's messages are
+  // pool[from, to), so each chunk handed to a provider is one contiguous
+  // span and takes that provider's tokens.
   struct Group {
     Registered* reg = nullptr;
-    std::size_t from = 0, to = 0;  // its messages: pool[from, to)
+    std::size_t from = 0, to = 0;
   };
-  const std::span<const Channel> channels = routed_channels(job.spec);
   std::array<Group, kMaxRoutedChannels> groups;
-  std::array<std::size_t, kMaxRoutedChannels> group_of_channel{};
   std::size_t group_count = 0;
+  std::size_t count = 0;                   // messages built, the first `count` of the pool
+  std::vector<std::size_t> message_item;   // items index of each message
+  std::vector<std::int64_t> previous_retry;  // each item's retry due time before this attempt
+};
+
+void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<OutboundMessage>& pool,
+                             std::vector<RecipientView>& items, Batch& batch) {
+  const std::string id = job.id();
+  // The job's channels and their providers (process_turn checked that each
+  // has one).
+  const std::span<const Channel> channels = routed_channels(job.spec);
+  std::array<std::size_t, kMaxRoutedChannels> group_of_channel{};
   for (std::size_t c = 0; c < channels.size(); ++c) {
     Registered* reg = provider_for(job, channels[c]);
     std::size_t g = 0;
-    while (g < group_count && groups[g].reg != reg) ++g;
-    if (g == group_count) groups[group_count++].reg = reg;
+    while (g < batch.group_count && batch.groups[g].reg != reg) ++g;
+    if (g == batch.group_count) batch.groups[batch.group_count++].reg = reg;
     group_of_channel[c] = g;
   }
   // Each item's channel, as an index into `channels`: computed only for a
@@ -632,14 +634,11 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
   std::vector<std::uint8_t> route;
   if (channels.size() > 1) route.resize(items.size());
 
-  std::size_t count = 0;                  // messages built, the first `count` of the pool
-  std::vector<std::size_t> message_item;  // items index of each message
-  message_item.reserve(items.size());
-  std::vector<std::int64_t> previous_retry(items.size(), 0);
-  const bool observe = observer_ && observer_->wants_recipients(job);
+  batch.message_item.reserve(items.size());
+  batch.previous_retry.assign(items.size(), 0);
   for (std::size_t i = 0; i < items.size(); ++i) {
     auto& item = items[i];
-    previous_retry[i] = item.state.next_attempt_at;
+    batch.previous_retry[i] = item.state.next_attempt_at;
     item.state.next_attempt_at = 0;
     if (route.empty()) continue;
     auto channel = route_for(job.spec, item.recipient);
@@ -653,8 +652,8 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
     item.state.error_code = "missing_address";
     item.state.error_message = "the recipient has no address on any of the job's channels";
   }
-  for (std::size_t g = 0; g < group_count; ++g) {
-    groups[g].from = count;
+  for (std::size_t g = 0; g < batch.group_count; ++g) {
+    batch.groups[g].from = batch.count;
     for (std::size_t i = 0; i < items.size(); ++i) {
       const std::size_t c = route.empty() ? 0 : route[i];
       if (c == kNoRoute || group_of_channel[c] != g) continue;
@@ -662,8 +661,8 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
       auto& item = items[i];
       // Rendered in place, in the storage of the pool's message (render_into
       // clears what an earlier turn left there).
-      if (count == pool.size()) pool.emplace_back();
-      OutboundMessage& m = pool[count];
+      if (batch.count == pool.size()) pool.emplace_back();
+      OutboundMessage& m = pool[batch.count];
       auto rendered = renderer.render_into(item.recipient, channel, m.content);
       if (!rendered) {
         item.state.attempts += 1;
@@ -680,12 +679,25 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
       m.to.assign(address_on(job.spec, item.recipient, channel));
       m.user_id.assign(item.recipient.user_id);
       m.correlation_id.assign(job.spec.correlation_id);
-      message_item.push_back(i);
-      ++count;
+      batch.message_item.push_back(i);
+      ++batch.count;
     }
-    groups[g].to = count;
+    batch.groups[g].to = batch.count;
   }
-  const std::span<const OutboundMessage> messages(pool.data(), count);
+}
+
+asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& turn, std::size_t lane,
+                                                          std::vector<RecipientView>& items,
+                                                          std::optional<std::uint64_t> cursor) {
+  // Compiled before the lanes start (run_lanes): lanes run at once and must
+  // not grow the vectors under each other.
+  std::vector<OutboundMessage>& pool = turn.messages.at(lane);
+  Batch batch;
+  build_batch(job, *turn.renderers.at(lane), pool, items, batch);
+  const auto& groups = batch.groups;
+  const auto& message_item = batch.message_item;
+  const bool observe = observer_ && observer_->wants_recipients(job);
+  const std::span<const OutboundMessage> messages(pool.data(), batch.count);
 
   // Paced in chunks, so a limited job flows evenly instead of in bursts;
   // an unlimited one is chunked too, so a pause or cancel is seen within a
@@ -695,7 +707,7 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
     std::size_t group, from, n;
   };
   std::vector<Chunk> chunks;
-  for (std::size_t g = 0; g < group_count; ++g) {
+  for (std::size_t g = 0; g < batch.group_count; ++g) {
     const std::size_t size = groups[g].to - groups[g].from;
     if (size == 0) continue;
     std::size_t chunk = std::min(size, kMaxChunk);
@@ -788,7 +800,7 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
       count_transition(delta, RecipientStatus::enqueued, item.state.status);
       ++finalized;
     }
-    changes.push_back({item.recipient.seq, item.state, previous_retry[i]});
+    changes.push_back({item.recipient.seq, item.state, batch.previous_retry[i]});
     if (observe) changed.push_back(item);
   }
   if (auto r = store_.commit_states(job.key, changes, delta, cursor, true); !r) co_return r.error();

@@ -133,6 +133,12 @@ class Dispatcher final : public JobListener {
   boost::asio::awaitable<Result<bool>> send_and_commit(const Job& job, Turn& turn, std::size_t lane,
                                                        std::vector<RecipientView>& items,
                                                        std::optional<std::uint64_t> cursor);
+  // Renders `items` into `pool` (reusing its messages), grouped by the
+  // provider of each recipient's routed channel; resets the items' retry
+  // times (kept in the batch) and fails those that cannot be rendered.
+  struct Batch;
+  void build_batch(const Job& job, JobRenderer& renderer, std::vector<OutboundMessage>& pool,
+                   std::vector<RecipientView>& items, Batch& batch);
   // An unlimited job's turn over seqs [from, end): cut into `lanes` ranges,
   // each read, then sent and committed, by a lane of its own; the cursor
   // moves to `end` if every part was sent.
