@@ -23,7 +23,8 @@ run: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
-# Benchmarks: micro-benchmarks, then the server scenarios (bench/load.sh).
+# Benchmarks: micro-benchmarks, then the server scenarios (bench/load.sh) and
+# the vendors' façades against the native API (bench/compat.sh).
 # A separate Release build with the bench targets; not part of `make test`.
 bench: deps
 	@dpkg -s wrk gnuplot-nox >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk gnuplot-nox
@@ -34,6 +35,7 @@ bench: deps
 	./build-bench/bench/crier_micro_bench --benchmark_out=bench/results/micro-$$(date -u +%F).json \
 	  --benchmark_out_format=json
 	./bench/load.sh build-bench
+	./bench/compat.sh build-bench
 
 # The long run: the scale scenario (10 million recipients ingested and
 # dispatched to null), peak RSS and data-dir size per recipient after

@@ -39,7 +39,7 @@ void IngestAccumulator::add(std::size_t index, std::size_t line, const Result<Ra
   auto r = validate_user(*user, job_.spec);
   if (!r) return reject(index, line, r.error());
   ++seen_;
-  auto key = dedupe_key(*r, job_.spec.channel);
+  auto key = dedupe_key(*r, job_.spec);
   entries_.push_back({std::move(*r), key});
   entry_indexes_.push_back(index);
 }

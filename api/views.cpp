@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/content_json.h"
+#include "engine/routing_json.h"
 #include "engine/time_format.h"
 
 namespace crier::api {
@@ -34,7 +35,9 @@ json::object job_view(const Job& job, const JobCounters& c, double rate) {
   json::object o;
   o["job_id"] = job.id();
   o["status"] = to_string(job.status);
-  o["channel"] = to_string(s.channel);
+  // One of the two: a routed job has no single channel.
+  o["channel"] = s.routing ? json::value(nullptr) : json::value(to_string(s.channel));
+  o["routing"] = s.routing ? json::value(routing_to_json(*s.routing)) : json::value(nullptr);
   o["template"] = str_or_null(s.template_id);
   o["content"] = content_to_json(s.content);
   o["data"] = json::parse(s.data_json);
@@ -71,11 +74,15 @@ json::object job_view(const Job& job, const JobCounters& c, double rate) {
   return o;
 }
 
-json::object recipient_view(const JobKey& job, const RecipientView& v) {
+json::object recipient_view(const Job& job, const RecipientView& v) {
   const auto& r = v.recipient;
   const auto& s = v.state;
   json::object o;
   o["seq"] = r.seq;
+  // The channel it is (or was) sent on: computed from the record, as
+  // dispatch computes it, so nothing is stored for it.
+  auto channel = route_for(job.spec, r);
+  o["channel"] = channel ? json::value(to_string(*channel)) : json::value(nullptr);
   o["user_id"] = str_or_null(r.user_id);
   o["email"] = str_or_null(r.email);
   o["phone"] = str_or_null(r.phone);
@@ -86,7 +93,7 @@ json::object recipient_view(const JobKey& job, const RecipientView& v) {
   o["status"] = to_string(s.status);
   // A message id exists once the recipient was handed to a provider.
   bool handed_over = s.attempts > 0 || s.status == RecipientStatus::enqueued;
-  o["message_id"] = handed_over ? json::value(message_id(job, r.seq)) : json::value(nullptr);
+  o["message_id"] = handed_over ? json::value(message_id(job.key, r.seq)) : json::value(nullptr);
   o["attempts"] = s.attempts;
   o["error"] = s.error_code.empty()
                    ? json::value(nullptr)

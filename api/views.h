@@ -12,7 +12,8 @@ namespace crier::api {
 
 // The job with its live counters, measured rate and estimate.
 boost::json::object job_view(const Job& job, const JobCounters& counters, double rate_per_second);
-boost::json::object recipient_view(const JobKey& job, const RecipientView& r);
+// A recipient with its state and the channel route_for picks for it.
+boost::json::object recipient_view(const Job& job, const RecipientView& r);
 boost::json::object template_view(const Template& t);
 // {"encoding", "segments", "characters"}
 boost::json::object sms_view(const SmsSegments& s);

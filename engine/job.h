@@ -6,12 +6,12 @@
 #include <string>
 #include <string_view>
 
+#include "engine/channel.h"
 #include "engine/content.h"
 #include "engine/ids.h"
+#include "engine/routing.h"
 
 namespace crier {
-
-enum class Channel : std::uint8_t { email, sms, push, webhook, whatsapp };
 
 enum class JobStatus : std::uint8_t {
   created,
@@ -24,14 +24,17 @@ enum class JobStatus : std::uint8_t {
   cancelled,
 };
 
-std::string_view to_string(Channel c);
-std::optional<Channel> parse_channel(std::string_view s);
 std::string_view to_string(JobStatus s);  // upper case, as the API shows it
 std::optional<JobStatus> parse_job_status(std::string_view s);  // case-insensitive
 bool is_final(JobStatus s);
 
 struct JobSpec {
+  // The one channel of a single-channel job. With a routing, its first
+  // channel; which channel a recipient goes on is route_for's answer
+  // (engine/routing.h), never this field alone.
   Channel channel = Channel::email;
+  // Several channels in order of preference; nullopt for a single-channel job.
+  std::optional<Routing> routing;
   std::string template_id;  // empty when the content was given inline
   LocalizedContent content;
   std::string data_json = "{}";  // global data, a JSON object
@@ -39,7 +42,10 @@ struct JobSpec {
   std::string webhook_url;
   std::string correlation_id;
   std::string callback_url;
-  std::string provider;  // empty: the channel's configured default
+  // Empty: each channel's configured provider (dispatch.channels), else the
+  // default. Named, it carries every message of the job, so a job routed
+  // over several channels names none (the API refuses it).
+  std::string provider;
   std::optional<std::int64_t> schedule_at;  // unix ms
   std::optional<std::int64_t> expires_at;   // unix ms
   double rate_limit = 0;                    // messages/s; 0 = no job-level limit

@@ -39,6 +39,17 @@ Result<IngestCommit> JobService::create_with(Job& job, std::span<const IngestEnt
 }
 
 Result<Job> JobService::prepare(std::string_view tenant, JobSpec spec) {
+  if (spec.routing) {
+    if (auto r = check_routing(*spec.routing); !r) return r.error();
+    spec.channel = spec.routing->channels.front();
+    // One provider cannot carry several channels (a webhook endpoint sends
+    // no email): a routed job's channels each take their configured one.
+    if (!spec.provider.empty() && spec.routing->channels.size() > 1)
+      return make_error(ErrorKind::invalid, "invalid_field",
+                        "provider cannot be given with a routing of several channels: each channel "
+                        "goes through its configured provider (dispatch.channels)",
+                        "provider");
+  }
   if (!spec.template_id.empty()) {
     auto t = templates_.find_template(tenant, spec.template_id);
     if (!t) return t.error();
@@ -48,7 +59,8 @@ Result<Job> JobService::prepare(std::string_view tenant, JobSpec spec) {
     spec.content = (*t)->content;
   }
   if (auto r = check_templates(spec.content); !r) return r.error();
-  // The job's channel must be renderable from the content (base variant).
+  // Every channel the job may send on must be renderable from the content
+  // (base variant).
   if (auto r = JobRenderer::compile(spec); !r) return r.error();
 
   Job job;

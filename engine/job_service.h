@@ -45,7 +45,11 @@ class JobService {
   std::int64_t now_ms() const { return clock_(); }
 
   // Validates the spec, snapshots a named template's content into the job,
-  // checks every template compiles, and stores the job CREATED.
+  // checks every template compiles, and stores the job CREATED. A routing
+  // must pass check_routing (invalid_routing) and, with several channels,
+  // comes without a provider (invalid_field); its first channel becomes
+  // spec.channel. The content needs a base variant for every routed channel
+  // (content_missing_channel).
   Result<Job> create(std::string_view tenant, JobSpec spec);
   // The job `create` would store, validated but not stored yet: for
   // create_with, whose users are validated against it first.

@@ -66,6 +66,7 @@ Result<void> check(const mustache::mustache& t, const std::string& field) {
 }  // namespace
 
 struct JobRenderer::Compiled {
+  Channel channel = Channel::email;
   std::vector<std::pair<std::string, mustache::mustache>> fields;  // name -> template
   boost::json::value webhook_body;                                 // with placeholders
   std::vector<mustache::mustache> webhook_strings;                 // DFS order of its strings
@@ -122,6 +123,7 @@ namespace {
 Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c, Channel channel,
                                                                const std::string& where) {
   auto out = std::make_unique<JobRenderer::Compiled>();
+  out->channel = channel;
   auto add = [&](const char* name, const std::string& src, bool html) -> Result<void> {
     out->fields.emplace_back(name, compile_text(src, html));
     out->slots.push_back(field_slot(name));
@@ -209,30 +211,42 @@ JobRenderer::~JobRenderer() = default;
 Result<std::unique_ptr<JobRenderer>> JobRenderer::compile(const JobSpec& spec) {
   std::unique_ptr<JobRenderer> r(new JobRenderer());
   r->scratch_ = std::make_unique<Scratch>();
-  r->channel_ = spec.channel;
+  r->routes_.channel = spec.channel;
+  r->routes_.routing = spec.routing;
+  r->routes_.webhook_url = spec.webhook_url;
   r->locale_ = spec.locale;
   boost::system::error_code ec;
   auto global = boost::json::parse(spec.data_json, ec);
   if (ec || !global.is_object())
     return make_error(ErrorKind::internal, "invalid_job_data", "the job's data is not an object");
   r->global_ = std::move(global.get_object());
-  auto base = compile_content(spec.content.base, spec.channel, "content.");
-  if (!base) return base.error();
-  r->base_ = std::move(*base);
-  for (const auto& [locale, c] : spec.content.locales) {
-    auto compiled = compile_content(c, spec.channel, "content.locales." + locale + ".");
-    if (!compiled) continue;  // a variant without this channel falls back to the base
-    r->locales_.emplace(locale, std::move(*compiled));
+  for (Channel channel : routed_channels(spec)) {
+    const auto ch = static_cast<std::size_t>(channel);
+    auto base = compile_content(spec.content.base, channel, "content.");
+    if (!base) {
+      Error e = base.error();
+      if (spec.routing && e.code == "content_missing_channel")
+        e.message = "content." + std::string(to_string(channel)) + " content is required: " +
+                    std::string(to_string(channel)) + " is in the job's routing";
+      return e;
+    }
+    r->base_[ch] = std::move(*base);
+    for (const auto& [locale, c] : spec.content.locales) {
+      auto compiled = compile_content(c, channel, "content.locales." + locale + ".");
+      if (!compiled) continue;  // a variant without this channel falls back to the base
+      r->locales_[ch].emplace(locale, std::move(*compiled));
+    }
   }
   return r;
 }
 
-JobRenderer::Compiled& JobRenderer::for_locale(const std::string& locale) {
-  if (locale.empty() || locales_.empty()) return *base_;
-  if (auto it = locales_.find(locale); it != locales_.end()) return *it->second;
+JobRenderer::Compiled& JobRenderer::for_locale(std::size_t channel, const std::string& locale) {
+  auto& locales = locales_[channel];
+  if (locale.empty() || locales.empty()) return *base_[channel];
+  if (auto it = locales.find(locale); it != locales.end()) return *it->second;
   if (auto dash = locale.find('-'); dash != std::string::npos)
-    if (auto it = locales_.find(locale.substr(0, dash)); it != locales_.end()) return *it->second;
-  return *base_;
+    if (auto it = locales.find(locale.substr(0, dash)); it != locales.end()) return *it->second;
+  return *base_[channel];
 }
 
 namespace {
@@ -355,19 +369,27 @@ Result<RenderedMessage> JobRenderer::render(const Recipient& r) {
   return m;
 }
 
+Result<void> JobRenderer::render_into(const Recipient& r, RenderedMessage& m) {
+  return render_into(r, route_for(routes_, r).value_or(routed_channels(routes_).front()), m);
+}
+
 void RenderedMessage::clear() {
   for (std::string* f : {&subject, &text, &html, &title, &body, &json_body, &template_name, &language}) f->clear();
   parameters.clear();
   sms.reset();
 }
 
-Result<void> JobRenderer::render_into(const Recipient& r, RenderedMessage& m) {
+Result<void> JobRenderer::render_into(const Recipient& r, Channel channel, RenderedMessage& m) {
   m.clear();  // fields are appended to, and `m` may hold an earlier message
-  Compiled& c = for_locale(r.locale.empty() ? locale_ : r.locale);
+  const auto ch = static_cast<std::size_t>(channel);
+  if (ch >= base_.size() || !base_[ch])
+    return make_error(ErrorKind::invalid, "render_failed",
+                      "the job has no " + std::string(to_string(channel)) + " content");
+  Compiled& c = for_locale(ch, r.locale.empty() ? locale_ : r.locale);
   auto rendered = c.fast ? render_fast(c, r, m) : render_mustache(c, r, m);
   // Measured here, once per message, so every reader of an SMS (providers,
   // the users listing) sees the same encoding and segments.
-  if (rendered && channel_ == Channel::sms) m.sms = count_sms_segments(m.body);
+  if (rendered && channel == Channel::sms) m.sms = count_sms_segments(m.body);
   return rendered;
 }
 
@@ -404,7 +426,7 @@ Result<void> JobRenderer::render_mustache(Compiled& c, const Recipient& r, Rende
     if (!t.is_valid())
       return make_error(ErrorKind::invalid, "render_failed", name + ": " + t.error_message());
   }
-  if (channel_ == Channel::webhook)
+  if (c.channel == Channel::webhook)
     m.json_body = render_webhook_body(c.webhook_body, [&](std::size_t i, std::string& out) {
       Appender sink{out};
       c.webhook_strings[i].render(ctx, sink);
@@ -422,7 +444,7 @@ void JobRenderer::fill(Compiled& c, const Emit& emit, RenderedMessage& m) {
     if (auto hint = c.fast_fields[i].size_hint()) out.reserve(out.size() + hint);
     c.fast_fields[i].render(emit, c.html[i], out);
   }
-  if (channel_ == Channel::webhook)
+  if (c.channel == Channel::webhook)
     m.json_body = render_webhook_body(c.webhook_body, [&](std::size_t i, std::string& out) {
       c.fast_webhook_strings[i].render(emit, false, out);
     });

@@ -7,6 +7,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -49,27 +50,36 @@ Result<void> check_templates(const LocalizedContent& content);
 // Not thread-safe: each dispatch loop owns its renderer.
 class JobRenderer {
  public:
+  // Compiles the content of every channel the job may send on
+  // (routed_channels): content_missing_channel when the base variant lacks
+  // one of them.
   static Result<std::unique_ptr<JobRenderer>> compile(const JobSpec& spec);
   ~JobRenderer();
 
-  Result<RenderedMessage> render(const Recipient& r);
-  // The same, into `out` (cleared first; its strings' buffers are reused),
-  // so a caller building many messages renders each in place, and one that
-  // keeps its messages from batch to batch allocates nothing for them.
+  // The message for `r` on `channel`, one of the job's channels (else
+  // render_failed). Renders into `out` (cleared first; its strings' buffers
+  // are reused), so a caller building many messages renders each in place,
+  // and one that keeps its messages from batch to batch allocates nothing
+  // for them.
+  Result<void> render_into(const Recipient& r, Channel channel, RenderedMessage& out);
+  // The same on the channel route_for picks for `r` (the job's first channel
+  // for a recipient with no address on any, which ingest never stores).
   Result<void> render_into(const Recipient& r, RenderedMessage& out);
+  Result<RenderedMessage> render(const Recipient& r);
 
   struct Compiled;  // defined in render.cpp
 
  private:
   JobRenderer() = default;
-  Channel channel_ = Channel::email;
+  JobSpec routes_;      // the job's channels, routing and webhook_url: what route_for reads
   std::string locale_;  // the job's default locale
   boost::json::object global_;
   // global_ converted for Mustache once, on first use.
   std::unique_ptr<kainjow::mustache::basic_data<std::string>> global_view_;
-  std::unique_ptr<Compiled> base_;
-  std::map<std::string, std::unique_ptr<Compiled>> locales_;
-  Compiled& for_locale(const std::string& locale);
+  // Per channel (indexed by its value): null for a channel the job does not use.
+  std::array<std::unique_ptr<Compiled>, kChannelCount> base_;
+  std::array<std::map<std::string, std::unique_ptr<Compiled>>, kChannelCount> locales_;
+  Compiled& for_locale(std::size_t channel, const std::string& locale);
   // Templates with sections or other Mustache beyond variables, by kainjow.
   Result<void> render_mustache(Compiled& c, const Recipient& r, RenderedMessage& out);
   // Templates of text and variables only, rendered without kainjow: the

@@ -185,26 +185,25 @@ Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job) {
     if (raw.preferences_json != "{}") r.preferences_json = raw.preferences_json;
   }
 
-  // Every user needs an address on the job's channel. (Stored profiles that
-  // resolve a bare user_id are a later feature; until then it is rejected.)
-  bool addressed = false;
-  std::string_view field;
-  switch (job.channel) {
-    case Channel::email: addressed = !r.email.empty(); field = "email"; break;
-    case Channel::sms:
-    case Channel::whatsapp: addressed = !r.phone.empty(); field = "phone"; break;
-    case Channel::push: addressed = !r.push_token.empty(); field = "push_token"; break;
-    case Channel::webhook:
-      addressed = !r.webhook_url.empty() || !job.webhook_url.empty();
-      field = "webhook_url";
-      break;
+  // Every user needs an address on one of the job's channels (route_for
+  // decides which, here and at dispatch). Stored profiles that resolve a
+  // bare user_id are a later feature; until then it is rejected.
+  if (route_for(job, r)) return r;
+  auto channels = routed_channels(job);
+  std::string field(address_field(channels.front()));
+  std::string message;
+  if (!job.routing) {
+    message = (job.channel == Channel::email ? "an " : "a ") + std::string(to_string(job.channel)) +
+              " job needs " + field + " for every user";
+  } else {
+    message = "the user has no address on any of the job's channels (";
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+      if (i > 0) message += ", ";
+      message += std::string(to_string(channels[i])) + " needs " + std::string(address_field(channels[i]));
+    }
+    message += ")";
   }
-  if (!addressed)
-    return invalid("missing_address",
-                   (job.channel == Channel::email ? std::string("an ") : std::string("a ")) + std::string(to_string(job.channel)) + " job needs " +
-                       std::string(field) + " for every user",
-                   std::string(field));
-  return r;
+  return invalid("missing_address", std::move(message), std::move(field));
 }
 
 std::optional<DedupeKey> dedupe_key(const Recipient& r, Channel channel) {
@@ -240,6 +239,10 @@ std::optional<DedupeKey> dedupe_key(const Recipient& r, Channel channel) {
   DedupeKey key;
   std::memcpy(key.data(), canon.digest, key.size());
   return key;
+}
+
+std::optional<DedupeKey> dedupe_key(const Recipient& r, const JobSpec& job) {
+  return dedupe_key(r, route_for(job, r).value_or(job.channel));
 }
 
 }  // namespace crier

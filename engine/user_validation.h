@@ -11,6 +11,7 @@
 #include "engine/job.h"
 #include "engine/recipient.h"
 #include "engine/result.h"
+#include "engine/routing.h"
 
 namespace crier {
 
@@ -45,14 +46,17 @@ std::string canonical_locale(std::string_view locale);
 // Validates a user for a job and returns its normalised record (seq unset).
 // Error codes: invalid_user_id, invalid_email, invalid_phone_number,
 // invalid_push_token, invalid_webhook_url, invalid_locale, invalid_data,
-// missing_address (no address for the job's channel).
+// missing_address (no address for any of the job's channels: route_for is
+// nullopt; the field is the address of the job's first channel).
 Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job);
 
 // 16 bytes that identify a user within a job, for duplicate detection:
-// the user_id when given, else the job channel's normalised address, else
+// the user_id when given, else the normalised address on `channel`, else
 // any other address. nullopt for a user with none (a webhook job that posts
 // every user to the job's own URL): such users are never duplicates.
 using DedupeKey = std::array<std::uint8_t, 16>;
 std::optional<DedupeKey> dedupe_key(const Recipient& r, Channel channel);
+// The same on the channel route_for picks for `r` (what ingest uses).
+std::optional<DedupeKey> dedupe_key(const Recipient& r, const JobSpec& job);
 
 }  // namespace crier

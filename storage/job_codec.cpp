@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "engine/content_json.h"
+#include "engine/routing_json.h"
 
 namespace crier::records {
 namespace json = boost::json;
@@ -36,7 +37,11 @@ std::string encode(const Job& job) {
   o["updated_at"] = job.updated_at;
   put_opt(o, "started_at", job.started_at);
   put_opt(o, "finished_at", job.finished_at);
-  o["channel"] = to_string(s.channel);
+  // A routed job stores its routing and no channel: a build from before
+  // routing refuses such a record instead of sending every recipient on
+  // the routing's first channel.
+  if (s.routing) o["routing"] = routing_to_json(*s.routing);
+  else o["channel"] = to_string(s.channel);
   o["template"] = s.template_id;
   o["content"] = content_to_json(s.content);
   o["data"] = json::parse(s.data_json);
@@ -60,7 +65,14 @@ std::optional<Job> decode_job(std::string_view in) {
   Job job;
   auto key = parse_job_id(get_str(o, "id"));
   auto status = parse_job_status(get_str(o, "status"));
-  auto channel = parse_channel(get_str(o, "channel"));
+  // Records from before routing have a channel and no routing.
+  std::optional<Routing> routing;
+  if (auto it = o.find("routing"); it != o.end() && !it->value().is_null()) {
+    auto r = routing_from_json(it->value());
+    if (!r) return std::nullopt;
+    routing = std::move(*r);
+  }
+  auto channel = routing ? std::optional<Channel>(routing->channels.front()) : parse_channel(get_str(o, "channel"));
   if (!key || !status || !channel) return std::nullopt;
   job.key = *key;
   job.status = *status;
@@ -71,6 +83,7 @@ std::optional<Job> decode_job(std::string_view in) {
   job.finished_at = get_opt(o, "finished_at");
   auto& s = job.spec;
   s.channel = *channel;
+  s.routing = std::move(routing);
   s.template_id = get_str(o, "template");
   if (auto it = o.find("content"); it != o.end()) {
     auto c = content_from_json(it->value(), "content");

@@ -9,11 +9,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <latch>
 #include <cmath>
 #include <random>
 
 #include "engine/render.h"
+#include "engine/routing.h"
 #include "engine/time_format.h"
 #include "workers/thread_priority.h"
 
@@ -38,19 +40,6 @@ constexpr double kStatusLookSeconds = 0.2;
 constexpr std::size_t kChunksInFlight = 4;
 // After a storage error, the wait before a turn is tried again.
 constexpr auto kRetryLaterDelay = std::chrono::seconds(1);
-
-// The recipient's address on the job's channel: its own field, or for a
-// webhook without one, the job's URL (then `r`'s field stays empty).
-const std::string& address_of(const Job& job, const Recipient& r) {
-  switch (job.spec.channel) {
-    case Channel::email: return r.email;
-    case Channel::sms:
-    case Channel::whatsapp: return r.phone;
-    case Channel::push: return r.push_token;
-    case Channel::webhook: return r.webhook_url;
-  }
-  return r.email;  // unreachable: every channel is handled above
-}
 
 double steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -281,21 +270,31 @@ void Dispatcher::arm_schedule(const Job& job) {
   timers_[key] = std::move(timer);
 }
 
-Dispatcher::Registered* Dispatcher::provider_for(const Job& job) {
+Dispatcher::Registered* Dispatcher::provider_for(const Job& job, Channel channel) {
   std::string_view name = job.spec.provider;
   if (name.empty()) {
-    auto ch = options_.channel_providers.find(job.spec.channel);
+    auto ch = options_.channel_providers.find(channel);
     name = ch != options_.channel_providers.end() ? ch->second : options_.default_provider;
   }
   auto it = providers_.find(name);
   return it == providers_.end() ? nullptr : &it->second;
 }
 
-double Dispatcher::tightest_rate(const Job& job, const std::string& provider) const {
+double Dispatcher::tightest_rate(const Job& job, std::string_view provider) const {
   double tightest = 0;
   for (double r : {job.spec.rate_limit, tenant_limits_.get(job.tenant).rate,
                    provider_limits_.get(provider).rate})
     if (r > 0 && (tightest == 0 || r < tightest)) tightest = r;
+  return tightest;
+}
+
+double Dispatcher::tightest_rate(const Job& job) {
+  double tightest = 0;
+  for (Channel channel : routed_channels(job.spec)) {
+    Registered* p = provider_for(job, channel);
+    double r = tightest_rate(job, p ? p->provider->name() : std::string_view());
+    if (r > 0 && (tightest == 0 || r < tightest)) tightest = r;
+  }
   return tightest;
 }
 
@@ -368,20 +367,21 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
     co_return sweep(job, RecipientStatus::skipped, "expired",
                     "the job expired before this recipient was sent");
 
-  Registered* provider = provider_for(job);
-  if (provider && turn.renderers.empty()) {
+  // Every channel the job may send on needs its provider.
+  for (Channel channel : routed_channels(job.spec)) {
+    if (provider_for(job, channel)) continue;
+    // Validated at create time, so the config changed since: the job waits
+    // (PROCESSING, nothing lost) until a restart brings the provider back.
+    spdlog::error("job {}: the provider of its {} messages ('{}') is not configured: it waits until it is",
+                  id, to_string(channel), job.spec.provider);
+    co_return TurnOutcome::idle;
+  }
+  if (turn.renderers.empty()) {
     auto compiled = JobRenderer::compile(job.spec);
     if (compiled) {
       turn.renderers.push_back(std::move(*compiled));
       turn.messages.resize(1);
     } else spdlog::error("dispatch of {}: {}", id, compiled.error().message);
-  }
-  if (!provider) {
-    // Validated at create time, so the config changed since: the job waits
-    // (PROCESSING, nothing lost) until a restart brings the provider back.
-    spdlog::error("job {} names provider '{}', which is not configured: it waits until it is", id,
-                  job.spec.provider);
-    co_return TurnOutcome::idle;
   }
   if (turn.renderers.empty())
     co_return sweep(job, RecipientStatus::failed, "render_failed", "the job's content cannot be compiled");
@@ -398,7 +398,7 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
   // An unlimited job's turn takes one window per lane, sent side by side;
   // a limited one takes one window, paced in order.
   std::size_t lanes = std::max(1u, options_.lanes);
-  if (double rate = tightest_rate(job, std::string(provider->provider->name())); rate > 0) {
+  if (double rate = tightest_rate(job); rate > 0) {
     window = std::clamp<std::size_t>(static_cast<std::size_t>(rate * kTurnSeconds), 1, window);
     lanes = 1;
   }
@@ -474,14 +474,14 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
   co_return TurnOutcome::again;
 }
 
-asio::awaitable<void> Dispatcher::take_tokens(const Job& job, Turn& turn, std::size_t n) {
+asio::awaitable<void> Dispatcher::take_tokens(const Job& job, Turn& turn, const Provider& provider,
+                                              std::size_t n) {
   // Innermost level first, and the most shared one last, so each bucket is
   // debited as close as possible to the moment the messages really leave.
   const double count = static_cast<double>(n);
   if (turn.job_bucket) co_await sleep_seconds(turn.job_bucket->reserve(steady_seconds(), count));
   co_await sleep_seconds(tenant_limits_.reserve(job.tenant, steady_seconds(), count));
-  Registered* p = provider_for(job);
-  if (p) co_await sleep_seconds(provider_limits_.reserve(p->provider->name(), steady_seconds(), count));
+  co_await sleep_seconds(provider_limits_.reserve(provider.name(), steady_seconds(), count));
 }
 
 // One lane's part of an unlimited job's turn: a seq range, what of it is
@@ -598,61 +598,129 @@ asio::awaitable<void> Dispatcher::run_lane(const Job& job, Turn& turn, std::size
   co_await done.async_send(boost::system::error_code{}, lane, asio::use_awaitable);
 }
 
+// A lane's messages for its items, built in its pool grouped by provider.
+struct Dispatcher::Batch {
+  // Channels that share a provider share its group: group g's messages are
+  // pool[from, to), so each chunk handed to a provider is one contiguous
+  // span and takes that provider's tokens.
+  struct Group {
+    Registered* reg = nullptr;
+    std::size_t from = 0, to = 0;
+  };
+  std::array<Group, kMaxRoutedChannels> groups;
+  std::size_t group_count = 0;
+  std::size_t count = 0;                   // messages built, the first `count` of the pool
+  std::vector<std::size_t> message_item;   // items index of each message
+  std::vector<std::int64_t> previous_retry;  // each item's retry due time before this attempt
+};
+
+void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<OutboundMessage>& pool,
+                             std::vector<RecipientView>& items, Batch& batch) {
+  const std::string id = job.id();
+  // The job's channels and their providers (process_turn checked that each
+  // has one).
+  const std::span<const Channel> channels = routed_channels(job.spec);
+  std::array<std::size_t, kMaxRoutedChannels> group_of_channel{};
+  for (std::size_t c = 0; c < channels.size(); ++c) {
+    Registered* reg = provider_for(job, channels[c]);
+    std::size_t g = 0;
+    while (g < batch.group_count && batch.groups[g].reg != reg) ++g;
+    if (g == batch.group_count) batch.groups[batch.group_count++].reg = reg;
+    group_of_channel[c] = g;
+  }
+  // Each item's channel, as an index into `channels`: computed only for a
+  // job that has several (a single-channel job's items all take channel 0).
+  constexpr std::uint8_t kNoRoute = 0xff;
+  std::vector<std::uint8_t> route;
+  if (channels.size() > 1) route.resize(items.size());
+
+  batch.message_item.reserve(items.size());
+  batch.previous_retry.assign(items.size(), 0);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto& item = items[i];
+    batch.previous_retry[i] = item.state.next_attempt_at;
+    item.state.next_attempt_at = 0;
+    if (route.empty()) continue;
+    auto channel = route_for(job.spec, item.recipient);
+    route[i] = channel ? static_cast<std::uint8_t>(std::find(channels.begin(), channels.end(), *channel) -
+                                                   channels.begin())
+                       : kNoRoute;
+    if (channel) continue;
+    // Ingest stores no such recipient; a record that has none is not sent.
+    item.state.attempts += 1;
+    item.state.status = RecipientStatus::failed;
+    item.state.error_code = "missing_address";
+    item.state.error_message = "the recipient has no address on any of the job's channels";
+  }
+  for (std::size_t g = 0; g < batch.group_count; ++g) {
+    batch.groups[g].from = batch.count;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const std::size_t c = route.empty() ? 0 : route[i];
+      if (c == kNoRoute || group_of_channel[c] != g) continue;
+      const Channel channel = channels[c];
+      auto& item = items[i];
+      // Rendered in place, in the storage of the pool's message (render_into
+      // clears what an earlier turn left there).
+      if (batch.count == pool.size()) pool.emplace_back();
+      OutboundMessage& m = pool[batch.count];
+      auto rendered = renderer.render_into(item.recipient, channel, m.content);
+      if (!rendered) {
+        item.state.attempts += 1;
+        item.state.status = RecipientStatus::failed;
+        item.state.error_code = rendered.error().code;
+        item.state.error_message = rendered.error().message;
+        continue;
+      }
+      // Assigned, not moved: the strings' buffers stay with the pool.
+      message_id_into(m.message_id, id, item.recipient.seq);
+      m.job_id.assign(id);
+      m.seq = item.recipient.seq;
+      m.channel = channel;
+      m.to.assign(address_on(job.spec, item.recipient, channel));
+      m.user_id.assign(item.recipient.user_id);
+      m.correlation_id.assign(job.spec.correlation_id);
+      batch.message_item.push_back(i);
+      ++batch.count;
+    }
+    batch.groups[g].to = batch.count;
+  }
+}
+
 asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& turn, std::size_t lane,
                                                           std::vector<RecipientView>& items,
                                                           std::optional<std::uint64_t> cursor) {
-  Registered& reg = *provider_for(job);
-  const std::string id = job.id();
   // Compiled before the lanes start (run_lanes): lanes run at once and must
-  // not grow the vector under each other.
-  JobRenderer& renderer = *turn.renderers.at(lane);
+  // not grow the vectors under each other.
   std::vector<OutboundMessage>& pool = turn.messages.at(lane);
-  std::size_t count = 0;                  // messages built, the first `count` of the pool
-  std::vector<std::size_t> message_item;  // items index of each message
-  message_item.reserve(items.size());
-  std::vector<std::int64_t> previous_retry(items.size(), 0);
+  Batch batch;
+  build_batch(job, *turn.renderers.at(lane), pool, items, batch);
+  const auto& groups = batch.groups;
+  const auto& message_item = batch.message_item;
   const bool observe = observer_ && observer_->wants_recipients(job);
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    auto& item = items[i];
-    previous_retry[i] = item.state.next_attempt_at;
-    item.state.next_attempt_at = 0;
-    // Rendered in place, in the storage of the pool's message (render_into
-    // clears what an earlier turn left there).
-    if (count == pool.size()) pool.emplace_back();
-    OutboundMessage& m = pool[count];
-    auto rendered = renderer.render_into(item.recipient, m.content);
-    if (!rendered) {
-      item.state.attempts += 1;
-      item.state.status = RecipientStatus::failed;
-      item.state.error_code = rendered.error().code;
-      item.state.error_message = rendered.error().message;
-      continue;
-    }
-    // Assigned, not moved: the strings' buffers stay with the pool.
-    message_id_into(m.message_id, id, item.recipient.seq);
-    m.job_id.assign(id);
-    m.seq = item.recipient.seq;
-    m.channel = job.spec.channel;
-    const std::string& address = address_of(job, item.recipient);
-    m.to.assign(address.empty() && job.spec.channel == Channel::webhook ? job.spec.webhook_url : address);
-    m.user_id.assign(item.recipient.user_id);
-    m.correlation_id.assign(job.spec.correlation_id);
-    message_item.push_back(i);
-    ++count;
-  }
-  const std::span<const OutboundMessage> messages(pool.data(), count);
+  const std::span<const OutboundMessage> messages(pool.data(), batch.count);
 
   // Paced in chunks, so a limited job flows evenly instead of in bursts;
   // an unlimited one is chunked too, so a pause or cancel is seen within a
-  // chunk even when the receiver is slow.
-  std::size_t chunk = std::min(messages.size(), kMaxChunk);
-  if (double rate = tightest_rate(job, std::string(reg.provider->name())); rate > 0)
-    chunk = std::clamp<std::size_t>(static_cast<std::size_t>(rate / kChunksPerSecond), 1, chunk);
-  // Up to kChunksInFlight chunks are out at once, so the provider's
+  // chunk even when the receiver is slow. A chunk holds one group's
+  // messages, sized by the rate that applies to its provider.
+  struct Chunk {
+    std::size_t group, from, n;
+  };
+  std::vector<Chunk> chunks;
+  for (std::size_t g = 0; g < batch.group_count; ++g) {
+    const std::size_t size = groups[g].to - groups[g].from;
+    if (size == 0) continue;
+    std::size_t chunk = std::min(size, kMaxChunk);
+    if (double rate = tightest_rate(job, groups[g].reg->provider->name()); rate > 0)
+      chunk = std::clamp<std::size_t>(static_cast<std::size_t>(rate / kChunksPerSecond), 1, chunk);
+    for (std::size_t from = groups[g].from; from < groups[g].to; from += chunk)
+      chunks.push_back({g, from, std::min(chunk, groups[g].to - from)});
+  }
+  // Up to kChunksInFlight chunks are out at once, so the providers'
   // connections stay busy while a chunk waits for its slowest answer. Chunks
   // are launched in order and stop being launched once the job is paused or
   // cancelled, so what was sent is always a prefix of `messages`.
-  const std::size_t chunk_count = messages.empty() ? 0 : (messages.size() + chunk - 1) / chunk;
+  const std::size_t chunk_count = chunks.size();
   std::vector<std::vector<DeliveryOutcome>> chunk_outcomes(chunk_count);
   ChunkChannel done(co_await asio::this_coro::executor, chunk_count);
   std::size_t launched = 0, finished = 0;
@@ -667,10 +735,11 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
         interrupted = current && *current && (*current)->status != JobStatus::processing;
       }
       if (!interrupted) {
-        const std::size_t from = launched * chunk, n = std::min(chunk, messages.size() - from);
-        co_await take_tokens(job, turn, n);
+        const Chunk& c = chunks[launched];
+        Provider& provider = *groups[c.group].reg->provider;
+        co_await take_tokens(job, turn, provider, c.n);
         asio::co_spawn(co_await asio::this_coro::executor,
-                       send_chunk(*reg.provider, messages.subspan(from, n), chunk_outcomes[launched], done, launched),
+                       send_chunk(provider, messages.subspan(c.from, c.n), chunk_outcomes[launched], done, launched),
                        asio::detached);
         ++launched;
       }
@@ -679,8 +748,9 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
       ++finished;
     }
   }
+  // In message order: chunks were cut from `messages` in order.
   std::vector<DeliveryOutcome> outcomes;
-  outcomes.reserve(launched * chunk);
+  outcomes.reserve(messages.size());
   for (std::size_t c = 0; c < launched; ++c)
     for (auto& o : chunk_outcomes[c]) outcomes.push_back(std::move(o));
   // Messages not sent because the job was paused or cancelled meanwhile
@@ -692,7 +762,10 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
   if (sent_count < messages.size()) cursor.reset();
 
   const std::int64_t now = now_unix_ms();
+  std::size_t g = 0;  // the group of message k: groups are contiguous, in order
   for (std::size_t k = 0; k < sent_count; ++k) {
+    while (k >= groups[g].to) ++g;
+    const ProviderSettings& settings = groups[g].reg->settings;
     auto& state = items[message_item[k]].state;
     const auto& o = outcomes[k];
     state.attempts += 1;
@@ -704,8 +777,8 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
     }
     state.error_code = o.error_code;
     state.error_message = o.error_message;
-    if (o.transient && state.attempts < reg.settings.max_attempts) {
-      state.next_attempt_at = now + std::max(backoff_ms(reg.settings, state.attempts), o.retry_after_ms);
+    if (o.transient && state.attempts < settings.max_attempts) {
+      state.next_attempt_at = now + std::max(backoff_ms(settings, state.attempts), o.retry_after_ms);
       continue;  // stays ENQUEUED, in the retry queue
     }
     state.status = RecipientStatus::failed;
@@ -727,7 +800,7 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
       count_transition(delta, RecipientStatus::enqueued, item.state.status);
       ++finalized;
     }
-    changes.push_back({item.recipient.seq, item.state, previous_retry[i]});
+    changes.push_back({item.recipient.seq, item.state, batch.previous_retry[i]});
     if (observe) changed.push_back(item);
   }
   if (auto r = store_.commit_states(job.key, changes, delta, cursor, true); !r) co_return r.error();

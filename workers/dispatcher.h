@@ -8,8 +8,10 @@
 //     (a bounded range scan: flat memory whatever the job size).
 // A window's PENDING recipients are first marked ENQUEUED (one batch, not
 // synced: losing it only makes them PENDING again, with the same message
-// ids). Messages are rendered, paced by three token buckets (job, tenant,
-// provider: the tightest wins) in small chunks, and handed to the provider.
+// ids). Each message is rendered for the channel route_for picks for its
+// recipient (a routed job's recipients may use different channels), grouped
+// by that channel's provider, paced by three token buckets (job, tenant,
+// provider: the tightest wins) in small chunks, and handed to its provider.
 // Outcomes, counter deltas, retry-queue entries and the new cursor are then
 // written in one synced batch. A crash before that batch re-sends the window
 // with the same ids; a crash after it never sends them again.
@@ -131,6 +133,12 @@ class Dispatcher final : public JobListener {
   boost::asio::awaitable<Result<bool>> send_and_commit(const Job& job, Turn& turn, std::size_t lane,
                                                        std::vector<RecipientView>& items,
                                                        std::optional<std::uint64_t> cursor);
+  // Renders `items` into `pool` (reusing its messages), grouped by the
+  // provider of each recipient's routed channel; resets the items' retry
+  // times (kept in the batch) and fails those that cannot be rendered.
+  struct Batch;
+  void build_batch(const Job& job, JobRenderer& renderer, std::vector<OutboundMessage>& pool,
+                   std::vector<RecipientView>& items, Batch& batch);
   // An unlimited job's turn over seqs [from, end): cut into `lanes` ranges,
   // each read, then sent and committed, by a lane of its own; the cursor
   // moves to `end` if every part was sent.
@@ -143,8 +151,8 @@ class Dispatcher final : public JobListener {
   boost::asio::awaitable<void> run_lane(const Job& job, Turn& turn, std::size_t lane,
                                         std::vector<RecipientView>& items, Result<bool>& result,
                                         LaneChannel& done);
-  // Waits until the job, tenant and provider buckets all allow n messages.
-  boost::asio::awaitable<void> take_tokens(const Job& job, Turn& turn, std::size_t n);
+  // Waits until the job, tenant and `provider`'s buckets all allow n messages.
+  boost::asio::awaitable<void> take_tokens(const Job& job, Turn& turn, const Provider& provider, std::size_t n);
   // Moves a turn's worth of not-final recipients (main window, then retry
   // queue) to `to`; `finished` when none are left.
   TurnOutcome sweep(const Job& job, RecipientStatus to, const char* code, const char* message);
@@ -153,9 +161,15 @@ class Dispatcher final : public JobListener {
   // forgotten), false when a status change asked it to look again.
   bool loop_ends(const JobKey& key);
   void arm_schedule(const Job& job);
-  Registered* provider_for(const Job& job);
+  // The provider of the job's messages on `channel`: the job's own, else
+  // the channel's (dispatch.channels), else the default; null when that
+  // name is not registered.
+  Registered* provider_for(const Job& job, Channel channel);
   // The tightest rate among the job's three levels; 0 when none is set.
-  double tightest_rate(const Job& job, const std::string& provider) const;
+  double tightest_rate(const Job& job, std::string_view provider) const;
+  // The same over the providers of every channel the job may send on: what
+  // sizes a turn, so no channel's provider gets more than a turn's worth.
+  double tightest_rate(const Job& job);
   void notify(const Job& job, std::span<const RecipientView> changed);
 
   JobService& service_;

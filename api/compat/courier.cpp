@@ -16,6 +16,7 @@
 #include "api/routes/routes.h"
 #include "api/user_ingest.h"
 #include "engine/ids.h"
+#include "engine/routing.h"
 
 namespace crier::api::compat {
 namespace json = boost::json;
@@ -413,6 +414,7 @@ json::object courier_item(const Job& job, const RecipientView& v) {
   item["to"] = std::move(to);
   if (!profile.empty()) item["profile"] = std::move(profile);
   if (!r.preferences_json.empty()) item["preferences"] = json::parse(r.preferences_json);
+  if (auto channel = route_for(job.spec, r)) item["channel"] = to_string(*channel);
   item["status"] = courier_user_status(v.state.status);
   if (v.state.status != RecipientStatus::pending) item["messageId"] = message_id(job.key, r.seq);
   if (!v.state.error_code.empty()) item["error"] = v.state.error_code;

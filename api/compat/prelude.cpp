@@ -15,6 +15,8 @@
 #include "api/routes/routes.h"
 #include "api/user_ingest.h"
 #include "engine/ids.h"
+#include "engine/render.h"
+#include "engine/sms_segments.h"
 #include "engine/time_format.h"
 #include "engine/user_validation.h"
 
@@ -151,9 +153,6 @@ Result<Batch> read_batch(ApiContext& ctx, std::string_view tenant, const json::o
   if (!channels) return channels.error();
   json::object& spec = b.spec;
   spec["template"] = template_id;
-  // TODO(routing merge): the native `routing` member is being added on
-  // another branch; until then parse_spec refuses it, and a WhatsApp batch
-  // whose template also has SMS content is refused (unknown_field).
   if (channels->size() == 1) {
     spec["channel"] = channels->front();
   } else {
@@ -226,7 +225,20 @@ json::object refused(std::string_view phone, const Error& e) {
 
 // The `message` of an accepted number; the same for every number of the
 // job but its id and number.
-json::object accepted(const Job& job, const Batch& b, std::uint64_t seq, const std::string& normalized) {
+// The SMS every number of the batch gets, measured (engine/sms_segments.h):
+// Prelude has no per-number variables, so the body is the same for all and
+// is rendered once. None when the batch does not go out as SMS.
+std::optional<SmsSegments> sms_measure(const Job& job) {
+  if (job.spec.channel != Channel::sms) return std::nullopt;
+  auto renderer = JobRenderer::compile(job.spec);
+  if (!renderer) return std::nullopt;
+  auto m = (*renderer)->render(Recipient{});
+  if (!m || !m->sms) return std::nullopt;
+  return *m->sms;
+}
+
+json::object accepted(const Job& job, const Batch& b, std::uint64_t seq, const std::string& normalized,
+                      const std::optional<SmsSegments>& sms) {
   json::object m{{"id", message_id(job.key, seq)}, {"to", normalized}};
   if (!b.from.empty()) m["from"] = b.from;
   m["created_at"] = format_rfc3339(job.created_at);
@@ -234,9 +246,10 @@ json::object accepted(const Job& job, const Batch& b, std::uint64_t seq, const s
   if (job.spec.expires_at) m["expires_at"] = format_rfc3339(*job.spec.expires_at);
   if (!job.spec.correlation_id.empty()) m["correlation_id"] = job.spec.correlation_id;
   if (!job.spec.locale.empty()) m["locale"] = job.spec.locale;
-  // TODO(sms segments merge): `encoding` and `estimated_segment_count` come
-  // from engine/sms_segments.h (being added on another branch) applied to
-  // the job's rendered SMS body; until then both are left out.
+  if (sms) {
+    m["encoding"] = to_string(sms->encoding);
+    m["estimated_segment_count"] = sms->segments;
+  }
   return m;
 }
 
@@ -294,6 +307,7 @@ ApiResponse send_batch(ApiContext& ctx, ApiRequest& req) {
 
   json::array results;
   results.reserve(to.size());
+  const auto measure = sms_measure(report->job);
   std::map<std::string_view, std::size_t> first_of;  // normalised number -> its first index
   for (std::size_t i = 0; i < to.size(); ++i) {
     if (i >= report->users.size()) {
@@ -306,7 +320,7 @@ ApiResponse send_batch(ApiContext& ctx, ApiRequest& req) {
         const std::string& phone = checked[i]->phone;
         first_of.emplace(phone, i);
         results.push_back(json::object{{"phone_number", to[i]}, {"success", true},
-                                       {"message", accepted(report->job, *batch, o.seq, phone)}});
+                                       {"message", accepted(report->job, *batch, o.seq, phone, measure)}});
         break;
       }
       case UserOutcome::Kind::duplicate: {

@@ -11,6 +11,7 @@
 #include "api/user_ingest.h"
 #include "api/views.h"
 #include "engine/content_json.h"
+#include "engine/routing_json.h"
 #include "engine/time_format.h"
 #include "engine/user_validation.h"
 
@@ -83,19 +84,33 @@ Result<std::optional<std::int64_t>> opt_time(const json::object& o, const char* 
 
 Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   static const std::set<std::string, std::less<>> known = {
-      "channel",  "template",    "content",    "data",     "locale",    "webhook_url",
+      "channel",  "routing", "template",    "content",    "data",     "locale",    "webhook_url",
       "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata"};
   for (const auto& [k, v] : o)
     if (!known.count(std::string_view(k)))
       return bad("unknown_field", fmt::format("unknown field '{}'", std::string_view(k)), std::string(k));
 
+  // Exactly one of channel (one channel for every user) and routing (each
+  // user on the first of several channels it has an address for).
   JobSpec spec;
   auto channel = opt_string(o, "channel", 32);
   if (!channel) return channel.error();
-  if (channel->empty()) return bad("missing_field", "channel is required (email, sms, push, webhook, whatsapp)", "channel");
-  auto ch = parse_channel(*channel);
-  if (!ch) return bad("invalid_channel", "channel must be one of email, sms, push, webhook, whatsapp", "channel");
-  spec.channel = *ch;
+  auto routing = o.find("routing");
+  const bool has_routing = routing != o.end() && !routing->value().is_null();
+  if (has_routing) {
+    if (!channel->empty())
+      return bad("invalid_routing", "give either channel or routing, not both", "routing");
+    auto r = routing_from_json(routing->value());
+    if (!r) return r.error();
+    spec.routing = std::move(*r);
+    spec.channel = spec.routing->channels.front();
+  } else {
+    if (channel->empty())
+      return bad("missing_field", "channel is required (email, sms, push, webhook, whatsapp), or routing", "channel");
+    auto ch = parse_channel(*channel);
+    if (!ch) return bad("invalid_channel", "channel must be one of email, sms, push, webhook, whatsapp", "channel");
+    spec.channel = *ch;
+  }
 
   auto tmpl = opt_string(o, "template", 128);
   if (!tmpl) return tmpl.error();

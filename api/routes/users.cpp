@@ -48,7 +48,7 @@ ApiResponse list_users(ApiContext& ctx, const ApiRequest& req, std::string_view 
   RenderedMessage message;
   json::array items;
   for (const auto& r : page->items) {
-    json::object view = recipient_view(job->key, r);
+    json::object view = recipient_view(*job, r);
     if (renderer && renderer->render_into(r.recipient, message) && message.sms) view["sms"] = sms_view(*message.sms);
     items.push_back(std::move(view));
   }

@@ -55,6 +55,42 @@ TEST_F(CourierFacadeTest, TheClientsFlatShapeMakesANativeJobWithElementalSugarOn
   EXPECT_EQ(int_of(job, "received"), 0);
 }
 
+TEST_F(CourierFacadeTest, WithoutARoutingEachUserGoesOnTheFirstChannelTheyCanBeReachedOn) {
+  // Elemental sugar fits every text channel: email, sms, push, webhook.
+  auto id = create_bulk(R"({"message":{"event":"e","content":{"title":"Hi","body":"Hello {{name}}"}}})");
+  auto native = get_job(id);
+  EXPECT_TRUE(native.at("channel").is_null());
+  EXPECT_EQ(native.at("routing").at("channels"), json::value(json::array{"email", "sms", "push", "webhook"}));
+  auto r = send("POST", "/bulk/" + id, R"({"users":[
+      {"to":{"user_id":"a","phone_number":"+14155550100"},"profile":{"email":"a@example.com"}},
+      {"to":{"user_id":"b","phone_number":"+14155550101"}},
+      {"to":{"user_id":"c"}}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto b = body_of(r);
+  EXPECT_EQ(int_of(b, "total"), 2);
+  ASSERT_EQ(b.at("errors").as_array().size(), 1u);
+  EXPECT_EQ(text(b.at("errors").at(0).at("code")), "missing_address");  // no address on any channel
+
+  ASSERT_EQ(send("POST", "/bulk/" + id + "/run").status, 202);
+  ASSERT_EQ(wait_for_status(id, "COMPLETED"), "COMPLETED");
+  auto items = body_of(send("GET", "/bulk/" + id + "/users")).at("items").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(text(items[0].at("channel")), "email");  // both addresses: email comes first
+  EXPECT_EQ(text(items[1].at("channel")), "sms");
+
+  // Channel elements set the order, and each channel's own text.
+  auto ordered = create_bulk(R"({"message":{"event":"e","content":{"version":"2022-01-01","elements":[
+      {"type":"meta","title":"Title"},
+      {"type":"channel","channel":"sms","elements":[{"type":"text","content":"short {{name}}"}]},
+      {"type":"channel","channel":"email","elements":[{"type":"text","content":"long {{name}}"},
+                                                       {"type":"action","content":"Pay","href":"https://x.example/pay"}]}]}}})");
+  auto o = get_job(ordered);
+  EXPECT_EQ(o.at("routing").at("channels"), json::value(json::array{"sms", "email"}));
+  EXPECT_EQ(text(o.at("content").at("sms").at("body")), "short {{name}}");
+  EXPECT_EQ(text(o.at("content").at("email").at("text")), "long {{name}}\n\nPay: https://x.example/pay");
+  EXPECT_EQ(text(o.at("content").at("email").at("subject")), "Title");
+}
+
 TEST_F(CourierFacadeTest, TheSeedsNestedShapeNamesAStoredTemplate) {
   auto put = send("PUT", "/v1/templates/invoice", R"({"content":{"sms":{"body":"Invoice for {{company_name}}"}}})");
   ASSERT_EQ(put.status, 201) << put.body;

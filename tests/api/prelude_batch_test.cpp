@@ -239,11 +239,7 @@ TEST_F(PreludeBatchTest, PreferredChannelFallsBackToWhatTheTemplateHas) {
   expect_prelude_error(none, 400, "invalid_template_id", "bad_request");
 }
 
-// WAITS FOR THE ROUTING MERGE: the native `routing` member (another branch)
-// is refused by this branch's job spec. Enable once it is merged (and adjust
-// the two field names below if the merged job view and listing spell them
-// otherwise).
-TEST_F(PreludeBatchTest, DISABLED_WhatsappPreferredRoutesWhatsappThenSms) {
+TEST_F(PreludeBatchTest, WhatsappPreferredRoutesWhatsappThenSms) {
   put_template("both", R"({"content":{"sms":{"body":"Order {{order_id}}"},)"
                        R"("whatsapp":{"template":"order_update","language":"en","parameters":["{{order_id}}"]}}})");
   auto r = batch(R"({"to":["+33612345678"],"template_id":"both","preferred_channel":"whatsapp","variables":{"order_id":"1"}})");
@@ -258,9 +254,7 @@ TEST_F(PreludeBatchTest, DISABLED_WhatsappPreferredRoutesWhatsappThenSms) {
   EXPECT_EQ(text(users[0].at("channel")), "whatsapp");  // reachable on WhatsApp: the preferred one
 }
 
-// WAITS FOR THE SMS SEGMENTS MERGE (engine/sms_segments.h, another branch):
-// until then the two fields are left out. Enable once it is merged.
-TEST_F(PreludeBatchTest, DISABLED_SmsMessagesCarryEncodingAndSegmentCount) {
+TEST_F(PreludeBatchTest, SmsMessagesCarryEncodingAndSegmentCount) {
   put_template("emoji", R"({"content":{"sms":{"body":"Your order ships today \ud83d\ude9a"}}})");
   auto gsm = body_of(batch(R"({"to":["+33612345678"],"template_id":"order","variables":{"order_id":"1","amount":"2"}})"));
   const auto& g = gsm.at("results").at(0).at("message");

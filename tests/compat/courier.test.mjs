@@ -87,6 +87,28 @@ test('a bulk job made with the Courier client runs to the sink and reads back in
   assert.deepEqual(byUser.faye.data, { title: 'Order A-2', body: 'Hi Faye, order A-2 from Acme has shipped' });
 });
 
+test('without a routing each user goes on the first channel they can be reached on', async (t) => {
+  const crier = await startCrier();
+  t.after(() => crier.stop());
+  const { client } = courierClient(crier);
+  // Elemental sugar fits every channel: email, sms, push, webhook in that order.
+  const { jobId } = await client.bulk.createJob({ message: { event: 'e', content: { title: 'Hi', body: 'Hello {{name}}' } } });
+  await client.bulk.addUsers(jobId, {
+    users: [
+      { to: { user_id: 'mail', data: { name: 'M' } }, profile: { email: 'm@example.com', webhook_url: `${crier.sinkUrl}/x` } },
+      { to: { user_id: 'hook', data: { name: 'H' } }, profile: { webhook_url: `${crier.sinkUrl}/x` } },
+    ],
+  });
+  await client.bulk.runJob(jobId);
+  await crier.waitFor(async () => (await client.bulk.retrieveJob(jobId)).job.status === 'COMPLETED', 30000);
+  const { items } = await client.bulk.listUsers(jobId);
+  assert.deepEqual(items.map((i) => [i.recipient, i.channel, i.status]),
+                   [['mail', 'email', 'ENQUEUED'], ['hook', 'webhook', 'ENQUEUED']]);
+  // Only the user without an email went to the webhook receiver.
+  const delivered = (await crier.sinkRequests()).map((r) => JSON.parse(r.body));
+  assert.deepEqual(delivered.map((m) => [m.user_id, m.data.body]), [['hook', 'Hello H']]);
+});
+
 test('the seed page\'s nested shape names a stored template', async (t) => {
   const crier = await startCrier();
   t.after(() => crier.stop());

@@ -303,6 +303,100 @@ TEST_F(ChannelTest, SmtpRelayDeliversEveryEmailOnce) {
   }
 }
 
+// ---- routing across channels --------------------------------------------------------
+
+// One job routed ["email","webhook"]: users with an email (some with a
+// webhook URL too) get an email through the SMTP relay, users with only a
+// webhook URL get a signed webhook at the sink; the listing names each
+// user's channel and the message id its receiver saw.
+TEST_F(ChannelTest, RoutedJobSendsEachUserOnItsFirstReachableChannel) {
+  constexpr std::size_t kUsers = 30;
+  testing::SmtpSinkProcess smtp(scratch_file("smtp-sink"));
+  auto options = sink_options(kSigningSecret);
+  options.keep_requests = kUsers + 10;
+  auto sink = start_sink(options);
+  start_with_config(
+      fmt::format("[providers.relay]\ntype = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nfrom = "
+                  "\"bulk@crier.example\"\ntls = \"none\"\npool_size = 2\n\n{}\n"
+                  "[dispatch.channels]\nemail = \"relay\"\nwebhook = \"webhook\"\n",
+                  smtp.port(), provider_config("webhook", "webhook", "")));
+  auto id = create_job(
+      api(), json::object{{"routing", {{"method", "single"}, {"channels", json::array{"email", "webhook"}}}},
+                          {"content",
+                           {{"email", {{"subject", "Hello {{name}}"}, {"text", "Dear {{name}}"}}},
+                            {"webhook", {{"body", {{"text", "Hook for {{name}}"}}}}}}},
+                          {"data", {{"name", "friend"}}}});
+  // Even users: an email. Odd users: a webhook URL, and every third of them
+  // an email too (email comes first in the routing).
+  auto emailed = [](std::size_t i) { return i % 2 == 0 || i % 3 == 0; };
+  json::array users;
+  for (std::size_t i = 0; i < kUsers; ++i) {
+    json::object u{{"user_id", user_id_for(i)}, {"data", {{"name", fmt::format("Name{}", i)}}}};
+    if (i % 2 == 0 || i % 3 == 0) u["email"] = email_for(i);
+    if (i % 2 == 1) u["webhook_url"] = sink->url("/hooks");
+    users.push_back(std::move(u));
+  }
+  std::size_t email_count = 0;
+  for (std::size_t i = 0; i < kUsers; ++i) email_count += emailed(i) ? 1 : 0;
+  const std::size_t webhook_count = kUsers - email_count;
+  ASSERT_EQ(num(ingest_json(api(), id, users), "accepted"), static_cast<std::int64_t>(kUsers));
+
+  // Before the run the listing already says where each user will go.
+  for (const auto& u : list_all_users(api(), id))
+    EXPECT_EQ(str(u, "channel"), emailed(index_of(str(u, "user_id"))) ? "email" : "webhook")
+        << json::serialize(u);
+
+  run_job(api(), id);
+  auto job = wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"});
+  ASSERT_EQ(str(job, "status"), "COMPLETED") << counters_snapshot(job);
+  EXPECT_EQ(num(job, "sent"), static_cast<std::int64_t>(kUsers));
+  EXPECT_TRUE(job.at("channel").is_null());
+  EXPECT_EQ(job.at("routing"), json::parse(R"({"method":"single","channels":["email","webhook"]})"));
+
+  ASSERT_TRUE(poll_until(kArrivalTimeout, [&] { return smtp.message_count() >= email_count; }))
+      << smtp.output_tail();
+  std::map<std::string, json::object> emails;  // message id → the email
+  for (auto& m : smtp.messages()) {
+    auto mid = str(m, "x_crier_message_id");
+    EXPECT_TRUE(emails.emplace(mid, std::move(m)).second) << mid << " arrived twice";
+  }
+  EXPECT_EQ(emails.size(), email_count);
+  auto stats = sink->stats();
+  EXPECT_EQ(stats.unique, webhook_count);
+  EXPECT_EQ(stats.duplicates, 0u);
+  EXPECT_EQ(stats.bad_signatures, 0u);
+  std::map<std::string, json::object> hooks;  // message id → the webhook envelope
+  for (const auto& r : sink->requests()) hooks.emplace(r.message_id, parse_object(r.body));
+  EXPECT_EQ(hooks.size(), webhook_count);
+
+  auto listed = list_all_users(api(), id);
+  ASSERT_EQ(listed.size(), kUsers);
+  for (const auto& u : listed) {
+    SCOPED_TRACE(json::serialize(u));
+    ASSERT_EQ(str(u, "status"), "SENT");
+    const auto i = index_of(str(u, "user_id"));
+    const auto mid = str(u, "message_id");
+    const std::string name = fmt::format("Name{}", i);
+    if (emailed(i)) {
+      EXPECT_EQ(str(u, "channel"), "email");
+      auto it = emails.find(mid);
+      ASSERT_NE(it, emails.end()) << "no email arrived";
+      EXPECT_EQ(json::serialize(it->second.at("rcpt_tos")),
+                json::serialize(json::array{json::string(email_for(i))}));
+      EXPECT_EQ(str(it->second, "subject"), "Hello " + name);
+      EXPECT_EQ(hooks.count(mid), 0u) << "sent on both channels";
+    } else {
+      EXPECT_EQ(str(u, "channel"), "webhook");
+      auto it = hooks.find(mid);
+      ASSERT_NE(it, hooks.end()) << "no webhook arrived";
+      EXPECT_EQ(str(it->second, "channel"), "webhook");
+      EXPECT_EQ(str(it->second, "user_id"), str(u, "user_id"));
+      EXPECT_EQ(str(it->second.at("data").as_object(), "text"), "Hook for " + name);
+      EXPECT_EQ(emails.count(mid), 0u) << "sent on both channels";
+    }
+  }
+}
+
 // ---- HTTP vendors ----------------------------------------------------------------
 
 // The message ids a job's listing names, all SENT.

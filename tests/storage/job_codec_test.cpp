@@ -128,6 +128,47 @@ TEST(JobCodecTest, RefusesGarbage) {
   }
 }
 
+TEST(JobCodecTest, RoundTripsARouting) {
+  Job job = full_job();
+  job.spec.provider.clear();
+  job.spec.routing = Routing{RoutingMethod::single, {Channel::push, Channel::email, Channel::webhook}};
+  job.spec.channel = Channel::push;
+  const std::string record = records::encode(job);
+  auto stored = json::parse(record).as_object();
+  EXPECT_EQ(stored.at("routing"), json::parse(R"({"method":"single","channels":["push","email","webhook"]})"));
+  EXPECT_FALSE(stored.contains("channel")) << "a build without routing must not read it as a push job";
+  auto back = records::decode_job(record);
+  ASSERT_TRUE(back.has_value());
+  ASSERT_TRUE(back->spec.routing.has_value());
+  EXPECT_EQ(*back->spec.routing, *job.spec.routing);
+  EXPECT_EQ(back->spec.channel, Channel::push) << "the routing's first channel";
+  expect_same_content(back->spec.content, job.spec.content);
+}
+
+TEST(JobCodecTest, RecordsFromBeforeRoutingHaveNone) {
+  // A record as the build before routing wrote it: a channel, no routing.
+  auto o = json::parse(records::encode(full_job())).as_object();
+  o.erase("routing");
+  ASSERT_TRUE(o.contains("channel"));
+  auto back = records::decode_job(json::serialize(o));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_FALSE(back->spec.routing.has_value());
+  EXPECT_EQ(back->spec.channel, Channel::whatsapp);
+  // A single-channel job writes no routing at all.
+  EXPECT_FALSE(json::parse(records::encode(full_job())).as_object().contains("routing"));
+}
+
+TEST(JobCodecTest, RefusesABrokenRouting) {
+  Job job = full_job();
+  job.spec.routing = Routing{RoutingMethod::single, {Channel::sms, Channel::email}};
+  auto o = json::parse(records::encode(job)).as_object();
+  for (const char* broken : {R"({"channels":[]})", R"({"channels":["fax"]})", R"("sms")"}) {
+    auto copy = o;
+    copy["routing"] = json::parse(broken);
+    EXPECT_FALSE(records::decode_job(json::serialize(copy)).has_value()) << broken;
+  }
+}
+
 TEST(TemplateCodecTest, RoundTrips) {
   Template t;
   t.tenant = "acme";
