@@ -95,6 +95,8 @@ json::object recipient_view(const JobKey& job, const RecipientView& v) {
   // Waiting for a retry after a transient failure: when it is due.
   o["next_attempt_at"] = ms_or_null(s.next_attempt_at);
   o["read_at"] = ms_or_null(s.read_at);
+  o["sent_at"] = ms_or_null(s.sent_at);
+  o["delivered_at"] = ms_or_null(s.delivered_at);
   return o;
 }
 

@@ -372,14 +372,15 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   for (std::size_t i = 0; i < kCfCount; ++i) impl->cf[i] = handles[i];
   // The layout's version, so a later release can tell what it opens and
   // migrate; a store of an unknown (newer) format is refused.
-  // Format 2 added the in-flight horizon, format 3 the state runs (keys.h);
-  // a store of an earlier format is a valid format-3 store with none, and
-  // is marked 3 when opened (so an older build, which would not read the
-  // runs, refuses it from then on).
-  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "3";
+  // Format 2 added the in-flight horizon, format 3 the state runs, format 4
+  // state records v3 (sent_at, delivered_at) (keys.h);
+  // a store of an earlier format is a valid format-4 store with none, and
+  // is marked 4 when opened (so an older build, which would not read them,
+  // refuses it from then on).
+  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "4";
   auto format = impl->get(kDefault, kFormatKey);
   if (!format) return format.error();
-  if (!*format || **format == "1" || **format == "2") {
+  if (!*format || **format == "1" || **format == "2" || **format == "3") {
     rocksdb::WriteBatch batch;
     batch.Put(impl->cf[kDefault], slice(kFormatKey), slice(kFormat));
     if (auto w = impl->write(batch, true); !w) return w.error();
