@@ -312,6 +312,18 @@ ApiResponse Router::route(ApiRequest& req) {
       return method_not_allowed(req, "GET, PUT, DELETE");
     }
   }
+  if (p.size() >= 2 && p[1] == "notification-groups") {
+    if (p.size() == 2) {
+      if (m == "GET") return list_notification_groups(ctx_, req);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3) {
+      if (m == "PUT") return put_notification_group(ctx_, req, p[2]);
+      if (m == "GET") return get_notification_group(ctx_, req, p[2]);
+      if (m == "DELETE") return delete_notification_group(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET, PUT, DELETE");
+    }
+  }
   return not_found();
 }
 

@@ -5,6 +5,7 @@
 
 #include "engine/counters.h"
 #include "engine/job.h"
+#include "engine/notification_group.h"
 #include "engine/recipient.h"
 
 namespace crier::api {
@@ -13,5 +14,8 @@ namespace crier::api {
 boost::json::object job_view(const Job& job, const JobCounters& counters, double rate_per_second);
 boost::json::object recipient_view(const JobKey& job, const RecipientView& r);
 boost::json::object template_view(const Template& t);
+// {"group_id", "channel", "template", "content", "provider", "webhook_url",
+//  "created_at", "updated_at"}: the members the group does not fix are null.
+boost::json::object group_view(const NotificationGroup& g);
 
 }  // namespace crier::api
