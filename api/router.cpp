@@ -25,7 +25,8 @@ struct FacadeRoute {
   const compat::Facade& (*facade)();
 };
 const FacadeRoute kFacades[] = {
-    {"bulk", compat::courier},  // Courier's Bulk API
+    {"bulk", compat::courier},                    // Courier's Bulk API
+    {"api/v1/organizations", compat::blerify},  // Blerify's notification items
 };
 
 const compat::Facade* facade_for(std::string_view path) {

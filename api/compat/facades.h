@@ -6,6 +6,7 @@
 
 namespace crier::api::compat {
 
-const Facade& courier();  // /bulk…            (courier.cpp)
+const Facade& courier();  // /bulk…                   (courier.cpp)
+const Facade& blerify();  // /api/v1/organizations…  (blerify.cpp)
 
 }  // namespace crier::api::compat
