@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/job_service.h"
+#include "engine/notification_group.h"
 
 namespace crier::api {
 
@@ -28,6 +29,7 @@ struct ApiContext {
   JobStore& store;
   TemplateStore& templates;
   IdempotencyStore& idempotency;
+  GroupStore& groups;
   std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant
   ApiLimits limits;
   bool sync_writes = true;

@@ -25,8 +25,9 @@ struct FacadeRoute {
   const compat::Facade& (*facade)();
 };
 const FacadeRoute kFacades[] = {
-    {"bulk", compat::courier},        // Courier's Bulk API
-    {"v2/notify", compat::prelude},  // Prelude's Notify batch
+    {"bulk", compat::courier},                    // Courier's Bulk API
+    {"v2/notify", compat::prelude},               // Prelude's Notify batch
+    {"api/v1/organizations", compat::blerify},  // Blerify's notification items
 };
 
 const compat::Facade* facade_for(std::string_view path) {
@@ -314,6 +315,18 @@ ApiResponse Router::route(ApiRequest& req) {
       if (m == "PUT") return put_template(ctx_, req, p[2]);
       if (m == "GET") return get_template(ctx_, req, p[2]);
       if (m == "DELETE") return delete_template(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET, PUT, DELETE");
+    }
+  }
+  if (p.size() >= 2 && p[1] == "notification-groups") {
+    if (p.size() == 2) {
+      if (m == "GET") return list_notification_groups(ctx_, req);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3) {
+      if (m == "PUT") return put_notification_group(ctx_, req, p[2]);
+      if (m == "GET") return get_notification_group(ctx_, req, p[2]);
+      if (m == "DELETE") return delete_notification_group(ctx_, req, p[2]);
       return method_not_allowed(req, "GET, PUT, DELETE");
     }
   }

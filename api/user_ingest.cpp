@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <set>
 #include <utility>
 
 #include "api/errors.h"
@@ -60,9 +61,40 @@ void IngestAccumulator::note_committed(const IngestCommit& c, const std::vector<
   }
 }
 
+bool IngestAccumulator::whole_batch_acceptable() {
+  std::vector<bool> duplicate(entries_.size(), false);
+  bool acceptable = uncommitted_rejects_ == 0;
+  std::set<DedupeKey> seen;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (!entries_[i].dedupe || seen.insert(*entries_[i].dedupe).second) continue;
+    duplicate[i] = true;
+    acceptable = false;
+  }
+  if (acceptable) return true;
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (duplicate[i]) {
+      ++duplicates_;
+      if (duplicated_list_.size() < ctx_.limits.max_rejected_listed)
+        duplicated_list_.push_back(json::object{{"index", entry_indexes_[i]}});
+    }
+    if (tracking_)
+      outcome(entry_indexes_[i]) =
+          UserOutcome{duplicate[i] ? UserOutcome::Kind::duplicate : UserOutcome::Kind::withheld, 0, {}};
+  }
+  return false;
+}
+
 Result<void> IngestAccumulator::commit() {
   if (auto r = settle(); !r) return r;
   if (entries_.empty() && uncommitted_rejects_ == 0 && !creating_) return {};
+  if (creating_ && all_or_nothing_ && !whole_batch_acceptable()) {
+    refused_ = true;
+    creating_ = false;
+    rejected_ += std::exchange(uncommitted_rejects_, 0);
+    entries_.clear();
+    entry_indexes_.clear();
+    return {};
+  }
   auto c = creating_ ? ctx_.jobs.create_with(job_, entries_, uncommitted_rejects_, run_, true)
                      : ctx_.jobs.ingest(job_, entries_, uncommitted_rejects_, true);
   creating_ = false;
@@ -267,7 +299,7 @@ Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const st
   if (auto r = require_created(job); !r) return r.error();
   IngestAccumulator acc(ctx, job);
   acc.track_outcomes();
-  if (create) acc.create_on_commit(create->run);
+  if (create) acc.create_on_commit(create->run, create->all_or_nothing);
   UserParser users;
   try {
     // The server reserves SIMDJSON_PADDING bytes after the body.
@@ -311,7 +343,19 @@ Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const st
     return bad_user("invalid_json", "the body is not valid JSON (UTF-8): " + e.message);
   }
   if (auto r = acc.commit(); !r) return r.error();
-  return IngestReport{acc.summary(), acc.outcomes(), acc.job()};
+  IngestReport report{acc.summary(), acc.outcomes(), acc.job()};
+  report.stored = !acc.refused();
+  return report;
+}
+
+Error users_refused(const IngestReport& report) {
+  std::size_t refused = 0;
+  for (const auto& u : report.users)
+    refused += u.kind == UserOutcome::Kind::rejected || u.kind == UserOutcome::Kind::duplicate;
+  return make_error(ErrorKind::invalid, "users_refused",
+                    fmt::format("{} of {} users were refused (invalid, or the same user twice); nothing was stored",
+                                refused, report.users.size()),
+                    "users");
 }
 
 ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job) {

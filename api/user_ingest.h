@@ -27,7 +27,9 @@ namespace crier::api {
 // What became of one user of a buffered batch, for answers that speak per
 // user (the vendors' APIs).
 struct UserOutcome {
-  enum class Kind : std::uint8_t { rejected, accepted, duplicate };
+  // withheld: valid, but not stored because its batch was refused whole
+  // (CreateWith::all_or_nothing).
+  enum class Kind : std::uint8_t { rejected, accepted, duplicate, withheld };
   Kind kind = Kind::rejected;
   std::uint64_t seq = 0;  // accepted: the recipient's seq (its message id)
   Error error;            // rejected: why
@@ -42,10 +44,14 @@ class IngestAccumulator {
   void track_outcomes() { tracking_ = true; }
   // The job is not stored yet: the first commit stores it with its users in
   // one write (JobService::create_with), started when `run`.
-  void create_on_commit(bool run) {
+  // With `all_or_nothing`, one user refused or duplicated within the batch
+  // refuses the batch: nothing is written (refused() tells).
+  void create_on_commit(bool run, bool all_or_nothing = false) {
     creating_ = true;
     run_ = run;
+    all_or_nothing_ = all_or_nothing;
   }
+  bool refused() const { return refused_; }
   const Job& job() const { return job_; }
   const std::vector<UserOutcome>& outcomes() const { return outcomes_; }
 
@@ -85,7 +91,10 @@ class IngestAccumulator {
   boost::json::array rejected_list_;
   boost::json::array duplicated_list_;
   bool tracking_ = false;
-  bool creating_ = false, run_ = false;
+  bool creating_ = false, run_ = false, all_or_nothing_ = false, refused_ = false;
+  // all_or_nothing: whether every queued user may be stored; marks the
+  // duplicates within the batch otherwise.
+  bool whole_batch_acceptable();
   std::vector<UserOutcome> outcomes_;
   std::optional<JobCounters> counters_;
   std::future<Result<IngestCommit>> in_flight_;
@@ -118,12 +127,21 @@ struct IngestReport {
   boost::json::object summary;
   std::vector<UserOutcome> users;
   Job job;  // as it stands after the commit
+  // False when an all_or_nothing batch was refused: nothing was written (not
+  // even the job); `users` says which were refused or duplicated.
+  bool stored = true;
 };
 // With `create`, `job` is a prepared one (JobService::prepare), stored with
 // the users in one atomic write and, with `create->run`, started.
 struct CreateWith {
   bool run = false;
+  // One user refused or duplicated within the batch refuses the whole batch,
+  // job included. (A new job holds nothing yet, so the batch's own
+  // duplicates are all there can be.)
+  bool all_or_nothing = false;
 };
+// The error for a batch refused whole: 400 users_refused, with how many.
+Error users_refused(const IngestReport& report);
 Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const std::string& body,
                                        std::optional<CreateWith> create = std::nullopt);
 

@@ -50,6 +50,7 @@ json::object job_view(const Job& job, const JobCounters& c, double rate) {
   o["schedule_at"] = time_or_null(s.schedule_at);
   o["expires_at"] = time_or_null(s.expires_at);
   o["metadata"] = s.metadata_json.empty() ? json::value(nullptr) : json::parse(s.metadata_json);
+  o["notification_group"] = str_or_null(s.notification_group);
   for (std::size_t i = 0; i < kCounterCount; ++i)
     o[to_string(static_cast<Counter>(i))] = c.values[i];
   // A finished job reports its average over the run; a running one, the
@@ -102,6 +103,8 @@ json::object recipient_view(const Job& job, const RecipientView& v) {
   // Waiting for a retry after a transient failure: when it is due.
   o["next_attempt_at"] = ms_or_null(s.next_attempt_at);
   o["read_at"] = ms_or_null(s.read_at);
+  o["sent_at"] = ms_or_null(s.sent_at);
+  o["delivered_at"] = ms_or_null(s.delivered_at);
   return o;
 }
 
@@ -114,6 +117,18 @@ json::object template_view(const Template& t) {
                       {"content", content_to_json(t.content)},
                       {"created_at", format_rfc3339(t.created_at)},
                       {"updated_at", format_rfc3339(t.updated_at)}};
+}
+
+json::object group_view(const NotificationGroup& g) {
+  json::object o{{"group_id", g.id}};
+  auto spec = json::parse(g.spec_json);
+  for (std::string_view member : {"channel", "template", "content", "provider", "webhook_url"}) {
+    auto* v = spec.is_object() ? spec.get_object().if_contains(member) : nullptr;
+    o[member] = v ? *v : json::value(nullptr);
+  }
+  o["created_at"] = format_rfc3339(g.created_at);
+  o["updated_at"] = format_rfc3339(g.updated_at);
+  return o;
 }
 
 }  // namespace crier::api

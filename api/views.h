@@ -5,6 +5,7 @@
 
 #include "engine/counters.h"
 #include "engine/job.h"
+#include "engine/notification_group.h"
 #include "engine/recipient.h"
 #include "engine/sms_segments.h"
 
@@ -17,5 +18,8 @@ boost::json::object recipient_view(const Job& job, const RecipientView& r);
 boost::json::object template_view(const Template& t);
 // {"encoding", "segments", "characters"}
 boost::json::object sms_view(const SmsSegments& s);
+// {"group_id", "channel", "template", "content", "provider", "webhook_url",
+//  "created_at", "updated_at"}: the members the group does not fix are null.
+boost::json::object group_view(const NotificationGroup& g);
 
 }  // namespace crier::api

@@ -129,7 +129,7 @@ int serve(crier::Config config, const std::string& config_path) {
     }
   service.set_listener(&dispatcher);
 
-  api::ApiContext ctx{service, **store, **store, **store, config.api_keys, config.limits, config.sync_writes};
+  api::ApiContext ctx{service, **store, **store, **store, **store, config.api_keys, config.limits, config.sync_writes};
   ctx.rate_of = [&](const JobKey& k) { return dispatcher.rate_per_second(k); };
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
   api::Router router(ctx);

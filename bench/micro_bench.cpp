@@ -66,7 +66,7 @@ struct IngestRig {
   IngestRig() {
     store = std::move(RocksStore::open({dir.string()}).value());
     service = std::make_unique<JobService>(*store, *store, now_unix_ms);
-    ctx.reset(new api::ApiContext{*service, *store, *store, *store, {{"bench-key-0001", "bench"}}});
+    ctx.reset(new api::ApiContext{*service, *store, *store, *store, *store, {{"bench-key-0001", "bench"}}});
     ctx->ready = true;
     router = std::make_unique<api::Router>(*ctx);
   }

@@ -52,6 +52,10 @@ struct JobSpec {
   // The caller's own JSON object, stored and shown as given (empty: none).
   // The vendors' façades keep the vendor's job definition here.
   std::string metadata_json;
+  // The notification group the job was made from (empty: none). The store
+  // files the job under it in the same write as the job
+  // (engine/notification_group.h).
+  std::string notification_group;
 };
 
 struct Job {

@@ -181,9 +181,11 @@ Result<RecipientView> JobService::apply_receipt(std::string_view tenant, const R
   }
   JobCounters delta;
   const std::int64_t now = clock_();
+  const std::int64_t delivered_before = s.delivered_at;
   switch (receipt.kind) {
     case ReceiptKind::delivered:
       s.status = RecipientStatus::delivered;
+      if (s.delivered_at == 0) s.delivered_at = now;
       break;
     case ReceiptKind::read:
       s.status = RecipientStatus::delivered;
@@ -199,7 +201,9 @@ Result<RecipientView> JobService::apply_receipt(std::string_view tenant, const R
                                                       : receipt.error_message;
       break;
   }
-  if (s.status == before && delta.empty()) return view;  // a repeated receipt
+  // A repeated receipt changes nothing (a first `delivered` after a `read`
+  // still records when delivery was reported).
+  if (s.status == before && delta.empty() && s.delivered_at == delivered_before) return view;
   if (s.status != before) count_transition(delta, before, s.status);
   s.updated_at = now;
   StateChange change{view.recipient.seq, s, 0};

@@ -57,7 +57,9 @@ class JobStore {
  public:
   virtual ~JobStore() = default;
 
-  // Writes a new job, its tenant-listing entry and zero counters, synced.
+  // Writes a new job, its tenant-listing entry and zero counters, synced;
+  // a job made from a notification group (spec.notification_group) is filed
+  // under the group in the same batch (GroupStore::list_group_jobs).
   virtual Result<void> insert_job(const Job& job) = 0;
   virtual Result<std::optional<Job>> find_job(const JobKey& key) = 0;
   // Overwrites the job record (synced). Callers serialise per job.

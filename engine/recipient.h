@@ -47,6 +47,12 @@ struct RecipientState {
   std::int64_t next_attempt_at = 0;
   // When a provider reported the message read (unix ms); 0 when not.
   std::int64_t read_at = 0;
+  // When a provider accepted the message (unix ms): set with SENT and kept
+  // through the receipts after it; 0 when never sent.
+  std::int64_t sent_at = 0;
+  // When a provider reported it delivered (unix ms); 0 when not. A read
+  // receipt alone implies delivery but gives no time for it.
+  std::int64_t delivered_at = 0;
 };
 
 struct RecipientView {

@@ -54,6 +54,7 @@ std::string encode(const Job& job) {
   put_opt(o, "expires_at", s.expires_at);
   o["rate_limit"] = s.rate_limit;
   if (!s.metadata_json.empty()) o["metadata"] = json::parse(s.metadata_json);
+  if (!s.notification_group.empty()) o["notification_group"] = s.notification_group;
   return json::serialize(o);
 }
 
@@ -102,6 +103,7 @@ std::optional<Job> decode_job(std::string_view in) {
     s.rate_limit = it->value().to_number<double>();
   if (auto it = o.find("metadata"); it != o.end() && it->value().is_object())
     s.metadata_json = json::serialize(it->value());
+  s.notification_group = get_str(o, "notification_group");
   return job;
 }
 
@@ -132,6 +134,34 @@ std::optional<Template> decode_template(std::string_view in) {
   t.created_at = get_opt(o, "created_at").value_or(0);
   t.updated_at = get_opt(o, "updated_at").value_or(0);
   return t;
+}
+
+std::string encode(const NotificationGroup& g) {
+  json::object o;
+  o["v"] = 1;
+  o["tenant"] = g.tenant;
+  o["id"] = g.id;
+  o["spec"] = json::parse(g.spec_json);
+  o["created_at"] = g.created_at;
+  o["updated_at"] = g.updated_at;
+  return json::serialize(o);
+}
+
+std::optional<NotificationGroup> decode_group(std::string_view in) {
+  boost::system::error_code ec;
+  auto v = json::parse(in, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto& o = v.get_object();
+  auto spec = o.find("spec");
+  if (spec == o.end() || !spec->value().is_object()) return std::nullopt;
+  NotificationGroup g;
+  g.tenant = get_str(o, "tenant");
+  g.id = get_str(o, "id");
+  if (g.id.empty()) return std::nullopt;
+  g.spec_json = json::serialize(spec->value());
+  g.created_at = get_opt(o, "created_at").value_or(0);
+  g.updated_at = get_opt(o, "updated_at").value_or(0);
+  return g;
 }
 
 }  // namespace crier::records

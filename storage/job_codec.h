@@ -1,4 +1,4 @@
-// Job and template records, stored as JSON: they are small, rarely written,
+// Job, template and notification group records, stored as JSON: they are small, rarely written,
 // and JSON keeps them readable with `ldb` and easy to extend.
 #pragma once
 
@@ -8,6 +8,7 @@
 
 #include "engine/content.h"
 #include "engine/job.h"
+#include "engine/notification_group.h"
 
 namespace crier::records {
 
@@ -16,5 +17,8 @@ std::optional<Job> decode_job(std::string_view in);
 
 std::string encode(const Template& t);
 std::optional<Template> decode_template(std::string_view in);
+
+std::string encode(const NotificationGroup& g);
+std::optional<NotificationGroup> decode_group(std::string_view in);
 
 }  // namespace crier::records

@@ -86,4 +86,18 @@ std::int64_t due_of_retry(std::string_view key) { return static_cast<std::int64_
 
 std::uint64_t seq_of_retry(std::string_view key) { return get_u64(key.substr(24)); }
 
+std::string group_jobs_prefix(std::string_view tenant, std::string_view group_id) {
+  std::string k = tenant_scoped(tenant, group_id);
+  k.push_back('\0');
+  return k;
+}
+
+std::string group_job(std::string_view tenant, std::string_view group_id, const JobKey& job) {
+  std::string k = group_jobs_prefix(tenant, group_id);
+  k.append(job.begin(), job.end());
+  return k;
+}
+
+JobKey job_of_group_job(std::string_view key) { return job_of_tenant_job(key); }
+
 }  // namespace crier::keys

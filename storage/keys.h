@@ -24,8 +24,14 @@
 //                                                                      next attempt, in due order
 //  idempotency       tenant ▸ 0x00 ▸ key                               answer record
 //  templates         tenant ▸ 0x00 ▸ template_id                       template record (JSON)
+//  notification_groups tenant ▸ 0x00 ▸ group_id                        group record (JSON, job_codec)
+//  group_jobs        tenant ▸ 0x00 ▸ group_id ▸ 0x00 ▸ job(16)         empty: the group's jobs, oldest
+//                                                                      first (job keys start with their
+//                                                                      creation time); written with the
+//                                                                      job, in its batch
 //
-// Tenants and template ids never contain 0x00 (validated at the edges).
+// Tenants, template ids and group ids never contain 0x00 (validated at the
+// edges), so one tenant's or group's prefix never covers another's.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +54,8 @@ inline constexpr std::string_view kIdempotency = "idempotency";
 inline constexpr std::string_view kTemplates = "templates";
 inline constexpr std::string_view kRetries = "retries";
 inline constexpr std::string_view kStateRuns = "state_runs";
+inline constexpr std::string_view kNotificationGroups = "notification_groups";
+inline constexpr std::string_view kGroupJobs = "group_jobs";
 
 void put_u64(std::string& out, std::uint64_t v);
 std::uint64_t get_u64(std::string_view in);  // in.size() >= 8
@@ -68,5 +76,11 @@ std::string tenant_scoped(std::string_view tenant, std::string_view name);
 std::string retry(const JobKey& job, std::int64_t due_ms, std::uint64_t seq);
 std::int64_t due_of_retry(std::string_view key);
 std::uint64_t seq_of_retry(std::string_view key);
+// A notification group's record key is tenant_scoped(tenant, group_id).
+// The prefix of every group_jobs key of one group.
+std::string group_jobs_prefix(std::string_view tenant, std::string_view group_id);
+std::string group_job(std::string_view tenant, std::string_view group_id, const JobKey& job);
+// The job key at the end of a group_job key.
+JobKey job_of_group_job(std::string_view key);
 
 }  // namespace crier::keys

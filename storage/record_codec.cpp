@@ -5,7 +5,8 @@ namespace {
 
 constexpr char kRecipientV1 = 1;
 constexpr char kStateV1 = 1;  // without next_attempt_at and read_at
-constexpr char kStateV2 = 2;
+constexpr char kStateV2 = 2;  // without sent_at and delivered_at
+constexpr char kStateV3 = 3;
 
 void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
@@ -18,6 +19,22 @@ void put_varint(std::string& out, std::uint64_t v) {
 void put_bytes(std::string& out, std::string_view s) {
   put_varint(out, s.size());
   out.append(s);
+}
+
+// A time near updated_at, as its distance from it: one byte for a SENT
+// state (sent_at == updated_at), a few for a receipt's. 0 = none; else
+// zigzag(updated_at - t) + 1.
+std::uint64_t encode_near(std::int64_t t, std::int64_t updated_at) {
+  if (t == 0) return 0;
+  std::int64_t d = updated_at - t;
+  return ((static_cast<std::uint64_t>(d) << 1) ^ static_cast<std::uint64_t>(d >> 63)) + 1;
+}
+
+std::int64_t decode_near(std::uint64_t v, std::int64_t updated_at) {
+  if (v == 0) return 0;
+  --v;
+  std::int64_t d = static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
+  return updated_at - d;
 }
 
 struct Reader {
@@ -82,7 +99,7 @@ bool decode_recipient_into(std::string_view in, std::uint64_t seq, Recipient& r)
 
 std::string encode(const RecipientState& s) {
   std::string out;
-  out.push_back(kStateV2);
+  out.push_back(kStateV3);
   out.push_back(static_cast<char>(s.status));
   put_varint(out, s.attempts);
   put_varint(out, static_cast<std::uint64_t>(s.updated_at));
@@ -90,11 +107,13 @@ std::string encode(const RecipientState& s) {
   put_bytes(out, s.error_message);
   put_varint(out, static_cast<std::uint64_t>(s.next_attempt_at));
   put_varint(out, static_cast<std::uint64_t>(s.read_at));
+  put_varint(out, encode_near(s.sent_at, s.updated_at));
+  put_varint(out, encode_near(s.delivered_at, s.updated_at));
   return out;
 }
 
 std::optional<RecipientState> decode_state(std::string_view in) {
-  if (in.size() < 2 || (in.front() != kStateV1 && in.front() != kStateV2)) return std::nullopt;
+  if (in.size() < 2 || in.front() < kStateV1 || in.front() > kStateV3) return std::nullopt;
   auto status = static_cast<unsigned char>(in[1]);
   if (status > static_cast<unsigned char>(RecipientStatus::cancelled)) return std::nullopt;
   Reader rd{in.substr(2)};
@@ -104,9 +123,13 @@ std::optional<RecipientState> decode_state(std::string_view in) {
   s.updated_at = static_cast<std::int64_t>(rd.varint());
   s.error_code = rd.bytes();
   s.error_message = rd.bytes();
-  if (in.front() == kStateV2) {
+  if (in.front() >= kStateV2) {
     s.next_attempt_at = static_cast<std::int64_t>(rd.varint());
     s.read_at = static_cast<std::int64_t>(rd.varint());
+  }
+  if (in.front() >= kStateV3) {
+    s.sent_at = decode_near(rd.varint(), s.updated_at);
+    s.delivered_at = decode_near(rd.varint(), s.updated_at);
   }
   if (!rd.ok) return std::nullopt;
   return s;

@@ -38,6 +38,8 @@ enum Cf : std::size_t {
   kTemplates,
   kRetries,
   kStateRuns,
+  kNotificationGroups,
+  kGroupJobs,
   kCfCount
 };
 
@@ -45,7 +47,8 @@ constexpr std::array<std::string_view, kCfCount> kCfNames = {
     "default",                         keys::kJobs,   keys::kJobsByTenant,
     keys::kRecipients,                 keys::kRecipientState, keys::kDedupe,
     keys::kCounters,                   keys::kIdempotency,    keys::kTemplates,
-    keys::kRetries,                  keys::kStateRuns};
+    keys::kRetries,                    keys::kStateRuns,      keys::kNotificationGroups,
+    keys::kGroupJobs};
 
 Error storage_error(const rocksdb::Status& s, std::string_view what) {
   return make_error(ErrorKind::internal, "storage_error", fmt::format("{}: {}", what, s.ToString()));
@@ -372,14 +375,16 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   for (std::size_t i = 0; i < kCfCount; ++i) impl->cf[i] = handles[i];
   // The layout's version, so a later release can tell what it opens and
   // migrate; a store of an unknown (newer) format is refused.
-  // Format 2 added the in-flight horizon, format 3 the state runs (keys.h);
-  // a store of an earlier format is a valid format-3 store with none, and
-  // is marked 3 when opened (so an older build, which would not read the
-  // runs, refuses it from then on).
-  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "3";
+  // Format 2 added the in-flight horizon, format 3 the state runs, format 4
+  // state records v3 (sent_at, delivered_at) and the notification groups'
+  // families (keys.h);
+  // a store of an earlier format is a valid format-4 store with none, and
+  // is marked 4 when opened (so an older build, which would not read them,
+  // refuses it from then on).
+  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "4";
   auto format = impl->get(kDefault, kFormatKey);
   if (!format) return format.error();
-  if (!*format || **format == "1" || **format == "2") {
+  if (!*format || **format == "1" || **format == "2" || **format == "3") {
     rocksdb::WriteBatch batch;
     batch.Put(impl->cf[kDefault], slice(kFormatKey), slice(kFormat));
     if (auto w = impl->write(batch, true); !w) return w.error();
@@ -393,11 +398,17 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
 
 // ---- jobs -------------------------------------------------------------------
 
-Result<void> RocksStore::insert_job(const Job& job) {
-  rocksdb::WriteBatch batch;
+void RocksStore::put_new_job(rocksdb::WriteBatch& batch, const Job& job) {
   batch.Put(impl_->cf[kJobs], keys::job(job.key), records::encode(job));
   batch.Put(impl_->cf[kJobsByTenant], keys::tenant_job(job.tenant, job.created_at, job.key), "");
   batch.Put(impl_->cf[kCounters], keys::counters(job.key), encode_counters({}));
+  if (!job.spec.notification_group.empty())
+    batch.Put(impl_->cf[kGroupJobs], keys::group_job(job.tenant, job.spec.notification_group, job.key), "");
+}
+
+Result<void> RocksStore::insert_job(const Job& job) {
+  rocksdb::WriteBatch batch;
+  put_new_job(batch, job);
   return impl_->write(batch, true);
 }
 
@@ -486,9 +497,7 @@ Result<IngestCommit> RocksStore::ingest(const JobKey& job, std::span<const Inges
 Result<IngestCommit> RocksStore::insert_job_with(const Job& job, std::span<const IngestEntry> entries,
                                                  std::int64_t rejected, bool sync) {
   rocksdb::WriteBatch batch;
-  batch.Put(impl_->cf[kJobs], keys::job(job.key), records::encode(job));
-  batch.Put(impl_->cf[kJobsByTenant], keys::tenant_job(job.tenant, job.created_at, job.key), "");
-  batch.Put(impl_->cf[kCounters], keys::counters(job.key), encode_counters({}));
+  put_new_job(batch, job);
   auto out = add_recipients(batch, job.key, JobCounters{}, entries, rejected);
   if (!out) return out.error();
   if (auto r = impl_->write(batch, sync); !r) return r.error();
@@ -813,6 +822,85 @@ Result<std::vector<Template>> RocksStore::list_templates(std::string_view tenant
   }
   if (!it->status().ok()) return storage_error(it->status(), "list templates");
   return out;
+}
+
+// ---- notification groups ----------------------------------------------------
+
+Result<void> RocksStore::put_group(const NotificationGroup& g) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[kNotificationGroups], keys::tenant_scoped(g.tenant, g.id), records::encode(g));
+  return impl_->write(batch, true);
+}
+
+Result<std::optional<NotificationGroup>> RocksStore::find_group(std::string_view tenant, std::string_view id) {
+  auto v = impl_->get(kNotificationGroups, keys::tenant_scoped(tenant, id));
+  if (!v) return v.error();
+  if (!*v) return std::optional<NotificationGroup>();
+  auto g = records::decode_group(**v);
+  if (!g) return corrupt("notification group record");
+  return std::optional<NotificationGroup>(std::move(*g));
+}
+
+Result<bool> RocksStore::delete_group(std::string_view tenant, std::string_view id) {
+  auto existing = impl_->get(kNotificationGroups, keys::tenant_scoped(tenant, id));
+  if (!existing) return existing.error();
+  if (!*existing) return false;
+  // The record and the group's list of jobs in one batch: one range
+  // tombstone, however many jobs the group had.
+  std::string from = keys::group_jobs_prefix(tenant, id);
+  std::string to = from;
+  to.back() = '\x01';  // just past every key of the prefix (it ends in 0x00)
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf[kNotificationGroups], keys::tenant_scoped(tenant, id));
+  batch.DeleteRange(impl_->cf[kGroupJobs], slice(from), slice(to));
+  if (auto r = impl_->write(batch, true); !r) return r.error();
+  return true;
+}
+
+Result<std::vector<NotificationGroup>> RocksStore::list_groups(std::string_view tenant, std::string_view after_id,
+                                                               std::size_t limit) {
+  const std::string prefix = keys::tenant_prefix(tenant);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf[kNotificationGroups]));
+  std::string start = keys::tenant_scoped(tenant, after_id);
+  it->Seek(start);
+  if (!after_id.empty() && it->Valid() && it->key() == slice(start)) it->Next();
+  std::vector<NotificationGroup> out;
+  for (; it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+    auto g = records::decode_group({it->value().data(), it->value().size()});
+    if (!g) return corrupt("notification group record");
+    out.push_back(std::move(*g));
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "list notification groups");
+  return out;
+}
+
+Result<GroupJobPage> RocksStore::list_group_jobs(std::string_view tenant, std::string_view group_id,
+                                                 std::optional<JobKey> after, std::size_t limit) {
+  const std::string prefix = keys::group_jobs_prefix(tenant, group_id);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf[kGroupJobs]));
+  GroupJobPage page;
+  if (after) {
+    const std::string start = keys::group_job(tenant, group_id, *after);
+    it->Seek(start);
+    if (it->Valid() && it->key() == slice(start)) it->Next();
+  } else {
+    it->Seek(prefix);
+  }
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (page.jobs.size() == limit) {
+      page.next_after = page.jobs.back();
+      break;
+    }
+    page.jobs.push_back(keys::job_of_group_job({it->key().data(), it->key().size()}));
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "list a group's jobs");
+  return page;
+}
+
+Result<bool> RocksStore::group_has_job(std::string_view tenant, std::string_view group_id, const JobKey& job) {
+  auto v = impl_->get(kGroupJobs, keys::group_job(tenant, group_id, job));
+  if (!v) return v.error();
+  return v->has_value();
 }
 
 // ---- idempotency ------------------------------------------------------------

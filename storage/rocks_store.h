@@ -1,5 +1,6 @@
 // Crier's store of record: one embedded RocksDB (see keys.h for the layout).
-// Implements the engine's JobStore, TemplateStore and IdempotencyStore.
+// Implements the engine's JobStore, TemplateStore, IdempotencyStore and
+// GroupStore.
 // Thread-safe. RocksDB headers stay inside the .cpp (compile time).
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "engine/job_store.h"
+#include "engine/notification_group.h"
 
 namespace rocksdb {
 class WriteBatch;
@@ -23,7 +25,7 @@ struct StoreOptions {
   std::size_t write_buffers_mb = 128;  // memtables of all column families together
 };
 
-class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore {
+class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public GroupStore {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
   ~RocksStore() override;
@@ -75,6 +77,16 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<void> put_answer(std::string_view tenant, std::string_view key,
                           const IdempotentAnswer& answer) override;
 
+  // GroupStore
+  Result<void> put_group(const NotificationGroup& g) override;
+  Result<std::optional<NotificationGroup>> find_group(std::string_view tenant, std::string_view id) override;
+  Result<bool> delete_group(std::string_view tenant, std::string_view id) override;
+  Result<std::vector<NotificationGroup>> list_groups(std::string_view tenant, std::string_view after_id,
+                                                     std::size_t limit) override;
+  Result<GroupJobPage> list_group_jobs(std::string_view tenant, std::string_view group_id,
+                                       std::optional<JobKey> after, std::size_t limit) override;
+  Result<bool> group_has_job(std::string_view tenant, std::string_view group_id, const JobKey& job) override;
+
   // Approximate bytes on disk (SST + WAL), for status and benchmarks.
   std::uint64_t disk_bytes() const;
 
@@ -95,6 +107,10 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
  private:
   struct Impl;
   explicit RocksStore(std::unique_ptr<Impl> impl);
+  // Puts a new job's records into `batch`: the job, its tenant-listing
+  // entry, zero counters and, for a job made from a notification group, its
+  // entry in the group's list.
+  void put_new_job(rocksdb::WriteBatch& batch, const Job& job);
   // Puts the entries not already in the job into `batch` (ingest's rules).
   Result<IngestCommit> add_recipients(rocksdb::WriteBatch& batch, const JobKey& job, const JobCounters& before,
                                       std::span<const IngestEntry> entries, std::int64_t rejected);

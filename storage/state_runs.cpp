@@ -12,7 +12,8 @@ bool runnable(const StateChange& c) {
 
 bool same_state(const RecipientState& a, const RecipientState& b) {
   return a.status == b.status && a.attempts == b.attempts && a.updated_at == b.updated_at &&
-         a.read_at == b.read_at && a.next_attempt_at == b.next_attempt_at &&
+         a.read_at == b.read_at && a.next_attempt_at == b.next_attempt_at && a.sent_at == b.sent_at &&
+         a.delivered_at == b.delivered_at &&
          a.error_code == b.error_code && a.error_message == b.error_message;
 }
 

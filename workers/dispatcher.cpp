@@ -771,6 +771,7 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
     state.attempts += 1;
     if (o.ok) {
       state.status = RecipientStatus::sent;
+      state.sent_at = now;
       state.error_code.clear();
       state.error_message.clear();
       continue;

@@ -6,7 +6,8 @@
 
 namespace crier::api::compat {
 
-const Facade& courier();  // /bulk…            (courier.cpp)
-const Facade& prelude();  // /v2/notify…       (prelude.cpp)
+const Facade& courier();  // /bulk…                   (courier.cpp)
+const Facade& prelude();  // /v2/notify…              (prelude.cpp)
+const Facade& blerify();  // /api/v1/organizations…  (blerify.cpp)
 
 }  // namespace crier::api::compat

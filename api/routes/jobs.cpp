@@ -85,7 +85,8 @@ Result<std::optional<std::int64_t>> opt_time(const json::object& o, const char* 
 Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   static const std::set<std::string, std::less<>> known = {
       "channel",  "routing", "template",    "content",    "data",     "locale",    "webhook_url",
-      "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata"};
+      "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata",
+      "notification_group"};
   for (const auto& [k, v] : o)
     if (!known.count(std::string_view(k)))
       return bad("unknown_field", fmt::format("unknown field '{}'", std::string_view(k)), std::string(k));
@@ -93,6 +94,9 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   // Exactly one of channel (one channel for every user) and routing (each
   // user on the first of several channels it has an address for).
   JobSpec spec;
+  auto group = opt_string(o, "notification_group", 128);
+  if (!group) return group.error();
+  spec.notification_group = *group;
   auto channel = opt_string(o, "channel", 32);
   if (!channel) return channel.error();
   auto routing = o.find("routing");
@@ -183,6 +187,33 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   return spec;
 }
 
+// A spec naming a notification group, with the group's members in it: they
+// are the group's to fix, so the spec itself may not give them.
+Result<json::object> with_group(ApiContext& ctx, std::string_view tenant, const json::object& o) {
+  auto* named = o.if_contains("notification_group");
+  if (!named || named->is_null()) return o;
+  if (!named->is_string()) return bad("invalid_field", "notification_group must be a string", "notification_group");
+  std::string_view id = named->get_string();
+  if (auto r = check_group_id(id, "notification_group"); !r) return r.error();
+  auto group = ctx.groups.find_group(tenant, id);
+  if (!group) return group.error();
+  if (!*group)
+    return make_error(ErrorKind::unprocessable, "unknown_notification_group",
+                      fmt::format("no notification group '{}' exists", id), "notification_group");
+  json::object merged = o;
+  for (std::string_view member : kGroupMembers) {
+    if (auto* given = o.if_contains(member); given && !given->is_null())
+      return bad("conflicts_with_group",
+                 fmt::format("{} comes from notification group '{}'; leave it out", member, id), std::string(member));
+  }
+  boost::system::error_code ec;
+  auto stored = json::parse((*group)->spec_json, ec);
+  if (ec || !stored.is_object())
+    return make_error(ErrorKind::internal, "storage_corrupt", "unreadable notification group record");
+  for (const auto& [k, v] : stored.get_object()) merged[k] = v;
+  return merged;
+}
+
 ApiResponse view_of(ApiContext& ctx, const ApiRequest& req, const Job& job, int status) {
   auto counters = ctx.jobs.counters(job);
   if (!counters) return fail(counters.error(), req);
@@ -191,23 +222,34 @@ ApiResponse view_of(ApiContext& ctx, const ApiRequest& req, const Job& job, int 
 
 }  // namespace
 
+Result<JobSpec> job_spec_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json) {
+  auto merged = with_group(ctx, tenant, spec_json);
+  if (!merged) return merged.error();
+  return parse_spec(ctx, *merged);
+}
+
 Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json) {
-  auto spec = parse_spec(ctx, spec_json);
+  auto spec = job_spec_from(ctx, tenant, spec_json);
   if (!spec) return spec.error();
   return ctx.jobs.create(tenant, std::move(*spec));
 }
 
 Result<Job> prepare_job_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json) {
-  auto spec = parse_spec(ctx, spec_json);
+  auto spec = job_spec_from(ctx, tenant, spec_json);
   if (!spec) return spec.error();
   return ctx.jobs.prepare(tenant, std::move(*spec));
 }
 
 Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
                                            const std::string& users_body, bool run) {
+  return create_job_with_users(ctx, tenant, spec_json, users_body, CreateWith{run});
+}
+
+Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
+                                           const std::string& users_body, const CreateWith& how) {
   auto job = prepare_job_from(ctx, tenant, spec_json);
   if (!job) return job.error();
-  return ingest_json_users(ctx, *job, users_body, CreateWith{run});
+  return ingest_json_users(ctx, *job, users_body, how);
 }
 
 ApiResponse create_job(ApiContext& ctx, const ApiRequest& req) {
@@ -215,20 +257,31 @@ ApiResponse create_job(ApiContext& ctx, const ApiRequest& req) {
   if (!body) return fail(body.error(), req);
   if (!body->is_object()) return fail(bad("invalid_body", "the body must be a JSON object", ""), req);
   auto& o = body->get_object();
-  if (o.contains("users") || o.contains("run")) {
+  if (o.contains("users") || o.contains("run") || o.contains("all_or_nothing")) {
     // Created, ingested and (with "run": true) started in one write.
-    bool run = false;
-    if (auto* r = o.if_contains("run"); r && !r->is_null()) {
-      if (!r->is_bool()) return fail(bad("invalid_field", "run must be true or false", "run"), req);
-      run = r->get_bool();
+    CreateWith how;
+    for (auto [key, flag] : {std::pair{"run", &how.run}, std::pair{"all_or_nothing", &how.all_or_nothing}}) {
+      if (auto* r = o.if_contains(key); r && !r->is_null()) {
+        if (!r->is_bool()) return fail(bad("invalid_field", fmt::format("{} must be true or false", key), key), req);
+        *flag = r->get_bool();
+      }
     }
     json::value users = json::array();
     if (auto* u = o.if_contains("users"); u && !u->is_null()) users = *u;
     o.erase("users");
     o.erase("run");
+    o.erase("all_or_nothing");
     std::string users_body = json::serialize(json::object{{"users", std::move(users)}});
-    auto report = create_job_with_users(ctx, req.tenant, o, users_body, run);
+    auto report = create_job_with_users(ctx, req.tenant, o, users_body, how);
     if (!report) return fail(report.error(), req);
+    if (!report->stored) {
+      // all_or_nothing: the users refused are in the ingest result.
+      auto r = fail(users_refused(*report), req);
+      auto body = json::parse(r.body).as_object();
+      body["ingested"] = std::move(report->summary);
+      r.body = json::serialize(body);
+      return r;
+    }
     auto counters = ctx.jobs.counters(report->job);
     if (!counters) return fail(counters.error(), req);
     auto view = job_view(report->job, *counters, 0);

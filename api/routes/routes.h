@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <array>
 #include <memory>
 #include <string_view>
 
@@ -17,6 +18,10 @@ namespace crier::api {
 
 // jobs.cpp
 ApiResponse create_job(ApiContext& ctx, const ApiRequest& req);
+// The native spec ({"channel", "template" | "content", ...}, or
+// {"notification_group", ...} with the group's members merged in), validated
+// as POST /v1/jobs does; templates are checked by JobService::prepare.
+Result<JobSpec> job_spec_from(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec);
 // The job a native spec ({"channel", "template" | "content", ...}) describes,
 // validated as POST /v1/jobs does and stored CREATED: the vendors' façades
 // translate their requests into this spec.
@@ -31,6 +36,12 @@ Result<Job> prepare_job_from(ApiContext& ctx, std::string_view tenant, const boo
 struct IngestReport;
 Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec,
                                            const std::string& users_body, bool run);
+// The same with CreateWith's options (user_ingest.h): with all_or_nothing,
+// one refused or duplicated user refuses the batch and nothing is stored
+// (the report says `stored: false` and which users).
+struct CreateWith;
+Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec,
+                                           const std::string& users_body, const CreateWith& how);
 ApiResponse list_jobs(ApiContext& ctx, const ApiRequest& req);
 ApiResponse get_job(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
 ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id,
@@ -54,6 +65,20 @@ ApiResponse put_template(ApiContext& ctx, const ApiRequest& req, std::string_vie
 ApiResponse get_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse delete_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse list_templates(ApiContext& ctx, const ApiRequest& req);
+
+// notification_groups.cpp: PUT/GET/DELETE /v1/notification-groups/{id}, GET /v1/notification-groups
+ApiResponse put_notification_group(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse get_notification_group(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse delete_notification_group(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse list_notification_groups(ApiContext& ctx, const ApiRequest& req);
+// The job-spec members a notification group fixes (a job made from the group
+// may not give them).
+inline constexpr std::array<std::string_view, 5> kGroupMembers = {"channel", "template", "content", "provider",
+                                                                  "webhook_url"};
+// A group id is 1 to 128 of [A-Za-z0-9._-] (UUIDs fit); `field` names it in
+// the error.
+Result<void> check_group_id(std::string_view id, std::string_view field = "group_id");
+Error group_not_found(std::string_view id);
 
 // Shared by the families.
 ApiResponse json_response(int status, const boost::json::value& body);

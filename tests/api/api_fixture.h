@@ -51,7 +51,7 @@ class ApiTest : public ::testing::Test {
     dispatcher_->add_provider(make_null_provider());
     dispatcher_->add_provider(make_log_provider((dir_.path() / "delivery.log").string()));
     service_->set_listener(dispatcher_.get());
-    ctx_.reset(new api::ApiContext{*service_, *store_, *store_, *store_,
+    ctx_.reset(new api::ApiContext{*service_, *store_, *store_, *store_, *store_,
                                    {{kKeyAcme, "acme"}, {kKeyOther, "other"}}, api::ApiLimits{}});
     ctx_->rate_of = [this](const JobKey& k) { return dispatcher_->rate_per_second(k); };
     ctx_->provider_exists = [this](std::string_view name) { return dispatcher_->has_provider(name); };

@@ -366,7 +366,10 @@ TEST_F(DispatchTest, PauseStopsDeliveryAndResumeFinishesEveryoneExactlyOnce) {
   EXPECT_GE(polls, 5);
   auto paused = get_job(api(), id);
   EXPECT_EQ(str(paused, "status"), "PAUSED");
-  EXPECT_EQ(num(paused, "enqueued"), 0) << json::serialize(paused);
+  // A pause mid-turn leaves the turn's unsent recipients ENQUEUED (api.md):
+  // only the sum is fixed, and nothing was sent that is not counted.
+  EXPECT_EQ(num(paused, "pending") + num(paused, "enqueued") + num(paused, "sent"), static_cast<std::int64_t>(kUsers))
+      << json::serialize(paused);
   EXPECT_EQ(num(paused, "sent"), static_cast<std::int64_t>(settled));
   EXPECT_LT(settled, kUsers);
   RecordProperty("sent_when_paused", static_cast<int>(settled));

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/e2e/raw_connection.h"
@@ -207,9 +208,17 @@ TEST_F(RestartTest, PausedJobStaysPausedAcrossKill9) {
   wait_for_job(api(), id, [](const json::object& j) { return num(j, "sent") >= 200; });
   auto paused = require(job_action(api(), id, "pause"), 200, "pause");
   ASSERT_EQ(str(paused, "status"), "PAUSED") << json::serialize(paused);
-  // Work already handed over when the pause came may still settle.
-  auto settled =
-      wait_for_job(api(), id, [](const json::object& j) { return num(j, "enqueued") == 0; });
+  // Work already handed over when the pause came may still settle; a turn's
+  // unsent recipients stay ENQUEUED (api.md), so wait for the counters to
+  // stop moving (the same in two reads 300 ms apart), not for enqueued == 0.
+  std::string last;
+  auto settled = wait_for_job(api(), id, [&](const json::object& j) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto now = counters_snapshot(j);
+    bool same = now == last;
+    last = now;
+    return same;
+  });
 
   kill9_and_restart();
 

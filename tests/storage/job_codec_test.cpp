@@ -1,4 +1,5 @@
-// Job and template records (JSON): everything written is read back.
+// Job, template and notification group records (JSON): everything written
+// is read back.
 #include "storage/job_codec.h"
 
 #include <gtest/gtest.h>
@@ -46,6 +47,8 @@ Job full_job() {
   s.schedule_at = kMs + 60'000;
   s.expires_at = kMs + 3'600'000;
   s.rate_limit = 12.5;
+  s.metadata_json = R"({"vendor":{"k":[1,2]}})";
+  s.notification_group = "a844ede0-7a6a-4c00";
   return job;
 }
 
@@ -78,6 +81,8 @@ TEST(JobCodecTest, RoundTripsEveryField) {
   EXPECT_EQ(s.schedule_at, job.spec.schedule_at);
   EXPECT_EQ(s.expires_at, job.spec.expires_at);
   EXPECT_DOUBLE_EQ(s.rate_limit, 12.5);
+  EXPECT_EQ(json::parse(s.metadata_json), json::parse(job.spec.metadata_json));
+  EXPECT_EQ(s.notification_group, "a844ede0-7a6a-4c00");
 }
 
 TEST(JobCodecTest, AbsentOptionalsStayAbsent) {
@@ -94,6 +99,8 @@ TEST(JobCodecTest, AbsentOptionalsStayAbsent) {
   EXPECT_EQ(back->spec.rate_limit, 0.0);
   EXPECT_EQ(json::parse(back->spec.data_json), json::parse("{}"));
   EXPECT_TRUE(back->spec.content.locales.empty());
+  EXPECT_TRUE(back->spec.metadata_json.empty());
+  EXPECT_TRUE(back->spec.notification_group.empty());
 }
 
 TEST(JobCodecTest, EveryStatusAndChannelSurvives) {
@@ -190,6 +197,29 @@ TEST(TemplateCodecTest, RoundTrips) {
 TEST(TemplateCodecTest, RefusesARecordWithoutContent) {
   EXPECT_FALSE(records::decode_template(R"({"v":1,"tenant":"a","id":"x"})").has_value());
   EXPECT_FALSE(records::decode_template("{").has_value());
+}
+
+TEST(GroupCodecTest, RoundTrips) {
+  NotificationGroup g;
+  g.tenant = "acme";
+  g.id = "a844ede0-7a6a-4c00-8d2a-9b69cd8b4d3b";
+  g.spec_json = R"({"channel":"push","template":"due","provider":"fcm","webhook_url":null})";
+  g.created_at = kMs;
+  g.updated_at = kMs + 7;
+  auto back = records::decode_group(records::encode(g));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->tenant, "acme");
+  EXPECT_EQ(back->id, g.id);
+  EXPECT_EQ(json::parse(back->spec_json), json::parse(g.spec_json));
+  EXPECT_EQ(back->created_at, kMs);
+  EXPECT_EQ(back->updated_at, kMs + 7);
+}
+
+TEST(GroupCodecTest, RefusesARecordWithoutItsSpecOrId) {
+  EXPECT_FALSE(records::decode_group(R"({"v":1,"tenant":"a","id":"x"})").has_value());
+  EXPECT_FALSE(records::decode_group(R"({"v":1,"tenant":"a","id":"x","spec":[]})").has_value());
+  EXPECT_FALSE(records::decode_group(R"({"v":1,"tenant":"a","spec":{}})").has_value());
+  EXPECT_FALSE(records::decode_group("{").has_value());
 }
 
 }  // namespace

@@ -102,5 +102,34 @@ TEST(KeysTest, DedupeCountersAndCursorKeysAreDistinctPerJob) {
   EXPECT_NE(keys::counters(job), keys::counters(fixed_key(0x43)));
 }
 
+TEST(KeysTest, GroupJobRoundTripsTheJobUnderItsGroup) {
+  JobKey job = new_job_key(kMs);
+  std::string k = keys::group_job("acme", "due-reminders", job);
+  EXPECT_EQ(k.size(), 4u + 1 + 13 + 1 + 16);
+  EXPECT_EQ(k.substr(0, 19), keys::group_jobs_prefix("acme", "due-reminders"));
+  EXPECT_EQ(keys::group_jobs_prefix("acme", "due-reminders"), keys::tenant_scoped("acme", "due-reminders") + '\0');
+  EXPECT_EQ(keys::job_of_group_job(k), job);
+}
+
+TEST(KeysTest, GroupJobsSortOldestFirstWithinTheirGroup) {
+  JobKey older = new_job_key(kMs), newer = new_job_key(kMs + 1);
+  EXPECT_LT(keys::group_job("acme", "g", older), keys::group_job("acme", "g", newer));
+  EXPECT_LT(keys::group_job("acme", "g", new_job_key(kMs + 255)), keys::group_job("acme", "g", new_job_key(kMs + 256)));
+}
+
+TEST(KeysTest, GroupPrefixesDoNotOverlap) {
+  // A scan of group "g" never reaches group "g2", nor tenant "acme2"'s "g".
+  std::string g = keys::group_jobs_prefix("acme", "g");
+  for (const auto& other : {keys::group_job("acme", "g2", fixed_key(0)), keys::group_job("acme2", "g", fixed_key(0)),
+                            keys::group_job("acm", "e", fixed_key(0))})
+    EXPECT_NE(other.substr(0, g.size()), g);
+  // Every key of the group sorts below the prefix with its last byte raised:
+  // the bound of a range delete of the group's list.
+  std::string past = g;
+  past.back() = '\x01';
+  EXPECT_LT(keys::group_job("acme", "g", fixed_key(0xff)), past);
+  EXPECT_GE(keys::group_job("acme", "g2", fixed_key(0)), past);
+}
+
 }  // namespace
 }  // namespace crier

@@ -144,7 +144,7 @@ TEST(StateCodecTest, UnknownStatusOrFormatIsRefused) {
   bad_status[1] = 7;  // one past CANCELLED
   EXPECT_FALSE(records::decode_state(bad_status).has_value());
   std::string bad_format = enc;
-  bad_format[0] = 3;  // formats 1 and 2 exist
+  bad_format[0] = 4;  // formats 1 to 3 exist
   EXPECT_FALSE(records::decode_state(bad_format).has_value());
 }
 
@@ -167,6 +167,49 @@ TEST(StateCodecTest, RetryDueTimeAndReadTimeRoundTrip) {
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->next_attempt_at, 0);
   EXPECT_EQ(back->read_at, s.read_at);
+}
+
+TEST(StateCodecTest, SentAndDeliveredTimesRoundTrip) {
+  RecipientState s;
+  s.status = RecipientStatus::sent;
+  s.attempts = 1;
+  s.updated_at = 1'700'000'000'123;
+  s.sent_at = s.updated_at;
+  std::string sent = records::encode(s);
+  auto back = records::decode_state(sent);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->sent_at, s.sent_at);
+  EXPECT_EQ(back->delivered_at, 0);
+  // Stored as a distance from updated_at: a SENT state pays one byte for it.
+  RecipientState unsent = s;
+  unsent.sent_at = 0;
+  EXPECT_EQ(sent.size(), records::encode(unsent).size());
+
+  // After a receipt: both earlier than updated_at, and one later (a clock
+  // step back) survives too.
+  s.status = RecipientStatus::delivered;
+  s.updated_at = 1'700'000'005'000;
+  s.delivered_at = 1'700'000'004'999;
+  for (std::int64_t sent_at : {std::int64_t{1'700'000'000'123}, std::int64_t{1'700'000'009'000}, std::int64_t{1}}) {
+    s.sent_at = sent_at;
+    back = records::decode_state(records::encode(s));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->sent_at, sent_at);
+    EXPECT_EQ(back->delivered_at, s.delivered_at);
+    EXPECT_EQ(back->updated_at, s.updated_at);
+  }
+}
+
+TEST(StateCodecTest, FormatTwoRecordsStillDecode) {
+  // Format 2: format 1, then next_attempt_at and read_at.
+  std::string v2 = {2, static_cast<char>(RecipientStatus::delivered), 1, 5, 0, 0, 0, 7};
+  auto s = records::decode_state(v2);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->status, RecipientStatus::delivered);
+  EXPECT_EQ(s->updated_at, 5);
+  EXPECT_EQ(s->read_at, 7);
+  EXPECT_EQ(s->sent_at, 0);
+  EXPECT_EQ(s->delivered_at, 0);
 }
 
 TEST(StateCodecTest, FormatOneRecordsStillDecode) {
