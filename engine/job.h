@@ -40,6 +40,10 @@ struct JobSpec {
   std::string correlation_id;
   std::string callback_url;
   std::string provider;  // empty: the channel's configured default
+  // A WhatsApp sender's phone_number_id (sender.h): the job takes its
+  // provider and pace from the sender, and its unique recipients consume
+  // the sender's quota when the job starts. Empty: none.
+  std::string sender;
   std::optional<std::int64_t> schedule_at;  // unix ms
   std::optional<std::int64_t> expires_at;   // unix ms
   double rate_limit = 0;                    // messages/s; 0 = no job-level limit

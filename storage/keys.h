@@ -24,8 +24,14 @@
 //                                                                      next attempt, in due order
 //  idempotency       tenant ▸ 0x00 ▸ key                               answer record
 //  templates         tenant ▸ 0x00 ▸ template_id                       template record (JSON)
+//  senders           tenant ▸ 0x00 ▸ 's' ▸ phone_number_id             sender record (JSON, sender_codec)
+//                    tenant ▸ 0x00 ▸ 'q' ▸ phone_number_id ▸ 0x00      count(8): a quota use, written
+//                      ▸ at_ms(8) ▸ job(16)                            with the job that takes it; a
+//                                                                      compaction filter drops it once
+//                                                                      it is out of the 24 h window
 //
-// Tenants and template ids never contain 0x00 (validated at the edges).
+// Tenants, template ids and sender ids never contain 0x00 (validated at the
+// edges).
 #pragma once
 
 #include <cstdint>
@@ -48,6 +54,7 @@ inline constexpr std::string_view kIdempotency = "idempotency";
 inline constexpr std::string_view kTemplates = "templates";
 inline constexpr std::string_view kRetries = "retries";
 inline constexpr std::string_view kStateRuns = "state_runs";
+inline constexpr std::string_view kSenders = "senders";
 
 void put_u64(std::string& out, std::uint64_t v);
 std::uint64_t get_u64(std::string_view in);  // in.size() >= 8
@@ -68,5 +75,14 @@ std::string tenant_scoped(std::string_view tenant, std::string_view name);
 std::string retry(const JobKey& job, std::int64_t due_ms, std::uint64_t seq);
 std::int64_t due_of_retry(std::string_view key);
 std::uint64_t seq_of_retry(std::string_view key);
+
+// The senders family: a tenant's sender records, and each sender's quota
+// uses in time order.
+std::string sender(std::string_view tenant, std::string_view id);
+std::string sender_prefix(std::string_view tenant);  // every sender record of the tenant
+std::string quota_use(std::string_view tenant, std::string_view sender, std::int64_t at_ms, const JobKey& job);
+std::string quota_use_prefix(std::string_view tenant, std::string_view sender);
+// The time of a quota-use key; none for any other key of the family.
+std::optional<std::int64_t> at_of_quota_use(std::string_view key);
 
 }  // namespace crier::keys
