@@ -300,6 +300,18 @@ ApiResponse Router::route(ApiRequest& req) {
     if (m == "POST") return post_receipts(ctx_, req, p[2]);
     return method_not_allowed(req, "POST");
   }
+  if (p.size() >= 2 && p[1] == "senders") {
+    if (p.size() == 2) {
+      if (m == "GET") return list_senders(ctx_, req);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3) {
+      if (m == "PUT") return put_sender(ctx_, req, p[2]);
+      if (m == "GET") return get_sender(ctx_, req, p[2]);
+      if (m == "DELETE") return delete_sender(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET, PUT, DELETE");
+    }
+  }
   if (p.size() >= 2 && p[1] == "templates") {
     if (p.size() == 2) {
       if (m == "GET") return list_templates(ctx_, req);

@@ -6,6 +6,8 @@
 #include "engine/counters.h"
 #include "engine/job.h"
 #include "engine/recipient.h"
+#include "engine/sender.h"
+#include "engine/sender_quota.h"
 
 namespace crier::api {
 
@@ -13,5 +15,8 @@ namespace crier::api {
 boost::json::object job_view(const Job& job, const JobCounters& counters, double rate_per_second);
 boost::json::object recipient_view(const JobKey& job, const RecipientView& r);
 boost::json::object template_view(const Template& t);
+// A sender with its quota as it stands (quota_total and quota_available are
+// null for TIER_UNLIMITED).
+boost::json::object sender_view(const Sender& s, const QuotaStatus& quota);
 
 }  // namespace crier::api

@@ -84,7 +84,8 @@ Result<std::optional<std::int64_t>> opt_time(const json::object& o, const char* 
 Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   static const std::set<std::string, std::less<>> known = {
       "channel",  "template",    "content",    "data",     "locale",    "webhook_url",
-      "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata"};
+      "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata",
+      "sender"};
   for (const auto& [k, v] : o)
     if (!known.count(std::string_view(k)))
       return bad("unknown_field", fmt::format("unknown field '{}'", std::string_view(k)), std::string(k));
@@ -141,6 +142,10 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
     return make_error(ErrorKind::unprocessable, "unknown_provider",
                       fmt::format("no provider '{}' is configured", *provider), "provider");
   spec.provider = *provider;
+  // The sender's existence, provider and pace are the engine's (JobService::prepare).
+  auto sender = opt_string(o, "sender", 64);
+  if (!sender) return sender.error();
+  spec.sender = *sender;
 
   auto schedule = opt_time(o, "schedule_at");
   if (!schedule) return schedule.error();
@@ -182,11 +187,15 @@ Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const json
   return ctx.jobs.create(tenant, std::move(*spec));
 }
 
-Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
-                                           const std::string& users_body, bool run) {
+Result<Job> prepare_job_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json) {
   auto spec = parse_spec(ctx, spec_json);
   if (!spec) return spec.error();
-  auto job = ctx.jobs.prepare(tenant, std::move(*spec));
+  return ctx.jobs.prepare(tenant, std::move(*spec));
+}
+
+Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
+                                           const std::string& users_body, bool run) {
+  auto job = prepare_job_from(ctx, tenant, spec_json);
   if (!job) return job.error();
   return ingest_json_users(ctx, *job, users_body, CreateWith{run});
 }

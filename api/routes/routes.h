@@ -21,6 +21,9 @@ ApiResponse create_job(ApiContext& ctx, const ApiRequest& req);
 // validated as POST /v1/jobs does and stored CREATED: the vendors' façades
 // translate their requests into this spec.
 Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec);
+// The job create_job_from would store, validated but not stored yet (its
+// id is known): for ingest_json_users with CreateWith.
+Result<Job> prepare_job_from(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec);
 // The same job stored together with its first users (`users_body`: a native
 // {"users": [...]} document) in ONE atomic write, and with `run` already
 // started: an answer means the users are stored and will be sent.
@@ -47,6 +50,12 @@ ApiResponse put_template(ApiContext& ctx, const ApiRequest& req, std::string_vie
 ApiResponse get_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse delete_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse list_templates(ApiContext& ctx, const ApiRequest& req);
+
+// senders.cpp
+ApiResponse put_sender(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse get_sender(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse delete_sender(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse list_senders(ApiContext& ctx, const ApiRequest& req);
 
 // Shared by the families.
 ApiResponse json_response(int status, const boost::json::value& body);
