@@ -7,9 +7,11 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/content.h"
@@ -24,12 +26,27 @@ class basic_data;
 
 namespace crier {
 
+// A dynamic button of a WhatsApp template message: the parameter of the
+// button at `index` (a URL button's suffix, a quick reply's payload).
+struct WhatsappButton {
+  std::string sub_type = "url";  // "url" or "quick_reply"
+  std::uint32_t index = 0;
+  std::string text;
+};
+
+// The data key whose value lists a whatsapp message's buttons:
+// [{"index": 0, "sub_type": "url", "text": "ABC-123"}, ...] ("index"
+// defaults to the position, "sub_type" to "url"). Read from the recipient's
+// data, else the job's; taken as given, not rendered.
+inline constexpr std::string_view kWhatsappButtonsKey = "whatsapp_buttons";
+
 struct RenderedMessage {
   std::string subject, text, html;       // email
   std::string title, body;               // push (title, body), sms (body)
   std::string json_body;                 // webhook
   std::string template_name, language;   // whatsapp
   std::vector<std::string> parameters;   // whatsapp
+  std::vector<WhatsappButton> buttons;   // whatsapp
 
   // Empties every field, keeping the strings' buffers for the next message.
   void clear();
@@ -65,6 +82,8 @@ class JobRenderer {
   std::unique_ptr<Compiled> base_;
   std::map<std::string, std::unique_ptr<Compiled>> locales_;
   Compiled& for_locale(const std::string& locale);
+  // The content of the message, without the whatsapp buttons.
+  Result<void> render_content(const Recipient& r, RenderedMessage& out);
   // Templates of text and variables only, rendered without kainjow: the
   // recipient's data read in place by simdjson (the common case), or
   // parsed by boost::json and merged with the job's (render_fast_merged)
