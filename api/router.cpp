@@ -25,7 +25,8 @@ struct FacadeRoute {
   const compat::Facade& (*facade)();
 };
 const FacadeRoute kFacades[] = {
-    {"bulk", compat::courier},  // Courier's Bulk API
+    {"bulk", compat::courier},                   // Courier's Bulk API
+    {"api/v1/meta-templates", compat::mindo},    // Mindo's WhatsApp send-bulk
 };
 
 const compat::Facade* facade_for(std::string_view path) {

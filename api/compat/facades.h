@@ -6,6 +6,7 @@
 
 namespace crier::api::compat {
 
-const Facade& courier();  // /bulk…            (courier.cpp)
+const Facade& courier();  // /bulk…                       (courier.cpp)
+const Facade& mindo();    // /api/v1/meta-templates…      (mindo.cpp)
 
 }  // namespace crier::api::compat
