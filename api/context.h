@@ -36,6 +36,8 @@ struct ApiContext {
   std::function<double(const JobKey&)> rate_of = [](const JobKey&) { return 0.0; };
   std::function<bool(std::string_view)> provider_exists = [](std::string_view) { return true; };
   std::atomic<bool> ready{false};
+  // WhatsApp senders (/v1/senders); the same store JobService was given.
+  SenderStore* senders = nullptr;
 };
 
 }  // namespace crier::api

@@ -15,6 +15,7 @@ const char* type_name(ErrorKind kind) {
     case ErrorKind::unsupported: return "unsupported_media_type";
     case ErrorKind::method_not_allowed: return "method_not_allowed";
     case ErrorKind::unprocessable: return "unprocessable";
+    case ErrorKind::exhausted: return "quota_exceeded";
     case ErrorKind::unavailable: return "unavailable";
     case ErrorKind::internal: return "internal";
   }
@@ -33,6 +34,7 @@ int http_status(ErrorKind kind) {
     case ErrorKind::too_large: return 413;
     case ErrorKind::unsupported: return 415;
     case ErrorKind::unprocessable: return 422;
+    case ErrorKind::exhausted: return 429;
     case ErrorKind::unavailable: return 503;
     case ErrorKind::internal: return 500;
   }
@@ -46,11 +48,23 @@ ApiResponse error_response(const Error& error, std::string_view request_id) {
                         {"request_id", request_id}};
   if (!error.field.empty()) e["field"] = error.field;
   if (!error.status.empty()) e["status"] = error.status;
+  if (!error.details.empty()) {
+    boost::json::object d;
+    for (const auto& [name, value] : error.details) d[name] = value;
+    e["details"] = std::move(d);
+  }
   ApiResponse r;
   r.status = http_status(error.kind);
   r.body = boost::json::serialize(boost::json::object{{"error", std::move(e)}});
   if (error.kind == ErrorKind::unauthorized) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (auto after = retry_after_seconds(error)) r.headers.emplace_back("Retry-After", std::to_string(*after));
   return r;
+}
+
+std::optional<std::int64_t> retry_after_seconds(const Error& error) {
+  for (const auto& [name, value] : error.details)
+    if (name == "retry_after_seconds") return value;
+  return std::nullopt;
 }
 
 }  // namespace crier::api

@@ -28,6 +28,7 @@ const FacadeRoute kFacades[] = {
     {"bulk", compat::courier},                    // Courier's Bulk API
     {"v2/notify", compat::prelude},               // Prelude's Notify batch
     {"api/v1/organizations", compat::blerify},  // Blerify's notification items
+    {"api/v1/meta-templates", compat::mindo},   // Mindo's WhatsApp send-bulk
 };
 
 const compat::Facade* facade_for(std::string_view path) {
@@ -305,6 +306,18 @@ ApiResponse Router::route(ApiRequest& req) {
   if (p.size() == 3 && p[1] == "sms" && p[2] == "segments") {
     if (m == "POST") return count_segments(ctx_, req);
     return method_not_allowed(req, "POST");
+  }
+  if (p.size() >= 2 && p[1] == "senders") {
+    if (p.size() == 2) {
+      if (m == "GET") return list_senders(ctx_, req);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3) {
+      if (m == "PUT") return put_sender(ctx_, req, p[2]);
+      if (m == "GET") return get_sender(ctx_, req, p[2]);
+      if (m == "DELETE") return delete_sender(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET, PUT, DELETE");
+    }
   }
   if (p.size() >= 2 && p[1] == "templates") {
     if (p.size() == 2) {

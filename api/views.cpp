@@ -46,6 +46,7 @@ json::object job_view(const Job& job, const JobCounters& c, double rate) {
   o["correlation_id"] = str_or_null(s.correlation_id);
   o["callback_url"] = str_or_null(s.callback_url);
   o["provider"] = str_or_null(s.provider);
+  o["sender"] = str_or_null(s.sender);
   o["rate_limit"] = s.rate_limit > 0 ? number(s.rate_limit) : json::value(nullptr);
   o["schedule_at"] = time_or_null(s.schedule_at);
   o["expires_at"] = time_or_null(s.expires_at);
@@ -110,6 +111,22 @@ json::object recipient_view(const Job& job, const RecipientView& v) {
 
 json::object sms_view(const SmsSegments& s) {
   return json::object{{"encoding", to_string(s.encoding)}, {"segments", s.segments}, {"characters", s.characters}};
+}
+
+json::object sender_view(const Sender& s, const QuotaStatus& q) {
+  auto limit = [](const std::optional<std::int64_t>& v) { return v ? json::value(*v) : json::value(nullptr); };
+  return json::object{{"phone_number_id", s.phone_number_id},
+                      {"display_phone_number", s.display_phone_number},
+                      {"verified_name", s.verified_name},
+                      {"quality_rating", to_string(s.quality_rating)},
+                      {"messaging_limit_tier", to_string(s.tier)},
+                      {"provider", str_or_null(s.provider)},
+                      {"messages_per_second", number(s.messages_per_second)},
+                      {"quota_total", limit(q.total)},
+                      {"quota_used_24h", q.used},
+                      {"quota_available", limit(q.available)},
+                      {"created_at", format_rfc3339(s.created_at)},
+                      {"updated_at", format_rfc3339(s.updated_at)}};
 }
 
 json::object template_view(const Template& t) {

@@ -8,6 +8,8 @@
 #include "engine/notification_group.h"
 #include "engine/recipient.h"
 #include "engine/sms_segments.h"
+#include "engine/sender.h"
+#include "engine/sender_quota.h"
 
 namespace crier::api {
 
@@ -21,5 +23,8 @@ boost::json::object sms_view(const SmsSegments& s);
 // {"group_id", "channel", "template", "content", "provider", "webhook_url",
 //  "created_at", "updated_at"}: the members the group does not fix are null.
 boost::json::object group_view(const NotificationGroup& g);
+// A sender with its quota as it stands (quota_total and quota_available are
+// null for TIER_UNLIMITED).
+boost::json::object sender_view(const Sender& s, const QuotaStatus& quota);
 
 }  // namespace crier::api

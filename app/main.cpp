@@ -105,6 +105,7 @@ int serve(crier::Config config, const std::string& config_path) {
     return 1;
   }
   JobService service(**store, **store, now_unix_ms);
+  service.set_senders(store->get());
   // Callbacks are signed with the webhook provider's secret. Built before
   // the dispatcher, so it outlives the loops that feed it.
   CallbackOptions callback_options;
@@ -132,6 +133,7 @@ int serve(crier::Config config, const std::string& config_path) {
   api::ApiContext ctx{service, **store, **store, **store, **store, config.api_keys, config.limits, config.sync_writes};
   ctx.rate_of = [&](const JobKey& k) { return dispatcher.rate_per_second(k); };
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
+  ctx.senders = store->get();
   api::Router router(ctx);
 
   listen->io_threads = config.threads;

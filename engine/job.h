@@ -46,6 +46,10 @@ struct JobSpec {
   // default. Named, it carries every message of the job, so a job routed
   // over several channels names none (the API refuses it).
   std::string provider;
+  // A WhatsApp sender's phone_number_id (sender.h): the job takes its
+  // provider and pace from the sender, and its unique recipients consume
+  // the sender's quota when the job starts. Empty: none.
+  std::string sender;
   std::optional<std::int64_t> schedule_at;  // unix ms
   std::optional<std::int64_t> expires_at;   // unix ms
   double rate_limit = 0;                    // messages/s; 0 = no job-level limit

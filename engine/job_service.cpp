@@ -3,6 +3,10 @@
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+#include <set>
+
 #include "engine/render.h"
 
 namespace crier {
@@ -14,6 +18,85 @@ std::mutex& JobService::lock_for(const JobKey& key) {
   std::size_t h = 0;
   for (auto b : key) h = h * 131 + b;
   return locks_[h % locks_.size()];
+}
+
+std::mutex& JobService::sender_lock(std::string_view tenant, std::string_view sender) {
+  std::size_t h = std::hash<std::string_view>{}(tenant) * 31 + std::hash<std::string_view>{}(sender);
+  return sender_locks_[h % sender_locks_.size()];
+}
+
+namespace {
+
+Error unknown_sender(std::string_view id) {
+  return make_error(ErrorKind::unprocessable, "unknown_sender", fmt::format("no WhatsApp sender '{}' exists", id),
+                    "sender");
+}
+
+// The unique recipients of a new job's first entries: what its store will
+// accept (a fresh job has no earlier recipients to be duplicates of).
+std::int64_t unique_entries(std::span<const IngestEntry> entries) {
+  std::set<DedupeKey> seen;
+  std::int64_t unkeyed = 0;
+  for (const auto& e : entries) {
+    if (e.dedupe) seen.insert(*e.dedupe);
+    else ++unkeyed;
+  }
+  return static_cast<std::int64_t>(seen.size()) + unkeyed;
+}
+
+}  // namespace
+
+Result<void> JobService::apply_sender(std::string_view tenant, JobSpec& spec) {
+  if (spec.sender.empty()) return {};
+  if (spec.channel != Channel::whatsapp)
+    return make_error(ErrorKind::invalid, "invalid_sender", "only a whatsapp job can name a sender", "sender");
+  if (!senders_) return unknown_sender(spec.sender);
+  auto sender = senders_->find_sender(tenant, spec.sender);
+  if (!sender) return sender.error();
+  if (!*sender) return unknown_sender(spec.sender);
+  const Sender& s = **sender;
+  if (spec.provider.empty()) {
+    spec.provider = s.provider;
+  } else if (!s.provider.empty() && spec.provider != s.provider) {
+    return make_error(ErrorKind::unprocessable, "sender_provider_mismatch",
+                      fmt::format("sender '{}' is carried by provider '{}', not '{}'", s.phone_number_id, s.provider,
+                                  spec.provider),
+                      "provider");
+  }
+  spec.rate_limit = spec.rate_limit > 0 ? std::min(spec.rate_limit, s.messages_per_second) : s.messages_per_second;
+  return {};
+}
+
+Result<void> JobService::reserve_quota(
+    const Job& job, std::int64_t needed,
+    const std::function<Result<void>(const std::optional<QuotaReservation>&)>& write) {
+  const std::string& id = job.spec.sender;
+  if (id.empty() || needed <= 0) return write(std::nullopt);
+  if (!senders_) return unknown_sender(id);
+  std::lock_guard lock(sender_lock(job.tenant, id));
+  auto sender = senders_->find_sender(job.tenant, id);
+  if (!sender) return sender.error();
+  if (!*sender) return unknown_sender(id);
+  const std::int64_t now = clock_();
+  auto uses = senders_->quota_uses(job.tenant, id, now - kQuotaWindowMs);
+  if (!uses) return uses.error();
+  const MessagingTier tier = (*sender)->tier;
+  const QuotaCheck check = check_quota(tier, *uses, needed, now);
+  if (!check.can_send) {
+    const std::int64_t total = check.before.total.value_or(0);
+    const std::int64_t available = check.before.available.value_or(0);
+    auto e = make_error(ErrorKind::exhausted, "sender_quota_exceeded",
+                        fmt::format("sender '{}' ({}) has {} of its {} conversations per 24 hours left; this send needs {}",
+                                    id, to_string(tier), available, total, needed),
+                        "sender");
+    e.details = {{"quota_needed", needed}, {"quota_available", available}, {"quota_total", total},
+                 {"quota_used_24h", check.before.used}};
+    if (check.fits_at_ms)
+      e.details.emplace_back("retry_after_seconds",
+                             std::max<std::int64_t>(1, (*check.fits_at_ms - now + 999) / 1000));
+    return e;
+  }
+  return write(QuotaReservation{job.tenant, id, job.key, now, needed});
 }
 
 Result<Job> JobService::create(std::string_view tenant, JobSpec spec) {
@@ -31,8 +114,15 @@ Result<IngestCommit> JobService::create_with(Job& job, std::span<const IngestEnt
     if (!started) return started.error();
     stored = std::move(*started);
   }
-  auto c = jobs_.insert_job_with(stored, entries, rejected, sync);
-  if (!c) return c.error();
+  Result<IngestCommit> c = make_error(ErrorKind::internal, "unreachable", "");
+  // Only a started job consumes quota; a CREATED one reserves when it runs.
+  auto written = reserve_quota(stored, run ? unique_entries(entries) : 0,
+                               [&](const std::optional<QuotaReservation>& reservation) -> Result<void> {
+                                 c = jobs_.insert_job_with(stored, entries, rejected, sync, reservation);
+                                 if (!c) return c.error();
+                                 return {};
+                               });
+  if (!written) return written.error();
   job = std::move(stored);
   if (run && listener_) listener_->on_status_changed(job);
   return c;
@@ -50,6 +140,7 @@ Result<Job> JobService::prepare(std::string_view tenant, JobSpec spec) {
                         "goes through its configured provider (dispatch.channels)",
                         "provider");
   }
+  if (auto r = apply_sender(tenant, spec); !r) return r.error();
   if (!spec.template_id.empty()) {
     auto t = templates_.find_template(tenant, spec.template_id);
     if (!t) return t.error();
@@ -214,13 +305,22 @@ Result<RecipientView> JobService::apply_receipt(std::string_view tenant, const R
 
 Result<Job> JobService::apply_locked(Job job, JobAction action) {
   JobCounters counters;
-  if (action == JobAction::finish) {
+  const bool reserves = action == JobAction::run && !job.spec.sender.empty();
+  if (action == JobAction::finish || reserves) {
     auto c = jobs_.counters(job.key);
     if (!c) return c.error();
     counters = *c;
   }
   auto next = apply_action(std::move(job), action, counters);
   if (!next) return next;
+  if (reserves) {
+    auto written = reserve_quota(*next, counters[Counter::unique],
+                                 [&](const std::optional<QuotaReservation>& reservation) -> Result<void> {
+                                   return reservation ? jobs_.update_job_with(*next, *reservation) : jobs_.update_job(*next);
+                                 });
+    if (!written) return written.error();
+    return next;
+  }
   if (auto r = jobs_.update_job(*next); !r) return r.error();
   return next;
 }

@@ -1,7 +1,8 @@
 // The jobs use cases, shared by the api and the workers. It owns the rules
 // that need more than one store call: per-job serialisation of ingest and of
 // state changes (so a run can never race an ingest, nor a pause a finish),
-// tenant isolation, and template resolution.
+// tenant isolation, template resolution, and a WhatsApp sender's provider,
+// pace and quota for the jobs that name one.
 #pragma once
 
 #include <array>
@@ -14,6 +15,7 @@
 
 #include "engine/job_state.h"
 #include "engine/job_store.h"
+#include "engine/sender_store.h"
 
 namespace crier {
 
@@ -42,6 +44,8 @@ class JobService {
   JobService(JobStore& jobs, TemplateStore& templates, Clock clock);
 
   void set_listener(JobListener* listener) { listener_ = listener; }
+  // Where senders are kept; without it, a job naming a sender is refused.
+  void set_senders(SenderStore* senders) { senders_ = senders; }
   std::int64_t now_ms() const { return clock_(); }
 
   // Validates the spec, snapshots a named template's content into the job,
@@ -50,6 +54,9 @@ class JobService {
   // comes without a provider (invalid_field); its first channel becomes
   // spec.channel. The content needs a base variant for every routed channel
   // (content_missing_channel).
+  // A job that names a sender takes the sender's provider when it names none
+  // (another provider than the sender's is refused) and its pace: rate_limit
+  // is the sender's messages_per_second, or the job's own when that is lower.
   Result<Job> create(std::string_view tenant, JobSpec spec);
   // The job `create` would store, validated but not stored yet: for
   // create_with, whose users are validated against it first.
@@ -57,7 +64,9 @@ class JobService {
   // Stores a prepared job and its first users in one atomic write: created,
   // ingested and, with `run`, already started (PROCESSING, or SCHEDULED
   // before its schedule_at). Nothing is stored if the write fails. `job` is
-  // updated to what was stored.
+  // updated to what was stored. A started job with a sender reserves its
+  // unique recipients of the sender's quota in the same write, or is
+  // refused (exhausted, sender_quota_exceeded) with nothing stored.
   Result<IngestCommit> create_with(Job& job, std::span<const IngestEntry> entries, std::int64_t rejected,
                                    bool run, bool sync);
 
@@ -69,7 +78,9 @@ class JobService {
   Result<IngestCommit> ingest(const Job& job, std::span<const IngestEntry> entries,
                               std::int64_t rejected, bool sync);
 
-  // An API action (run, pause, resume, cancel) on the tenant's job.
+  // An API action (run, pause, resume, cancel) on the tenant's job. `run` of
+  // a job with a sender reserves its unique recipients of the sender's
+  // quota in the same write as the status change, or is refused.
   Result<Job> apply(std::string_view tenant, std::string_view job_id, JobAction action);
   // Any action by key, for the workers (start a scheduled job, finish).
   Result<Job> apply(const JobKey& key, JobAction action);
@@ -87,6 +98,15 @@ class JobService {
 
  private:
   std::mutex& lock_for(const JobKey& key);
+  // Serialises the quota checks and reservations of one sender.
+  std::mutex& sender_lock(std::string_view tenant, std::string_view sender);
+  // Resolves the spec's sender into its provider and pace.
+  Result<void> apply_sender(std::string_view tenant, JobSpec& spec);
+  // Under the sender's lock: checks that `needed` recipients fit the
+  // quota of `job`'s sender now, then calls `write` with the reservation
+  // to store with the job (none when nothing is needed).
+  Result<void> reserve_quota(const Job& job, std::int64_t needed,
+                             const std::function<Result<void>(const std::optional<QuotaReservation>&)>& write);
   Result<Job> apply_locked(Job job, JobAction action);
   // The job after `action`, in memory only.
   Result<Job> apply_action(Job job, JobAction action, const JobCounters& counters = {});
@@ -95,8 +115,10 @@ class JobService {
   TemplateStore& templates_;
   Clock clock_;
   JobListener* listener_ = nullptr;
+  SenderStore* senders_ = nullptr;
   // Striped: bounded memory whatever the number of jobs.
   std::array<std::mutex, 64> locks_;
+  std::array<std::mutex, 16> sender_locks_;
 };
 
 }  // namespace crier

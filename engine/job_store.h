@@ -15,6 +15,7 @@
 #include "engine/job.h"
 #include "engine/recipient.h"
 #include "engine/result.h"
+#include "engine/sender_quota.h"
 #include "engine/user_validation.h"
 
 namespace crier {
@@ -64,6 +65,8 @@ class JobStore {
   virtual Result<std::optional<Job>> find_job(const JobKey& key) = 0;
   // Overwrites the job record (synced). Callers serialise per job.
   virtual Result<void> update_job(const Job& job) = 0;
+  // update_job and the sender's quota use in ONE atomic write (synced).
+  virtual Result<void> update_job_with(const Job& job, const QuotaReservation& reservation) = 0;
   // The tenant's jobs, newest first, after position `after` (empty: start).
   virtual Result<JobPage> list_jobs(std::string_view tenant, std::optional<JobStatus> status,
                                     std::string_view after, std::size_t limit) = 0;
@@ -77,10 +80,11 @@ class JobStore {
   virtual Result<IngestCommit> ingest(const JobKey& job, std::span<const IngestEntry> entries,
                                       std::int64_t rejected, bool sync) = 0;
   // insert_job and ingest in ONE atomic write batch: the job (in whatever
-  // status it is given, e.g. already PROCESSING) exists with its recipients,
-  // or nothing was written.
+  // status it is given, e.g. already PROCESSING) exists with its recipients
+  // (and, with a reservation, the sender's quota use), or nothing was written.
   virtual Result<IngestCommit> insert_job_with(const Job& job, std::span<const IngestEntry> entries,
-                                               std::int64_t rejected, bool sync) = 0;
+                                               std::int64_t rejected, bool sync,
+                                               const std::optional<QuotaReservation>& reservation) = 0;
 
   virtual Result<JobCounters> counters(const JobKey& job) = 0;
 

@@ -377,7 +377,59 @@ void RenderedMessage::clear() {
   for (std::string* f : {&subject, &text, &html, &title, &body, &json_body, &template_name, &language}) f->clear();
   parameters.clear();
   sms.reset();
+  buttons.clear();
 }
+
+namespace {
+
+Error invalid_buttons(std::string why) {
+  return make_error(ErrorKind::invalid, "invalid_data",
+                    "data." + std::string(kWhatsappButtonsKey) + " must be an array of {\"index\", \"sub_type\", \"text\"}: " +
+                        why,
+                    "data." + std::string(kWhatsappButtonsKey));
+}
+
+Result<void> read_buttons(const boost::json::value& v, std::vector<WhatsappButton>& out) {
+  if (!v.is_array()) return invalid_buttons("not an array");
+  std::uint32_t position = 0;
+  for (const auto& item : v.get_array()) {
+    if (!item.is_object()) return invalid_buttons("an item is not an object");
+    const auto& o = item.get_object();
+    WhatsappButton b;
+    b.index = position++;
+    if (auto* i = o.if_contains("index"); i && !i->is_null()) {
+      if (!i->is_int64() && !i->is_uint64()) return invalid_buttons("index is not a whole number");
+      auto n = i->to_number<std::int64_t>();
+      if (n < 0 || n > 9) return invalid_buttons("index is not from 0 to 9");
+      b.index = static_cast<std::uint32_t>(n);
+    }
+    if (auto* t = o.if_contains("sub_type"); t && !t->is_null()) {
+      if (!t->is_string() || (t->get_string() != "url" && t->get_string() != "quick_reply"))
+        return invalid_buttons("sub_type is not url or quick_reply");
+      b.sub_type = t->get_string();
+    }
+    auto* text = o.if_contains("text");
+    if (!text || !text->is_string()) return invalid_buttons("text is not a string");
+    b.text = text->get_string();
+    out.push_back(std::move(b));
+  }
+  return {};
+}
+
+// The buttons of a whatsapp message: the recipient's data, else the job's.
+Result<void> whatsapp_buttons(const Recipient& r, const boost::json::object& global, std::vector<WhatsappButton>& out) {
+  // Most recipients have none: look for the key before parsing anything.
+  if (r.data_json.find(kWhatsappButtonsKey) != std::string::npos) {
+    boost::system::error_code ec;
+    auto data = boost::json::parse(r.data_json, ec);
+    if (!ec && data.is_object())
+      if (auto* v = data.get_object().if_contains(kWhatsappButtonsKey)) return read_buttons(*v, out);
+  }
+  if (auto* v = global.if_contains(kWhatsappButtonsKey)) return read_buttons(*v, out);
+  return {};
+}
+
+}  // namespace
 
 Result<void> JobRenderer::render_into(const Recipient& r, Channel channel, RenderedMessage& m) {
   m.clear();  // fields are appended to, and `m` may hold an earlier message
@@ -390,6 +442,7 @@ Result<void> JobRenderer::render_into(const Recipient& r, Channel channel, Rende
   // Measured here, once per message, so every reader of an SMS (providers,
   // the users listing) sees the same encoding and segments.
   if (rendered && channel == Channel::sms) m.sms = count_sms_segments(m.body);
+  if (rendered && channel == Channel::whatsapp) return whatsapp_buttons(r, global_, m.buttons);
   return rendered;
 }
 

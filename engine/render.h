@@ -8,10 +8,12 @@
 #include <boost/json/object.hpp>
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/content.h"
@@ -27,6 +29,20 @@ class basic_data;
 
 namespace crier {
 
+// A dynamic button of a WhatsApp template message: the parameter of the
+// button at `index` (a URL button's suffix, a quick reply's payload).
+struct WhatsappButton {
+  std::string sub_type = "url";  // "url" or "quick_reply"
+  std::uint32_t index = 0;
+  std::string text;
+};
+
+// The data key whose value lists a whatsapp message's buttons:
+// [{"index": 0, "sub_type": "url", "text": "ABC-123"}, ...] ("index"
+// defaults to the position, "sub_type" to "url"). Read from the recipient's
+// data, else the job's; taken as given, not rendered.
+inline constexpr std::string_view kWhatsappButtonsKey = "whatsapp_buttons";
+
 struct RenderedMessage {
   std::string subject, text, html;       // email
   std::string title, body;               // push (title, body), sms (body)
@@ -36,6 +52,7 @@ struct RenderedMessage {
   // sms: the body's encoding, length and segments, measured as it is
   // rendered; empty on every other channel.
   std::optional<SmsSegments> sms;
+  std::vector<WhatsappButton> buttons;   // whatsapp
 
   // Empties every field, keeping the strings' buffers for the next message.
   void clear();

@@ -3,10 +3,12 @@
 // HTTP status (api/errors.cpp); nothing else decides statuses.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace crier {
 
@@ -19,6 +21,7 @@ enum class ErrorKind {
   unsupported,     // unsupported media type (415)
   method_not_allowed,  // the path exists, the method does not (405)
   unprocessable,   // well-formed but refers to something that does not fit (422)
+  exhausted,       // a quota is used up for now (429)
   unavailable,     // not ready to serve yet (503)
   internal,        // storage or invariant failure (500)
 };
@@ -29,6 +32,9 @@ struct Error {
   std::string message;  // for people
   std::string field;    // the offending input field, when there is one
   std::string status;   // for conflicts: the resource's current state
+  // Numbers that explain the error, by name (e.g. a quota's needed and
+  // available), for answers that show them.
+  std::vector<std::pair<std::string, std::int64_t>> details;
 };
 
 inline Error make_error(ErrorKind kind, std::string code, std::string message,

@@ -50,6 +50,7 @@ std::string encode(const Job& job) {
   o["correlation_id"] = s.correlation_id;
   o["callback_url"] = s.callback_url;
   o["provider"] = s.provider;
+  if (!s.sender.empty()) o["sender"] = s.sender;
   put_opt(o, "schedule_at", s.schedule_at);
   put_opt(o, "expires_at", s.expires_at);
   o["rate_limit"] = s.rate_limit;
@@ -97,6 +98,7 @@ std::optional<Job> decode_job(std::string_view in) {
   s.correlation_id = get_str(o, "correlation_id");
   s.callback_url = get_str(o, "callback_url");
   s.provider = get_str(o, "provider");
+  s.sender = get_str(o, "sender");
   s.schedule_at = get_opt(o, "schedule_at");
   s.expires_at = get_opt(o, "expires_at");
   if (auto it = o.find("rate_limit"); it != o.end() && it->value().is_number())

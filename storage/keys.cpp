@@ -100,4 +100,40 @@ std::string group_job(std::string_view tenant, std::string_view group_id, const 
 
 JobKey job_of_group_job(std::string_view key) { return job_of_tenant_job(key); }
 
+std::string sender_prefix(std::string_view tenant) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('s');
+  return k;
+}
+
+std::string sender(std::string_view tenant, std::string_view id) {
+  std::string k = sender_prefix(tenant);
+  k.append(id);
+  return k;
+}
+
+std::string quota_use_prefix(std::string_view tenant, std::string_view sender) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('q');
+  k.append(sender);
+  k.push_back('\0');
+  return k;
+}
+
+std::string quota_use(std::string_view tenant, std::string_view sender, std::int64_t at_ms, const JobKey& job) {
+  std::string k = quota_use_prefix(tenant, sender);
+  put_u64(k, static_cast<std::uint64_t>(std::max<std::int64_t>(0, at_ms)));
+  k.append(job.begin(), job.end());
+  return k;
+}
+
+std::optional<std::int64_t> at_of_quota_use(std::string_view key) {
+  // tenant ▸ 0x00 ▸ 'q' ▸ sender ▸ 0x00 ▸ at(8) ▸ job(16): the tenant holds
+  // no 0x00, so the first one ends it.
+  auto end = key.find('\0');
+  if (end == std::string_view::npos || end + 1 >= key.size() || key[end + 1] != 'q') return std::nullopt;
+  if (key.size() < end + 2 + 1 + 1 + 24) return std::nullopt;
+  return static_cast<std::int64_t>(get_u64(key.substr(key.size() - 24)));
+}
+
 }  // namespace crier::keys

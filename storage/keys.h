@@ -30,8 +30,14 @@
 //                                                                      creation time); written with the
 //                                                                      job, in its batch
 //
-// Tenants, template ids and group ids never contain 0x00 (validated at the
-// edges), so one tenant's or group's prefix never covers another's.
+//  senders           tenant ▸ 0x00 ▸ 's' ▸ phone_number_id             sender record (JSON, sender_codec)
+//                    tenant ▸ 0x00 ▸ 'q' ▸ phone_number_id ▸ 0x00      count(8): a quota use, written
+//                      ▸ at_ms(8) ▸ job(16)                            with the job that takes it; a
+//                                                                      compaction filter drops it once
+//                                                                      it is out of the 24 h window
+//
+// Tenants, template ids, group ids and sender ids never contain 0x00 (validated
+// at the edges), so one tenant's or group's prefix never covers another's.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +62,7 @@ inline constexpr std::string_view kRetries = "retries";
 inline constexpr std::string_view kStateRuns = "state_runs";
 inline constexpr std::string_view kNotificationGroups = "notification_groups";
 inline constexpr std::string_view kGroupJobs = "group_jobs";
+inline constexpr std::string_view kSenders = "senders";
 
 void put_u64(std::string& out, std::uint64_t v);
 std::uint64_t get_u64(std::string_view in);  // in.size() >= 8
@@ -82,5 +89,14 @@ std::string group_jobs_prefix(std::string_view tenant, std::string_view group_id
 std::string group_job(std::string_view tenant, std::string_view group_id, const JobKey& job);
 // The job key at the end of a group_job key.
 JobKey job_of_group_job(std::string_view key);
+
+// The senders family: a tenant's sender records, and each sender's quota
+// uses in time order.
+std::string sender(std::string_view tenant, std::string_view id);
+std::string sender_prefix(std::string_view tenant);  // every sender record of the tenant
+std::string quota_use(std::string_view tenant, std::string_view sender, std::int64_t at_ms, const JobKey& job);
+std::string quota_use_prefix(std::string_view tenant, std::string_view sender);
+// The time of a quota-use key; none for any other key of the family.
+std::optional<std::int64_t> at_of_quota_use(std::string_view key);
 
 }  // namespace crier::keys

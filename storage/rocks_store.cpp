@@ -21,6 +21,7 @@
 #include "storage/job_codec.h"
 #include "storage/keys.h"
 #include "storage/record_codec.h"
+#include "storage/sender_codec.h"
 #include "storage/state_runs.h"
 
 namespace crier {
@@ -40,6 +41,7 @@ enum Cf : std::size_t {
   kStateRuns,
   kNotificationGroups,
   kGroupJobs,
+  kSenders,
   kCfCount
 };
 
@@ -48,7 +50,7 @@ constexpr std::array<std::string_view, kCfCount> kCfNames = {
     keys::kRecipients,                 keys::kRecipientState, keys::kDedupe,
     keys::kCounters,                   keys::kIdempotency,    keys::kTemplates,
     keys::kRetries,                    keys::kStateRuns,      keys::kNotificationGroups,
-    keys::kGroupJobs};
+    keys::kGroupJobs,                  keys::kSenders};
 
 Error storage_error(const rocksdb::Status& s, std::string_view what) {
   return make_error(ErrorKind::internal, "storage_error", fmt::format("{}: {}", what, s.ToString()));
@@ -93,6 +95,18 @@ class ExpiredAnswerFilter final : public rocksdb::CompactionFilter {
   const char* Name() const override { return "crier.ExpiredAnswerFilter"; }
 };
 
+// Drops quota uses an hour after they left the 24-hour window (the hour
+// covers clocks that differ a little), so the senders family holds about
+// a day of uses whatever the traffic. Sender records are kept.
+class ExpiredQuotaUseFilter final : public rocksdb::CompactionFilter {
+ public:
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice&, std::string*, bool*) const override {
+    auto at = keys::at_of_quota_use({key.data(), key.size()});
+    return at && *at + kQuotaWindowMs + 3600 * 1000 < now_unix_ms();
+  }
+  const char* Name() const override { return "crier.ExpiredQuotaUseFilter"; }
+};
+
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace
@@ -102,6 +116,7 @@ struct RocksStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> cf{};
   ExpiredAnswerFilter answer_filter;
+  ExpiredQuotaUseFilter quota_use_filter;
 
   ~Impl() {
     if (!db) return;
@@ -327,6 +342,10 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
       o.max_successive_merges = 64;
     }
     if (i == kIdempotency) o.compaction_filter = &impl->answer_filter;
+    if (i == kSenders) {
+      o.compaction_filter = &impl->quota_use_filter;
+      o.write_buffer_size = 4 << 20;  // a few records per tenant and a day of quota uses
+    }
     // Dedupe keys are random hashes, read only by point lookups, and most
     // lookups of an ingest miss: a bloom filter over the memtable answers
     // those without searching its skip list.
@@ -427,6 +446,18 @@ Result<void> RocksStore::update_job(const Job& job) {
   return impl_->write(batch, true);
 }
 
+Result<void> RocksStore::update_job_with(const Job& job, const QuotaReservation& reservation) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[kJobs], keys::job(job.key), records::encode(job));
+  add_reservation(batch, reservation);
+  return impl_->write(batch, true);
+}
+
+void RocksStore::add_reservation(rocksdb::WriteBatch& batch, const QuotaReservation& r) {
+  batch.Put(impl_->cf[kSenders], keys::quota_use(r.tenant, r.sender, r.at_ms, r.job),
+            records::encode_quota_count(r.count));
+}
+
 Result<JobPage> RocksStore::list_jobs(std::string_view tenant, std::optional<JobStatus> status,
                                       std::string_view after, std::size_t limit) {
   // With a status filter, scan a bounded number of index entries per page;
@@ -495,8 +526,10 @@ Result<IngestCommit> RocksStore::ingest(const JobKey& job, std::span<const Inges
 }
 
 Result<IngestCommit> RocksStore::insert_job_with(const Job& job, std::span<const IngestEntry> entries,
-                                                 std::int64_t rejected, bool sync) {
+                                                 std::int64_t rejected, bool sync,
+                                                 const std::optional<QuotaReservation>& reservation) {
   rocksdb::WriteBatch batch;
+  if (reservation) add_reservation(batch, *reservation);
   put_new_job(batch, job);
   auto out = add_recipients(batch, job.key, JobCounters{}, entries, rejected);
   if (!out) return out.error();
@@ -958,6 +991,72 @@ std::vector<RocksStore::FamilySize> RocksStore::family_sizes() const {
     impl_->db->GetIntProperty(impl_->cf[i], rocksdb::DB::Properties::kEstimateNumKeys, &f.keys);
     out.push_back(std::move(f));
   }
+  return out;
+}
+
+// ---- senders ----------------------------------------------------------------
+
+Result<void> RocksStore::put_sender(const Sender& s) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[kSenders], keys::sender(s.tenant, s.phone_number_id), records::encode(s));
+  return impl_->write(batch, true);
+}
+
+Result<std::optional<Sender>> RocksStore::find_sender(std::string_view tenant, std::string_view id) {
+  auto v = impl_->get(kSenders, keys::sender(tenant, id));
+  if (!v) return v.error();
+  if (!*v) return std::optional<Sender>();
+  auto s = records::decode_sender(**v);
+  if (!s) return corrupt("sender record");
+  return std::optional<Sender>(std::move(*s));
+}
+
+Result<bool> RocksStore::delete_sender(std::string_view tenant, std::string_view id) {
+  auto existing = impl_->get(kSenders, keys::sender(tenant, id));
+  if (!existing) return existing.error();
+  if (!*existing) return false;
+  rocksdb::WriteBatch batch;
+  batch.Delete(impl_->cf[kSenders], keys::sender(tenant, id));
+  if (auto r = impl_->write(batch, true); !r) return r.error();
+  return true;
+}
+
+Result<std::vector<Sender>> RocksStore::list_senders(std::string_view tenant, std::string_view after_id,
+                                                     std::size_t limit) {
+  const std::string prefix = keys::sender_prefix(tenant);
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf[kSenders]));
+  const std::string start = keys::sender(tenant, after_id);
+  it->Seek(start);
+  if (!after_id.empty() && it->Valid() && it->key() == slice(start)) it->Next();
+  std::vector<Sender> out;
+  for (; it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+    auto s = records::decode_sender({it->value().data(), it->value().size()});
+    if (!s) return corrupt("sender record");
+    out.push_back(std::move(*s));
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "list senders");
+  return out;
+}
+
+Result<std::vector<QuotaUse>> RocksStore::quota_uses(std::string_view tenant, std::string_view id,
+                                                     std::int64_t since_ms) {
+  const std::string prefix = keys::quota_use_prefix(tenant, id);
+  rocksdb::ReadOptions ro;
+  std::string upper = prefix;
+  upper.back() = '\x01';  // the prefix ends in 0x00: every key of this sender sorts below
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[kSenders]));
+  std::string start = prefix;
+  keys::put_u64(start, static_cast<std::uint64_t>(std::max<std::int64_t>(0, since_ms + 1)));
+  std::vector<QuotaUse> out;
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    auto at = keys::at_of_quota_use({it->key().data(), it->key().size()});
+    auto count = records::decode_quota_count({it->value().data(), it->value().size()});
+    if (!at || !count) return corrupt("quota use");
+    out.push_back({*at, *count});
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "read quota uses");
   return out;
 }
 

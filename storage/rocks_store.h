@@ -1,6 +1,6 @@
 // Crier's store of record: one embedded RocksDB (see keys.h for the layout).
 // Implements the engine's JobStore, TemplateStore, IdempotencyStore and
-// GroupStore.
+// GroupStore and SenderStore.
 // Thread-safe. RocksDB headers stay inside the .cpp (compile time).
 #pragma once
 
@@ -11,6 +11,7 @@
 
 #include "engine/job_store.h"
 #include "engine/notification_group.h"
+#include "engine/sender_store.h"
 
 namespace rocksdb {
 class WriteBatch;
@@ -25,7 +26,8 @@ struct StoreOptions {
   std::size_t write_buffers_mb = 128;  // memtables of all column families together
 };
 
-class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public GroupStore {
+class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public GroupStore,
+                         public SenderStore {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
   ~RocksStore() override;
@@ -38,11 +40,13 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<void> insert_job(const Job& job) override;
   Result<std::optional<Job>> find_job(const JobKey& key) override;
   Result<void> update_job(const Job& job) override;
+  Result<void> update_job_with(const Job& job, const QuotaReservation& reservation) override;
   Result<JobPage> list_jobs(std::string_view tenant, std::optional<JobStatus> status,
                             std::string_view after, std::size_t limit) override;
   Result<void> for_each_job(const std::function<void(const Job&)>& visit) override;
   Result<IngestCommit> insert_job_with(const Job& job, std::span<const IngestEntry> entries,
-                                       std::int64_t rejected, bool sync) override;
+                                       std::int64_t rejected, bool sync,
+                                       const std::optional<QuotaReservation>& reservation) override;
   Result<IngestCommit> ingest(const JobKey& job, std::span<const IngestEntry> entries,
                               std::int64_t rejected, bool sync) override;
   Result<JobCounters> counters(const JobKey& job) override;
@@ -86,6 +90,14 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<GroupJobPage> list_group_jobs(std::string_view tenant, std::string_view group_id,
                                        std::optional<JobKey> after, std::size_t limit) override;
   Result<bool> group_has_job(std::string_view tenant, std::string_view group_id, const JobKey& job) override;
+  // SenderStore
+  Result<void> put_sender(const Sender& s) override;
+  Result<std::optional<Sender>> find_sender(std::string_view tenant, std::string_view id) override;
+  Result<bool> delete_sender(std::string_view tenant, std::string_view id) override;
+  Result<std::vector<Sender>> list_senders(std::string_view tenant, std::string_view after_id,
+                                           std::size_t limit) override;
+  Result<std::vector<QuotaUse>> quota_uses(std::string_view tenant, std::string_view id,
+                                           std::int64_t since_ms) override;
 
   // Approximate bytes on disk (SST + WAL), for status and benchmarks.
   std::uint64_t disk_bytes() const;
@@ -114,6 +126,8 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   // Puts the entries not already in the job into `batch` (ingest's rules).
   Result<IngestCommit> add_recipients(rocksdb::WriteBatch& batch, const JobKey& job, const JobCounters& before,
                                       std::span<const IngestEntry> entries, std::int64_t rejected);
+  // Puts a quota use into `batch`.
+  void add_reservation(rocksdb::WriteBatch& batch, const QuotaReservation& r);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -91,6 +91,15 @@ class HttpVendorProvider final : public Provider {
         for (const auto& p : c.parameters) parameters.push_back(json::object{{"type", "text"}, {"text", p}});
         json::array components;
         components.push_back(json::object{{"type", "body"}, {"parameters", std::move(parameters)}});
+        // Dynamic buttons: a URL button's suffix is text, a quick reply's a payload.
+        for (const auto& b : c.buttons) {
+          json::object parameter = b.sub_type == "quick_reply" ? json::object{{"type", "payload"}, {"payload", b.text}}
+                                                               : json::object{{"type", "text"}, {"text", b.text}};
+          components.push_back(json::object{{"type", "button"},
+                                            {"sub_type", b.sub_type},
+                                            {"index", std::to_string(b.index)},
+                                            {"parameters", json::array{std::move(parameter)}}});
+        }
         json::object tmpl{{"name", c.template_name},
                           {"language", {{"code", c.language.empty() ? options_.default_language : c.language}}},
                           {"components", std::move(components)}};

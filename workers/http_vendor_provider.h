@@ -12,7 +12,10 @@
 //   whatsapp_cloud  POST <url> (https://graph.facebook.com/v19.0/<phone-id>/messages),
 //                   {"messaging_product":"whatsapp","to":…,"type":"template",
 //                   "template":{"name","language":{"code"},"components":[{"type":"body",
-//                   "parameters":[{"type":"text","text":…},…]}]}}; Bearer token.
+//                   "parameters":[{"type":"text","text":…},…]},
+//                   {"type":"button","sub_type":"url","index":"0","parameters":[{"type":"text",
+//                   "text":…}]},…]}} (one button component per rendered button; a quick_reply's
+//                   parameter is {"type":"payload","payload":…}); Bearer token.
 #pragma once
 
 #include <chrono>

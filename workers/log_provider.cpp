@@ -53,6 +53,12 @@ boost::json::object to_json(const OutboundMessage& m) {
       o["template"] = c.template_name;
       o["language"] = c.language;
       o["parameters"] = std::move(params);
+      if (!c.buttons.empty()) {
+        boost::json::array buttons;
+        for (const auto& b : c.buttons)
+          buttons.push_back(boost::json::object{{"index", b.index}, {"sub_type", b.sub_type}, {"text", b.text}});
+        o["buttons"] = std::move(buttons);
+      }
       break;
     }
   }

@@ -86,7 +86,7 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   static const std::set<std::string, std::less<>> known = {
       "channel",  "routing", "template",    "content",    "data",     "locale",    "webhook_url",
       "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata",
-      "notification_group"};
+      "notification_group", "sender"};
   for (const auto& [k, v] : o)
     if (!known.count(std::string_view(k)))
       return bad("unknown_field", fmt::format("unknown field '{}'", std::string_view(k)), std::string(k));
@@ -160,6 +160,10 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
     return make_error(ErrorKind::unprocessable, "unknown_provider",
                       fmt::format("no provider '{}' is configured", *provider), "provider");
   spec.provider = *provider;
+  // The sender's existence, provider and pace are the engine's (JobService::prepare).
+  auto sender = opt_string(o, "sender", 64);
+  if (!sender) return sender.error();
+  spec.sender = *sender;
 
   auto schedule = opt_time(o, "schedule_at");
   if (!schedule) return schedule.error();

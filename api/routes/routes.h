@@ -79,6 +79,11 @@ inline constexpr std::array<std::string_view, 5> kGroupMembers = {"channel", "te
 // the error.
 Result<void> check_group_id(std::string_view id, std::string_view field = "group_id");
 Error group_not_found(std::string_view id);
+// senders.cpp
+ApiResponse put_sender(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse get_sender(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse delete_sender(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse list_senders(ApiContext& ctx, const ApiRequest& req);
 
 // Shared by the families.
 ApiResponse json_response(int status, const boost::json::value& body);

@@ -45,6 +45,7 @@ class ApiTest : public ::testing::Test {
     if (!opened) throw std::runtime_error("cannot open store: " + opened.error().message);
     store_ = std::move(opened).value();
     service_ = std::make_unique<JobService>(*store_, *store_, now_unix_ms);
+    service_->set_senders(store_.get());
     DispatchOptions options;
     options.window = 100;
     dispatcher_ = std::make_unique<Dispatcher>(*service_, *store_, options);
@@ -55,6 +56,7 @@ class ApiTest : public ::testing::Test {
                                    {{kKeyAcme, "acme"}, {kKeyOther, "other"}}, api::ApiLimits{}});
     ctx_->rate_of = [this](const JobKey& k) { return dispatcher_->rate_per_second(k); };
     ctx_->provider_exists = [this](std::string_view name) { return dispatcher_->has_provider(name); };
+    ctx_->senders = store_.get();
     ctx_->ready = true;
     router_ = std::make_unique<api::Router>(*ctx_);
     dispatcher_->start();

@@ -286,6 +286,55 @@ TEST(JobRendererTest, WhatsappRendersParametersInOrder) {
   EXPECT_EQ(m->parameters, (std::vector<std::string>{"Ana & Bia", "#17", "fixed"}));
 }
 
+// Dynamic buttons come from the data key whatsapp_buttons: the recipient's,
+// else the job's; as given (not rendered), index defaulting to the position
+// and sub_type to url. A malformed list fails that recipient only.
+TEST(JobRendererTest, WhatsappButtonsComeFromTheRecipientsDataElseTheJobs) {
+  JobSpec spec;
+  spec.channel = Channel::whatsapp;
+  spec.content.base.whatsapp = WhatsappContent{"welcome", "es", {"{{name}}"}};
+  spec.data_json = R"({"whatsapp_buttons":[{"text":"JOB-1"}]})";
+  auto renderer = compile_ok(spec);
+  ASSERT_TRUE(renderer);
+
+  auto own = renderer->render(user_with(
+      R"({"name":"Juan","whatsapp_buttons":[{"index":0,"sub_type":"url","text":"ABC-{{x}}"},{"text":"P","sub_type":"quick_reply"}]})"));
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_EQ(own->parameters, (std::vector<std::string>{"Juan"}));
+  ASSERT_EQ(own->buttons.size(), 2u);
+  EXPECT_EQ(own->buttons[0].index, 0u);
+  EXPECT_EQ(own->buttons[0].sub_type, "url");
+  EXPECT_EQ(own->buttons[0].text, "ABC-{{x}}");
+  EXPECT_EQ(own->buttons[1].index, 1u);
+  EXPECT_EQ(own->buttons[1].sub_type, "quick_reply");
+
+  auto inherited = renderer->render(user_with(R"({"name":"Maria"})"));
+  ASSERT_TRUE(inherited.ok());
+  ASSERT_EQ(inherited->buttons.size(), 1u);
+  EXPECT_EQ(inherited->buttons[0].text, "JOB-1");
+
+  // Rendering into a reused message leaves no button of the one before.
+  RenderedMessage reused = *own;
+  ASSERT_TRUE(renderer->render_into(user_with(R"({"name":"Bo","whatsapp_buttons":[]})"), reused).ok());
+  EXPECT_TRUE(reused.buttons.empty());
+
+  for (const char* bad : {R"({"whatsapp_buttons":{"button_0":"x"}})", R"({"whatsapp_buttons":[{"index":0}]})",
+                          R"({"whatsapp_buttons":[{"index":12,"text":"x"}]})",
+                          R"({"whatsapp_buttons":[{"sub_type":"call","text":"x"}]})"}) {
+    auto m = renderer->render(user_with(bad));
+    ASSERT_FALSE(m.ok()) << bad;
+    EXPECT_EQ(m.error().code, "invalid_data") << bad;
+  }
+}
+
+TEST(JobRendererTest, OtherChannelsIgnoreWhatsappButtons) {
+  auto renderer = compile_ok(email_spec("s", "t", ""));
+  ASSERT_TRUE(renderer);
+  auto m = renderer->render(user_with(R"({"whatsapp_buttons":"not even a list"})"));
+  ASSERT_TRUE(m.ok());
+  EXPECT_TRUE(m->buttons.empty());
+}
+
 TEST(JobRendererTest, RecipientDataThatIsNotAnObjectIsAnError) {
   auto renderer = compile_ok(email_spec("s", "t", ""));
   ASSERT_TRUE(renderer);

@@ -135,7 +135,7 @@ TEST_F(GroupStoreTest, InsertJobWithFilesTheJobInTheSameWrite) {
   Job job = make_job("acme");
   job.spec.notification_group = "due";
   job.status = JobStatus::processing;
-  auto c = store_->insert_job_with(job, email_entries({"a@example.com", "b@example.com"}), 0, true);
+  auto c = store_->insert_job_with(job, email_entries({"a@example.com", "b@example.com"}), 0, true, std::nullopt);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->accepted, 2);
   EXPECT_EQ(jobs_of("acme", "due"), std::vector<JobKey>{job.key});

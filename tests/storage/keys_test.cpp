@@ -131,5 +131,38 @@ TEST(KeysTest, GroupPrefixesDoNotOverlap) {
   EXPECT_GE(keys::group_job("acme", "g2", fixed_key(0)), past);
 }
 
+// ---- senders ------------------------------------------------------------------
+
+TEST(KeysTest, SenderKeysAreTenantScopedAndListable) {
+  EXPECT_EQ(keys::sender("acme", "8134"), std::string("acme\0s8134", 10));
+  EXPECT_EQ(keys::sender_prefix("acme"), std::string("acme\0s", 6));
+  EXPECT_TRUE(keys::sender("acme", "8134").starts_with(keys::sender_prefix("acme")));
+  // Another tenant whose name extends this one never falls under its prefix.
+  EXPECT_FALSE(keys::sender("acme2", "8134").starts_with(keys::sender_prefix("acme")));
+  // A sender record is not a quota use.
+  EXPECT_EQ(keys::at_of_quota_use(keys::sender("acme", "8134")), std::nullopt);
+}
+
+TEST(KeysTest, QuotaUseKeysRoundTripTheirTimeAndSortByIt) {
+  JobKey job = new_job_key(kMs);
+  for (std::int64_t at : {std::int64_t{0}, std::int64_t{1}, kMs, kMs + 86'400'000}) {
+    std::string k = keys::quota_use("acme", "8134", at, job);
+    EXPECT_TRUE(k.starts_with(keys::quota_use_prefix("acme", "8134")));
+    EXPECT_EQ(k.size(), keys::quota_use_prefix("acme", "8134").size() + 8 + 16);
+    EXPECT_EQ(keys::at_of_quota_use(k), at);
+    EXPECT_EQ(k.substr(k.size() - 16), keys::job(job));
+  }
+  EXPECT_LT(keys::quota_use("acme", "8134", 255, job), keys::quota_use("acme", "8134", 256, job));
+  EXPECT_LT(keys::quota_use("acme", "8134", kMs, fixed_key(0xff)), keys::quota_use("acme", "8134", kMs + 1, fixed_key(0)));
+  // One sender's uses never mix with those of a sender whose id extends it:
+  // the 0x00 after the id ends the prefix.
+  EXPECT_FALSE(keys::quota_use("acme", "81345", kMs, job).starts_with(keys::quota_use_prefix("acme", "8134")));
+  EXPECT_LT(keys::quota_use("acme", "8134", ~0LL >> 1, job), keys::quota_use("acme", "81345", 0, job));
+  // Malformed or foreign keys are not quota uses.
+  EXPECT_EQ(keys::at_of_quota_use("acme"), std::nullopt);
+  EXPECT_EQ(keys::at_of_quota_use(std::string("acme\0q", 6)), std::nullopt);
+}
+
+
 }  // namespace
 }  // namespace crier

@@ -123,6 +123,31 @@ TEST_F(HttpVendorProviderTest, WhatsappCloudIsATemplateMessage) {
       "components":[{"type":"body","parameters":[{"type":"text","text":"Zoë"},{"type":"text","text":"42"}]}]}})"));
 }
 
+// Dynamic buttons go out as button components after the body, one per
+// button, in Meta's shape: a URL button's suffix as text, a quick reply's
+// as a payload, the index as a string.
+TEST_F(HttpVendorProviderTest, WhatsappCloudButtonsAreButtonComponents) {
+  HttpVendorOptions o;
+  o.shape = VendorShape::whatsapp_cloud;
+  o.url = sink_->url("/v19.0/813497231850626/messages");
+  o.auth_token = "EAAG";
+  auto provider = make_http_vendor_provider(o);
+  auto m = message(3, Channel::whatsapp, "+5491112345678");
+  m.content.template_name = "welcome_message";
+  m.content.language = "es";
+  m.content.parameters = {"Juan Perez", "ABC123"};
+  m.content.buttons = {{"url", 0, "ABC-123"}, {"quick_reply", 1, "STOP"}};
+  auto outcomes = send_all(*provider, {m});
+  ASSERT_TRUE(outcomes[0].ok) << outcomes[0].error_code << outcomes[0].error_message;
+
+  auto r = received(m.message_id);
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({"messaging_product":"whatsapp","to":"+5491112345678",
+      "type":"template","template":{"name":"welcome_message","language":{"code":"es"},
+      "components":[{"type":"body","parameters":[{"type":"text","text":"Juan Perez"},{"type":"text","text":"ABC123"}]},
+                    {"type":"button","sub_type":"url","index":"0","parameters":[{"type":"text","text":"ABC-123"}]},
+                    {"type":"button","sub_type":"quick_reply","index":"1","parameters":[{"type":"payload","payload":"STOP"}]}]}})"));
+}
+
 TEST_F(HttpVendorProviderTest, AVendorRefusalIsPermanentAndAMissingAddressInvalid) {
   HttpVendorOptions o;
   o.shape = VendorShape::twilio_sms;
