@@ -38,7 +38,7 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<void> update_job(const Job& job) override;
   Result<JobPage> list_jobs(std::string_view tenant, std::optional<JobStatus> status,
                             std::string_view after, std::size_t limit) override;
-  Result<void> for_each_job(const std::function<void(const Job&)>& visit) override;
+  Result<void> for_each_job(const std::function<void(const Job&)>& visit, const UnreadableJob& unreadable) override;
   Result<IngestCommit> insert_job_with(const Job& job, std::span<const IngestEntry> entries,
                                        std::int64_t rejected, bool sync) override;
   Result<IngestCommit> ingest(const JobKey& job, std::span<const IngestEntry> entries,
