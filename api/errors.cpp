@@ -16,6 +16,7 @@ const char* type_name(ErrorKind kind) {
     case ErrorKind::method_not_allowed: return "method_not_allowed";
     case ErrorKind::unprocessable: return "unprocessable";
     case ErrorKind::unavailable: return "unavailable";
+    case ErrorKind::timeout: return "timeout";
     case ErrorKind::internal: return "internal";
   }
   return "internal";
@@ -34,6 +35,7 @@ int http_status(ErrorKind kind) {
     case ErrorKind::unsupported: return 415;
     case ErrorKind::unprocessable: return 422;
     case ErrorKind::unavailable: return 503;
+    case ErrorKind::timeout: return 408;
     case ErrorKind::internal: return 500;
   }
   return 500;

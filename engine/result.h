@@ -19,7 +19,8 @@ enum class ErrorKind {
   unsupported,     // unsupported media type (415)
   method_not_allowed,  // the path exists, the method does not (405)
   unprocessable,   // well-formed but refers to something that does not fit (422)
-  unavailable,     // not ready to serve yet (503)
+  unavailable,     // not ready to serve yet, or at capacity (503)
+  timeout,         // the client was too slow to send its request (408)
   internal,        // storage or invariant failure (500)
 };
 
