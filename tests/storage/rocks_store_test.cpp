@@ -231,8 +231,11 @@ TEST_F(RocksStoreTest, ForEachJobSkipsAndReportsAnUnreadableRecord) {
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.str(), cfs, &handles, &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
-    for (std::size_t i = 0; i < names.size(); ++i)
-      if (names[i] == keys::kJobs) ASSERT_TRUE(db->Put({}, handles[i], keys::job(bad.key), "\xff garbage").ok());
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == keys::kJobs) {
+        ASSERT_TRUE(db->Put({}, handles[i], keys::job(bad.key), "\xff garbage").ok());
+      }
+    }
     for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
   }
   store_ = open_store(dir_);
