@@ -17,6 +17,7 @@ const char* type_name(ErrorKind kind) {
     case ErrorKind::unprocessable: return "unprocessable";
     case ErrorKind::exhausted: return "quota_exceeded";
     case ErrorKind::unavailable: return "unavailable";
+    case ErrorKind::timeout: return "timeout";
     case ErrorKind::internal: return "internal";
   }
   return "internal";
@@ -36,6 +37,7 @@ int http_status(ErrorKind kind) {
     case ErrorKind::unprocessable: return 422;
     case ErrorKind::exhausted: return 429;
     case ErrorKind::unavailable: return 503;
+    case ErrorKind::timeout: return 408;
     case ErrorKind::internal: return 500;
   }
   return 500;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <xxhash.h>
 
 #include <vector>
@@ -160,6 +161,15 @@ std::optional<ApiResponse> Router::authenticate(ApiRequest& req) const {
   return std::nullopt;
 }
 
+std::optional<ApiResponse> Router::authenticate_headers(ApiRequest& req) const {
+  if (req.path == "/healthz" || req.path == "/readyz") return std::nullopt;
+  if (const auto* facade = facade_for(req.path)) {
+    if (auto auth = facade->authenticate(ctx_, req); !auth) return facade->error(auth.error(), req);
+    return std::nullopt;
+  }
+  return authenticate(req);
+}
+
 bool Router::wants_stream(const ApiRequest& req) const {
   if (req.method != "POST" || !is_streamed_type(req.content_type)) return false;
   auto parts = path_parts(req.path);
@@ -167,6 +177,14 @@ bool Router::wants_stream(const ApiRequest& req) const {
 }
 
 std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream(ApiRequest& req) {
+  try {
+    return open_stream_unguarded(req);
+  } catch (...) {
+    return exception_answer(req, "opening the stream");
+  }
+}
+
+std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream_unguarded(ApiRequest& req) {
   if (auto denied = authenticate(req)) return std::move(*denied);
   auto parts = path_parts(req.path);
   auto job = ctx_.jobs.get(req.tenant, parts[2]);
@@ -198,6 +216,30 @@ std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream(ApiRe
 }
 
 ApiResponse Router::handle(ApiRequest& req) {
+  try {
+    return handle_unguarded(req);
+  } catch (...) {
+    return exception_answer(req, "handler");
+  }
+}
+
+ApiResponse Router::exception_answer(const ApiRequest& req, std::string_view where) const {
+  std::string what = "unknown exception";
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  spdlog::error("{} {} {}: exception in {}: {}", req.method, req.path, req.request_id, where, what);
+  // The exception's text stays in the log: it may name internals.
+  return error_answer(make_error(ErrorKind::internal, "internal_error",
+                                 "the server failed to answer this request; quote the request id " + req.request_id +
+                                     " to its operator"),
+                      req);
+}
+
+ApiResponse Router::handle_unguarded(ApiRequest& req) {
   if (req.path == "/healthz") {
     if (req.method != "GET" && req.method != "HEAD") return method_not_allowed(req, "GET");
     return json_response(200, json::object{{"status", "ok"}});

@@ -7,6 +7,9 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
+#include <optional>
 #include <thread>
 
 #include "api/errors.h"
@@ -23,7 +26,15 @@ namespace {
 
 // simdjson reads up to 64 bytes past the end of its input.
 constexpr std::size_t kJsonPadding = 64;
+// The piece of a body read before it is handed on (appended, or fed to a
+// stream); allocated when a body is read, freed after the request.
 constexpr std::size_t kChunkBytes = 256 * 1024;
+// What a buffered body reserves up front whatever its Content-Length says;
+// it grows as the bytes arrive.
+constexpr std::size_t kBodyReserveBytes = 64 * 1024;
+// Refused connections (over max_connections) being answered at once; more
+// are closed without an answer.
+constexpr std::size_t kMaxRefusing = 256;
 // Room in a connection's read buffer while it reads a body. Beast reads as
 // much as the buffer has room for and never grows it while the parser moves
 // each piece out into the body chunk: from the 512 bytes of its first read,
@@ -64,6 +75,24 @@ Result<void> read_header(const http::request_parser<http::buffer_body>::value_ty
   return {};
 }
 
+http::response<http::string_body> to_http(ApiResponse res, const std::string& request_id, bool keep_alive) {
+  http::response<http::string_body> out{static_cast<http::status>(res.status), 11};
+  out.set(http::field::server, "crier");
+  if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
+  out.set("X-Request-Id", request_id);
+  for (const auto& [k, v] : res.headers) out.set(k, v);
+  out.body() = std::move(res.body);
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
+// Where a body stands against its deadline and the minimum rate.
+struct BodyClock {
+  std::chrono::steady_clock::time_point deadline, window_start;
+  std::size_t window_bytes = 0;
+};
+
 }  // namespace
 
 struct Server::Impl {
@@ -74,6 +103,8 @@ struct Server::Impl {
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
   bool started = false;
+  std::atomic<std::size_t> connections{0}, refusing{0};
+  std::atomic<std::int64_t> last_refusal_log_ms{0};
 
   Impl(Router& r, ServerOptions o)
       : router(r), options(std::move(o)), io(static_cast<int>(std::max(1u, options.io_threads))),
@@ -95,22 +126,71 @@ struct Server::Impl {
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
         spdlog::warn("accept: {}", ec.message());
+      } else if (connections.load() >= options.max_connections) {
+        refuse(std::move(socket));
       } else {
         socket.set_option(tcp::no_delay(true), ec);
-        asio::co_spawn(asio::make_strand(io), session(std::move(socket)), asio::detached);
+        ++connections;
+        asio::co_spawn(asio::make_strand(io), session(std::move(socket)), [this](std::exception_ptr e) {
+          --connections;
+          if (!e) return;
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            spdlog::error("connection ended by an exception: {}", ex.what());
+          } catch (...) {
+            spdlog::error("connection ended by an unknown exception");
+          }
+        });
       }
     }
+  }
+
+  // Over max_connections: a 503 and a close, without reading the request.
+  void refuse(tcp::socket socket) {
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (auto last = last_refusal_log_ms.load(); now_ms - last >= 1000 && last_refusal_log_ms.compare_exchange_strong(last, now_ms))
+      spdlog::warn("{} connections open, the limit (server.max_connections): refusing new ones", options.max_connections);
+    if (refusing.load() >= kMaxRefusing) return;  // the socket closes here
+    ++refusing;
+    asio::co_spawn(asio::make_strand(io), answer_refused(std::move(socket)), [this](std::exception_ptr) { --refusing; });
+  }
+
+  asio::awaitable<void> answer_refused(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    std::string id = new_request_id();
+    auto res = error_response(
+        make_error(ErrorKind::unavailable, "too_many_connections",
+                   fmt::format("the server has {} connections open, its limit; retry later", options.max_connections)),
+        id);
+    res.headers.emplace_back("Retry-After", "1");
+    auto out = to_http(std::move(res), id, false);
+    stream.expires_after(std::chrono::seconds(2));
+    auto [ec, n] = co_await http::async_write(stream, out, use_tuple);
+    if (!ec) co_await linger(stream, std::chrono::seconds(1), 64 * 1024);
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
-    std::vector<char> chunk(kChunkBytes);
+    std::vector<char> chunk;  // while a body is read
     for (;;) {
+      // Waiting for a request is the idle timeout; its first byte starts
+      // the request's own deadline.
+      if (buffer.size() == 0) {
+        stream.expires_after(options.idle_timeout);
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+        if (ec) break;
+        buffer.commit(n);
+      }
+      BodyClock clock;
+      clock.window_start = std::chrono::steady_clock::now();
+      clock.deadline = clock.window_start + options.request_timeout;
       http::request_parser<http::buffer_body> parser;
       parser.body_limit(boost::none);  // enforced below, per kind of body
       parser.header_limit(64 * 1024);
-      stream.expires_after(options.idle_timeout);
+      stream.expires_at(clock.deadline);
       auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
       if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
           ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
@@ -129,36 +209,45 @@ struct Server::Impl {
         if (auto r = read_header(h, req); !r) {
           res = router.error_answer(r.error(), req);
           keep_alive = false;
+        } else if (auto denied = router.authenticate_headers(req)) {
+          // Before the body is read: an unauthenticated client gets no
+          // buffer and no time beyond its headers.
+          res = std::move(*denied);
+          keep_alive = keep_alive && parser.is_done();
         } else {
+          clock.window_start = std::chrono::steady_clock::now();  // the body's rate is judged from here
           if (lower(h[http::field::expect]) == "100-continue" && !parser.is_done()) {
             http::response<http::empty_body> cont{http::status::continue_, 11};
             co_await http::async_write(stream, cont, use_tuple);
           }
-          if (router.wants_stream(req)) {
-            co_await serve_stream(stream, buffer, parser, chunk, req, res, keep_alive);
-          } else {
-            co_await serve_buffered(stream, buffer, parser, chunk, req, res, keep_alive);
+          // The router catches what its handlers throw; this catches what a
+          // body stream's feed, finish or abort throws, so every request is
+          // answered and logged.
+          try {
+            if (router.wants_stream(req)) {
+              co_await serve_stream(stream, buffer, parser, chunk, clock, req, res, keep_alive);
+            } else {
+              co_await serve_buffered(stream, buffer, parser, chunk, clock, req, res, keep_alive);
+            }
+          } catch (...) {
+            res = router.exception_answer(req, "serving the request");
+            keep_alive = false;
           }
+          chunk = {};
         }
       }
 
-      http::response<http::string_body> out{static_cast<http::status>(res.status), 11};
-      out.set(http::field::server, "crier");
-      if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
-      out.set("X-Request-Id", req.request_id);
-      for (const auto& [k, v] : res.headers) out.set(k, v);
-      out.body() = std::move(res.body);
-      out.keep_alive(keep_alive);
-      out.prepare_payload();
+      const int status = res.status;
+      auto out = to_http(std::move(res), req.request_id, keep_alive);
       stream.expires_after(options.idle_timeout);
       auto [wec, wn] = co_await http::async_write(stream, out, use_tuple);
       auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_at).count();
-      if (res.status >= 500)
-        spdlog::error("{} {} {} {:.1f}ms {}", req.method, req.path, res.status, ms, req.request_id);
-      else if (req.method != "GET" || res.status >= 400)
-        spdlog::info("{} {} {} {:.1f}ms {}", req.method, req.path, res.status, ms, req.request_id);
+      if (status >= 500)
+        spdlog::error("{} {} {} {:.1f}ms {}", req.method, req.path, status, ms, req.request_id);
+      else if (req.method != "GET" || status >= 400)
+        spdlog::info("{} {} {} {:.1f}ms {}", req.method, req.path, status, ms, req.request_id);
       else
-        spdlog::debug("{} {} {} {:.1f}ms {}", req.method, req.path, res.status, ms, req.request_id);
+        spdlog::debug("{} {} {} {:.1f}ms {}", req.method, req.path, status, ms, req.request_id);
       if (wec || !keep_alive) break;
       // An idle connection keeps no body-sized buffer (what is left of a
       // pipelined request stays).
@@ -171,40 +260,99 @@ struct Server::Impl {
   // drop what the client still sends (bounded in bytes and time). Closing
   // with unread bytes would send a reset that can destroy the answer (a 413,
   // say) before the client reads it.
-  asio::awaitable<void> linger(beast::tcp_stream& stream) {
+  asio::awaitable<void> linger(beast::tcp_stream& stream, std::chrono::seconds limit = std::chrono::seconds(2),
+                               std::size_t max_bytes = 8u << 20) {
     beast::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) co_return;
     std::array<char, 16384> scratch;
     std::size_t drained = 0;
-    stream.expires_after(std::chrono::seconds(2));
-    while (drained < (8u << 20)) {
+    stream.expires_after(limit);
+    while (drained < max_bytes) {
       auto [rec, n] = co_await stream.async_read_some(asio::buffer(scratch), use_tuple);
       if (rec) break;
       drained += n;
     }
   }
 
-  // Reads the next piece of the body into `chunk`; returns bytes read, or an
-  // error (the client went away or sent a malformed body).
+  Error too_slow(const BodyClock& clock) const {
+    if (std::chrono::steady_clock::now() >= clock.deadline)
+      return make_error(ErrorKind::timeout, "request_timeout",
+                        fmt::format("the request did not arrive within {} s (server.request_timeout)",
+                                    options.request_timeout.count()));
+    return make_error(ErrorKind::timeout, "request_timeout",
+                      fmt::format("the body arrived at less than {} bytes/s over {} s (server.min_body_rate)",
+                                  options.min_body_rate, options.min_rate_window.count()));
+  }
+
+  // Reads the next piece of the body into `chunk` (allocated here, on the
+  // first piece); returns bytes read, or an error: the client went away,
+  // sent a malformed body, or was too slow (the request's deadline, or less
+  // than the minimum rate over a window: 408, answered on an open socket).
   asio::awaitable<Result<std::size_t>> read_chunk(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                                   http::request_parser<http::buffer_body>& parser,
-                                                  std::vector<char>& chunk) {
-    parser.get().body().data = chunk.data();
-    parser.get().body().size = chunk.size();
+                                                  std::vector<char>& chunk, BodyClock& clock) {
+    using Clock = std::chrono::steady_clock;
+    if (chunk.empty()) {
+      auto len = parser.content_length_remaining();
+      chunk.resize(len ? std::clamp<std::size_t>(*len, 1, kChunkBytes) : kChunkBytes);
+    }
+    auto& body = parser.get().body();
+    body.data = chunk.data();
+    body.size = chunk.size();
     if (buffer.capacity() < kBodyReadBytes) buffer.reserve(kBodyReadBytes);
-    stream.expires_after(options.idle_timeout);
-    auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
-    if (ec == http::error::need_buffer) ec = {};
-    if (ec)
-      co_return make_error(ErrorKind::invalid, "incomplete_body", "the request body ended early: " + ec.message());
-    co_return chunk.size() - parser.get().body().size;
+    // A watchdog on the strand cancels the read at the next check point (end
+    // of a rate window, or the deadline), leaving the socket open for a 408;
+    // Beast's own timeout, later, is only a backstop (it closes the socket).
+    // `generation` tells a late watchdog that its read is over.
+    auto generation = std::make_shared<unsigned>(0);
+    asio::steady_timer watchdog(co_await asio::this_coro::executor);
+    const auto window = options.min_rate_window;
+    const std::size_t window_min = options.min_body_rate * static_cast<std::size_t>(window.count());
+    std::optional<Error> failed;
+    while (!parser.is_done() && body.size > 0) {
+      auto now = Clock::now();
+      if (now >= clock.deadline) {
+        failed = too_slow(clock);
+        break;
+      }
+      if (now >= clock.window_start + window) {
+        if (clock.window_bytes < window_min) {
+          failed = too_slow(clock);
+          break;
+        }
+        clock.window_start = now;
+        clock.window_bytes = 0;
+      }
+      auto wake = std::min(clock.deadline, clock.window_start + window);
+      watchdog.expires_at(wake);
+      unsigned mine = ++*generation;
+      watchdog.async_wait([generation, mine, &stream](boost::system::error_code ec) {
+        if (!ec && *generation == mine) stream.cancel();
+      });
+      stream.expires_at(wake + std::chrono::seconds(5));
+      std::size_t before = body.size;
+      auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+      ++*generation;
+      watchdog.cancel();
+      clock.window_bytes += before - body.size;
+      if (ec == http::error::need_buffer) break;
+      // if/else rather than `continue` (g++ 12, see accept_loop): a read the
+      // watchdog cancelled is judged at the top of the loop.
+      if (ec && !(ec == asio::error::operation_aborted && Clock::now() >= wake)) {
+        failed = make_error(ErrorKind::invalid, "incomplete_body", "the request body ended early: " + ec.message());
+        break;
+      }
+    }
+    ++*generation;
+    if (failed) co_return *failed;
+    co_return chunk.size() - body.size;
   }
 
   asio::awaitable<void> serve_buffered(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                        http::request_parser<http::buffer_body>& parser,
-                                       std::vector<char>& chunk, ApiRequest& req, ApiResponse& res,
-                                       bool& keep_alive) {
+                                       std::vector<char>& chunk, BodyClock& clock, ApiRequest& req,
+                                       ApiResponse& res, bool& keep_alive) {
     const std::size_t limit = router.context().limits.max_body_bytes;
     if (auto len = parser.content_length(); len && *len > limit) {
       res = router.error_answer(make_error(ErrorKind::too_large, "body_too_large",
@@ -213,9 +361,10 @@ struct Server::Impl {
       keep_alive = false;
       co_return;
     }
-    if (auto len = parser.content_length()) req.body.reserve(*len + kJsonPadding);
+    // Reserved as the bytes arrive, not from what Content-Length promises.
+    if (auto len = parser.content_length()) req.body.reserve(std::min<std::size_t>(*len, kBodyReserveBytes) + kJsonPadding);
     while (!parser.is_done()) {
-      auto got = co_await read_chunk(stream, buffer, parser, chunk);
+      auto got = co_await read_chunk(stream, buffer, parser, chunk, clock);
       if (!got) {
         res = router.error_answer(got.error(), req);
         keep_alive = false;
@@ -239,8 +388,8 @@ struct Server::Impl {
 
   asio::awaitable<void> serve_stream(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                      http::request_parser<http::buffer_body>& parser,
-                                     std::vector<char>& chunk, ApiRequest& req, ApiResponse& res,
-                                     bool& keep_alive) {
+                                     std::vector<char>& chunk, BodyClock& clock, ApiRequest& req,
+                                     ApiResponse& res, bool& keep_alive) {
     auto opened = co_await on_writer([&] { return router.open_stream(req); });
     if (auto* early = std::get_if<ApiResponse>(&opened)) {
       res = std::move(*early);
@@ -249,7 +398,7 @@ struct Server::Impl {
     }
     auto body = std::move(std::get<std::unique_ptr<BodyStream>>(opened));
     while (!parser.is_done()) {
-      auto got = co_await read_chunk(stream, buffer, parser, chunk);
+      auto got = co_await read_chunk(stream, buffer, parser, chunk, clock);
       if (!got) {
         res = body->abort(got.error());
         keep_alive = false;
@@ -257,6 +406,9 @@ struct Server::Impl {
       }
       if (*got > 0) {  // not `continue` (g++ 12, see accept_loop)
         auto fed = co_await on_writer([&] { return body->feed({chunk.data(), *got}); });
+        // The time the server took to take the chunk is not the client's.
+        clock.window_start = std::chrono::steady_clock::now();
+        clock.window_bytes = 0;
         if (!fed) {
           res = body->abort(fed.error());
           keep_alive = false;

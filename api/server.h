@@ -17,7 +17,21 @@ struct ServerOptions {
   unsigned short port = 8080;  // 0: any free port
   unsigned io_threads = 2;
   unsigned writer_threads = 2;
+  // A kept-alive connection waiting for its next request is closed after
+  // this long.
   std::chrono::seconds idle_timeout{60};
+  // From a request's first byte to its last (headers and body). Headers not
+  // complete by then: the connection is closed; a body not complete by
+  // then: 408 request_timeout.
+  std::chrono::seconds request_timeout{60};
+  // A body must arrive at no less than min_body_rate bytes/s, judged over
+  // each min_rate_window (408 request_timeout below it): a client trickling
+  // a body cannot hold a connection until request_timeout.
+  std::size_t min_body_rate = 1024;
+  std::chrono::seconds min_rate_window{10};
+  // Open connections; beyond it a new connection is answered 503
+  // too_many_connections and closed.
+  std::size_t max_connections = 10'000;
 };
 
 class Server {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <charconv>
 #include <set>
 #include <utility>
 
@@ -188,6 +189,20 @@ void throw_if_fatal(simdjson::error_code e) {
   if (e && !recoverable(e)) throw SyntaxError{simdjson::error_message(e)};
 }
 
+// "-12", "0", "18446744073709551615": digits only, within int64 or uint64.
+bool whole_64bit(std::string_view s) {
+  if (s.empty() || s.find_first_not_of("-0123456789") != std::string_view::npos) return false;
+  const char* end = s.data() + s.size();
+  if (s.front() == '-') {
+    std::int64_t i;
+    auto [p, ec] = std::from_chars(s.data(), end, i);
+    return ec == std::errc() && p == end;
+  }
+  std::uint64_t u;
+  auto [p, ec] = std::from_chars(s.data(), end, u);
+  return ec == std::errc() && p == end;
+}
+
 // Parses user objects; the views it returns live until its next parse.
 class UserParser {
  public:
@@ -243,12 +258,16 @@ class UserParser {
     auto e = v.get_string().get(s);
     if (!e) return s;
     throw_if_fatal(e);
-    // Numbers are accepted as ids, as written.
+    // Whole numbers that fit 64 bits are accepted as ids, as written. Any
+    // other number (1.5, 1e3, 1e999, 2^64) has no one decimal form a client
+    // would find it under again: refused rather than stored as something else.
     std::string_view raw = v.raw_json_token();
     if (v.type() == od::json_type::number) {
       id_buf_.assign(raw);
       while (!id_buf_.empty() && std::isspace(static_cast<unsigned char>(id_buf_.back()))) id_buf_.pop_back();
-      return std::string_view(id_buf_);
+      if (whole_64bit(id_buf_)) return std::string_view(id_buf_);
+      return bad_user("invalid_user_id", "a numeric user_id must be a whole number of at most 64 bits; send other ids as strings",
+                      "user_id");
     }
     return bad_user("invalid_user_id", "user_id must be a string or a number", "user_id");
   }
@@ -458,13 +477,27 @@ class CsvStream final : public BodyStream {
   }
   ~CsvStream() override { csv_free(&parser_); }
 
+  // Counts the bytes fed since the last row ended, whatever they are (an
+  // open quoted field included: libcsv buffers it without limit). The chunk
+  // is fed in pieces that end at each CR or LF, the only bytes that can end
+  // a row, so after each piece either a row just ended or the whole piece
+  // belongs to the row still open.
   Result<void> feed(std::string_view chunk) override {
-    if (csv_parse(&parser_, chunk.data(), chunk.size(), &CsvStream::on_field, &CsvStream::on_row, this) != chunk.size())
-      return make_error(ErrorKind::invalid, "invalid_csv", csv_strerror(csv_error(&parser_)));
-    if (error_) return *error_;
-    if (row_bytes_ > ctx_.limits.max_line_bytes)
-      return make_error(ErrorKind::too_large, "line_too_long",
-                        fmt::format("row {} is longer than {} bytes", row_no_ + 1, ctx_.limits.max_line_bytes));
+    while (!chunk.empty()) {
+      auto end = chunk.find_first_of("\r\n");
+      std::size_t n = end == std::string_view::npos ? chunk.size() : end + 1;
+      // Checked before the piece is parsed: a row over the limit is never
+      // handed on, and libcsv never holds more than the limit.
+      if (row_bytes_ + n > ctx_.limits.max_line_bytes)
+        return make_error(ErrorKind::too_large, "line_too_long",
+                          fmt::format("row {} is longer than {} bytes", row_no_ + 1, ctx_.limits.max_line_bytes));
+      row_ended_ = false;
+      if (csv_parse(&parser_, chunk.data(), n, &CsvStream::on_field, &CsvStream::on_row, this) != n)
+        return make_error(ErrorKind::invalid, "invalid_csv", csv_strerror(csv_error(&parser_)));
+      if (error_) return *error_;
+      row_bytes_ = row_ended_ ? 0 : row_bytes_ + n;
+      chunk.remove_prefix(n);
+    }
     return {};
   }
 
@@ -489,7 +522,6 @@ class CsvStream final : public BodyStream {
   static void on_field(void* field, std::size_t size, void* self) {
     auto* s = static_cast<CsvStream*>(self);
     s->fields_.emplace_back(static_cast<const char*>(field), size);
-    s->row_bytes_ += size;
   }
   static void on_row(int, void* self) { static_cast<CsvStream*>(self)->row(); }
 
@@ -497,7 +529,7 @@ class CsvStream final : public BodyStream {
     ++row_no_;
     std::vector<std::string> fields = std::move(fields_);
     fields_.clear();
-    row_bytes_ = 0;
+    row_ended_ = true;
     if (error_) return;
     if (columns_.empty()) return header(fields);
     if (fields.size() == 1 && fields[0].empty()) return;  // a blank line
@@ -585,7 +617,9 @@ class CsvStream final : public BodyStream {
   std::vector<ColumnSpec> columns_;
   std::string data_buf_, prefs_buf_;
   std::optional<Error> error_;
-  std::size_t row_no_ = 0, index_ = 0, row_bytes_ = 0;
+  std::size_t row_no_ = 0, index_ = 0;
+  std::size_t row_bytes_ = 0;  // fed since the last row ended
+  bool row_ended_ = false;     // a row ended in the piece being parsed
 };
 
 }  // namespace

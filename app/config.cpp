@@ -63,6 +63,10 @@ Result<void> load_toml(Config& c, const std::string& path) {
   TomlFields sv(**server, "server");
   sv.str("listen", c.listen);
   sv.integer("threads", c.threads, 0, 256);
+  sv.integer("max_connections", c.max_connections, 1, 1'000'000);
+  sv.integer("request_timeout", c.request_timeout, 1, 86'400);
+  sv.integer("min_body_rate", c.min_body_rate, 0, std::int64_t{1} << 30);
+  sv.integer("min_rate_window", c.min_rate_window, 1, 3'600);
   sv.str("log_level", c.log_level);
   if (auto r = sv.finish(); !r) return r;
 
@@ -140,6 +144,10 @@ Result<api::ServerOptions> listen_options(const Config& c) {
   if (ec != std::errc() || p != portstr.data() + portstr.size() || port > 65535)
     return config_error(fmt::format("--listen '{}' has no valid port", c.listen));
   o.port = static_cast<unsigned short>(port);
+  o.max_connections = c.max_connections;
+  o.request_timeout = std::chrono::seconds(c.request_timeout);
+  o.min_body_rate = c.min_body_rate;
+  o.min_rate_window = std::chrono::seconds(c.min_rate_window);
   return o;
 }
 

@@ -18,6 +18,12 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./data";
   unsigned threads = 0;  // HTTP I/O threads; 0 = cores
+  // Connection limits (api::ServerOptions): open connections, seconds for a
+  // whole request, a body's minimum rate in bytes/s over its window.
+  std::size_t max_connections = 10'000;
+  unsigned request_timeout = 60;
+  std::size_t min_body_rate = 1024;
+  unsigned min_rate_window = 10;
   bool sync_writes = true;
   std::string log_level = "info";
   std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant

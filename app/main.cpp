@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -245,6 +246,8 @@ int main(int argc, char** argv) {
   std::string config_file;
   std::vector<std::string> keys;
   unsigned threads = 0, dispatch_threads = 0;
+  std::optional<std::size_t> max_connections, min_body_rate;
+  std::optional<unsigned> request_timeout, min_rate_window;
   int dispatch_nice = -1;
   std::string listen, data_dir, log_level, default_provider;
   bool no_sync = false;
@@ -256,6 +259,14 @@ int main(int argc, char** argv) {
                                            "With none, a key is generated and kept in the data directory");
   serve_cmd->add_option("--config", config_file, "TOML configuration file (flags override it)")->check(CLI::ExistingFile);
   serve_cmd->add_option("--threads", threads, "HTTP I/O threads (default: one per core)");
+  serve_cmd->add_option("--max-connections", max_connections, "open connections at most; beyond, 503 too_many_connections (default 10000)")
+      ->check(CLI::Range(1, 1'000'000));
+  serve_cmd->add_option("--request-timeout", request_timeout, "seconds from a request's first byte to its last (default 60)")
+      ->check(CLI::Range(1, 86'400));
+  serve_cmd->add_option("--min-body-rate", min_body_rate, "bytes/s a request body must average over each window; "
+                        "slower is 408 (default 1024; 0 turns it off)");
+  serve_cmd->add_option("--min-rate-window", min_rate_window, "seconds over which --min-body-rate is judged (default 10)")
+      ->check(CLI::Range(1, 3'600));
   serve_cmd->add_option("--dispatch-threads", dispatch_threads, "dispatcher threads (default: two per core)");
   serve_cmd->add_option("--dispatch-nice", dispatch_nice, "nice value of the dispatch threads, 0-19 "
                         "(default 10: the HTTP API keeps priority over bulk work)")->check(CLI::Range(0, 19));
@@ -293,6 +304,10 @@ int main(int argc, char** argv) {
   if (!listen.empty()) config.listen = listen;
   if (!data_dir.empty()) config.data_dir = data_dir;
   if (threads) config.threads = threads;
+  if (max_connections) config.max_connections = *max_connections;
+  if (request_timeout) config.request_timeout = *request_timeout;
+  if (min_body_rate) config.min_body_rate = *min_body_rate;
+  if (min_rate_window) config.min_rate_window = *min_rate_window;
   if (dispatch_threads) config.dispatch.threads = dispatch_threads;
   if (dispatch_nice >= 0) config.dispatch.nice = dispatch_nice;
   // Named on the command line, it serves every job that names no provider,

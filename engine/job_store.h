@@ -70,8 +70,13 @@ class JobStore {
   // The tenant's jobs, newest first, after position `after` (empty: start).
   virtual Result<JobPage> list_jobs(std::string_view tenant, std::optional<JobStatus> status,
                                     std::string_view after, std::size_t limit) = 0;
-  // Every job of every tenant in one pass (start-up recovery).
-  virtual Result<void> for_each_job(const std::function<void(const Job&)>& visit) = 0;
+  // Every job of every tenant in one pass (start-up recovery). A record
+  // that cannot be decoded is skipped and reported to `unreadable` (its key,
+  // in hex, and why), so one corrupt job does not stop the others; errors
+  // are the store's own (I/O, a failed scan).
+  using UnreadableJob = std::function<void(std::string_view key_hex, std::string_view why)>;
+  virtual Result<void> for_each_job(const std::function<void(const Job&)>& visit,
+                                    const UnreadableJob& unreadable) = 0;
 
   // Appends the entries not already in the job (by dedupe key, within the
   // batch too) with consecutive seqs after the job's last, plus counter

@@ -1,5 +1,6 @@
 #include "engine/render.h"
 
+#include "engine/user_validation.h"
 #include "engine/variable_template.h"
 
 #include <boost/json/parse.hpp>
@@ -9,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <functional>
 
 namespace crier {
@@ -182,7 +185,87 @@ Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c,
 
 }  // namespace
 
+std::size_t section_depth(std::string_view s) {
+  std::string open = "{{", close = "}}";
+  std::size_t depth = 0, deepest = 0, pos = 0;
+  auto trim = [](std::string_view t) {
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+    return t;
+  };
+  while ((pos = s.find(open, pos)) != std::string_view::npos) {
+    auto start = pos + open.size();
+    auto end = s.find(close, start);
+    if (end == std::string_view::npos) break;
+    auto tag = trim(s.substr(start, end - start));
+    pos = end + close.size();
+    if (tag.empty()) continue;
+    if (tag[0] == '#' || tag[0] == '^') {
+      deepest = std::max(deepest, ++depth);
+    } else if (tag[0] == '/') {
+      if (depth > 0) --depth;
+    } else if (tag[0] == '=' && tag.size() >= 2 && tag.back() == '=') {
+      auto inner = trim(tag.substr(1, tag.size() - 2));
+      auto space = inner.find_first_of(" \t\r\n");
+      if (space == std::string_view::npos) continue;  // not a valid set-delimiter: kainjow refuses it
+      open = std::string(inner.substr(0, space));
+      close = std::string(trim(inner.substr(space)));
+      if (open.empty() || close.empty()) break;
+    }
+  }
+  return deepest;
+}
+
+namespace {
+
+// Every template source of `c` with its field name, e.g. ("email.subject", ...).
+template <class F>
+void for_each_source(const Content& c, F f) {
+  if (c.email) {
+    f("email.subject", c.email->subject);
+    f("email.text", c.email->text);
+    f("email.html", c.email->html);
+  }
+  if (c.sms) f("sms.body", c.sms->body);
+  if (c.push) {
+    f("push.title", c.push->title);
+    f("push.body", c.push->body);
+  }
+  if (c.webhook) f("webhook.body", c.webhook->body_json);
+  if (c.whatsapp)
+    for (std::size_t i = 0; i < c.whatsapp->parameters.size(); ++i)
+      f("whatsapp.parameters[" + std::to_string(i) + "]", c.whatsapp->parameters[i]);
+}
+
+Result<void> check_limits(const LocalizedContent& content) {
+  std::size_t total = 0;
+  std::optional<Error> error;
+  auto check = [&](const std::string& where) {
+    return [&, where](const std::string& name, const std::string& source) {
+      if (error) return;
+      std::string field = where + name;
+      total += source.size();
+      auto bad = [&](std::string message) {
+        error = make_error(ErrorKind::unprocessable, "invalid_template", field + ": " + message, field);
+      };
+      if (source.size() > kMaxTemplateFieldBytes)
+        bad(fmt::format("the template is {} bytes; the limit is {}", source.size(), kMaxTemplateFieldBytes));
+      else if (total > kMaxTemplateTotalBytes)
+        bad(fmt::format("the content's templates are over {} bytes in all", kMaxTemplateTotalBytes));
+      else if (auto d = section_depth(source); d > kMaxTemplateSectionDepth)
+        bad(fmt::format("sections are nested {} deep; the limit is {}", d, kMaxTemplateSectionDepth));
+    };
+  };
+  for_each_source(content.base, check("content."));
+  for (const auto& [locale, c] : content.locales) for_each_source(c, check("content.locales." + locale + "."));
+  if (error) return *error;
+  return {};
+}
+
+}  // namespace
+
 Result<void> check_templates(const LocalizedContent& content) {
+  if (auto r = check_limits(content); !r) return r;
   // Every channel present is checked, not only the job's: a template is
   // stored for all of its channels.
   for (Channel ch : {Channel::email, Channel::sms, Channel::push, Channel::webhook, Channel::whatsapp}) {
@@ -276,7 +359,9 @@ bool layers_like_merge(const boost::json::object& global, const boost::json::obj
 Result<boost::json::object> user_data_of(const Recipient& r, boost::json::storage_ptr sp = {}) {
   if (r.data_json.empty()) return boost::json::object(sp);
   boost::system::error_code ec;
-  auto user = boost::json::parse(r.data_json, ec, sp);
+  boost::json::parse_options depth;
+  depth.max_depth = kMaxUserDataDepth;  // what ingest accepts
+  auto user = boost::json::parse(r.data_json, ec, sp, depth);
   if (ec || !user.is_object())
     return make_error(ErrorKind::invalid, "invalid_data", "the user's data is not an object");
   return std::move(user.get_object());

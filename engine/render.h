@@ -61,8 +61,20 @@ struct RenderedMessage {
 // Merges `overrides` into `base`: nested objects merge, anything else is replaced.
 void merge_data(boost::json::object& base, const boost::json::object& overrides);
 
-// Checks that every template in the content compiles; the error names the field.
+// Limits on templates, checked before anything is compiled: kainjow
+// compiles and renders sections recursively, so depth is a stack hazard.
+inline constexpr std::size_t kMaxTemplateFieldBytes = 256 * 1024;  // one field (a webhook body: all of it)
+inline constexpr std::size_t kMaxTemplateTotalBytes = 1024 * 1024;  // every field of every locale
+inline constexpr std::size_t kMaxTemplateSectionDepth = 32;         // {{#a}}{{#b}}... nested
+
+// Checks that every template in the content is within the limits above and
+// compiles; the error (invalid_template, 422) names the field. Every
+// template passes here (PUT /v1/templates, job creation, the façades).
 Result<void> check_templates(const LocalizedContent& content);
+
+// The deepest nesting of sections ({{#x}}, {{^x}}) in a Mustache source,
+// following set-delimiter tags ({{=<% %>=}}).
+std::size_t section_depth(std::string_view source);
 
 // Not thread-safe: each dispatch loop owns its renderer.
 class JobRenderer {

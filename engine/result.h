@@ -22,7 +22,8 @@ enum class ErrorKind {
   method_not_allowed,  // the path exists, the method does not (405)
   unprocessable,   // well-formed but refers to something that does not fit (422)
   exhausted,       // a quota is used up for now (429)
-  unavailable,     // not ready to serve yet (503)
+  unavailable,     // not ready to serve yet, or at capacity (503)
+  timeout,         // the client was too slow to send its request (408)
   internal,        // storage or invariant failure (500)
 };
 

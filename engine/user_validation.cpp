@@ -29,6 +29,25 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
+std::size_t json_depth(std::string_view json) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 Result<std::string> normalize_phone(std::string_view phone) {
   std::string out;
   out.reserve(phone.size());
@@ -176,11 +195,14 @@ Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job) {
       return invalid("invalid_data", "data must be at most 64 KiB of JSON", "data");
     if (raw.data_json.front() != '{')
       return invalid("invalid_data", "data must be a JSON object", "data");
+    if (json_depth(raw.data_json) > kMaxUserDataDepth)
+      return invalid("invalid_data", "data must be nested at most 32 levels deep (the object itself is 1)", "data");
     if (raw.data_json != "{}") r.data_json = raw.data_json;
   }
   if (!raw.preferences_json.empty()) {
-    if (raw.preferences_json.size() > kMaxUserDataBytes || raw.preferences_json.front() != '{')
-      return invalid("invalid_preferences", "preferences must be a JSON object of at most 64 KiB",
+    if (raw.preferences_json.size() > kMaxUserDataBytes || raw.preferences_json.front() != '{' ||
+        json_depth(raw.preferences_json) > kMaxUserDataDepth)
+      return invalid("invalid_preferences", "preferences must be a JSON object of at most 64 KiB, nested at most 32 levels deep",
                      "preferences");
     if (raw.preferences_json != "{}") r.preferences_json = raw.preferences_json;
   }
@@ -188,7 +210,13 @@ Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job) {
   // Every user needs an address on one of the job's channels (route_for
   // decides which, here and at dispatch). Stored profiles that resolve a
   // bare user_id are a later feature; until then it is rejected.
-  if (route_for(job, r)) return r;
+  if (route_for(job, r)) {
+    if (r.user_id.empty() && r.email.empty() && r.phone.empty() && r.push_token.empty() && r.webhook_url.empty())
+      return invalid("missing_identity",
+                     "the user needs a user_id or an address of its own, even when the job sends to its webhook_url",
+                     "user_id");
+    return r;
+  }
   auto channels = routed_channels(job);
   std::string field(address_field(channels.front()));
   std::string message;

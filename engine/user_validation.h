@@ -31,6 +31,12 @@ struct RawUser {
 inline constexpr std::size_t kMaxUserIdBytes = 256;
 inline constexpr std::size_t kMaxAddressBytes = 2048;
 inline constexpr std::size_t kMaxUserDataBytes = 64 * 1024;
+// Nesting of data and preferences (the object itself is 1): what rendering
+// parses (render.cpp), so a user accepted at ingest renders.
+inline constexpr std::size_t kMaxUserDataDepth = 32;
+
+// The deepest nesting of objects and arrays in a JSON text (strings skipped).
+std::size_t json_depth(std::string_view json);
 
 // E.164 after dropping spaces, dashes, dots and parentheses: "+" then 2..15
 // digits, the first not 0. Returns the normalised number or an error.
@@ -46,14 +52,17 @@ std::string canonical_locale(std::string_view locale);
 // Validates a user for a job and returns its normalised record (seq unset).
 // Error codes: invalid_user_id, invalid_email, invalid_phone_number,
 // invalid_push_token, invalid_webhook_url, invalid_locale, invalid_data,
-// missing_address (no address for any of the job's channels: route_for is
-// nullopt; the field is the address of the job's first channel).
+// invalid_preferences, missing_address (no address for any of the job's
+// channels: route_for is nullopt; the field is the address of the job's
+// first channel), missing_identity (neither a user_id nor any address, on a
+// job that would send to its own webhook_url: such a user could not be
+// deduplicated, found or traced).
 Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job);
 
 // 16 bytes that identify a user within a job, for duplicate detection:
 // the user_id when given, else the normalised address on `channel`, else
-// any other address. nullopt for a user with none (a webhook job that posts
-// every user to the job's own URL): such users are never duplicates.
+// any other address. nullopt for a user with none, which validate_user
+// refuses (missing_identity).
 using DedupeKey = std::array<std::uint8_t, 16>;
 std::optional<DedupeKey> dedupe_key(const Recipient& r, Channel channel);
 // The same on the channel route_for picks for `r` (what ingest uses).

@@ -494,12 +494,17 @@ Result<JobPage> RocksStore::list_jobs(std::string_view tenant, std::optional<Job
   return page;
 }
 
-Result<void> RocksStore::for_each_job(const std::function<void(const Job&)>& visit) {
+Result<void> RocksStore::for_each_job(const std::function<void(const Job&)>& visit, const UnreadableJob& unreadable) {
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf[kJobs]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto job = records::decode_job({it->value().data(), it->value().size()});
-    if (!job) return corrupt("job record");
-    visit(*job);
+    if (job) {
+      visit(*job);
+    } else if (unreadable) {
+      std::string hex;
+      for (unsigned char c : it->key().ToStringView()) hex += fmt::format("{:02x}", c);
+      unreadable(hex, "the job record cannot be decoded");
+    }
   }
   if (!it->status().ok()) return storage_error(it->status(), "scan jobs");
   return {};

@@ -43,7 +43,7 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<void> update_job_with(const Job& job, const QuotaReservation& reservation) override;
   Result<JobPage> list_jobs(std::string_view tenant, std::optional<JobStatus> status,
                             std::string_view after, std::size_t limit) override;
-  Result<void> for_each_job(const std::function<void(const Job&)>& visit) override;
+  Result<void> for_each_job(const std::function<void(const Job&)>& visit, const UnreadableJob& unreadable) override;
   Result<IngestCommit> insert_job_with(const Job& job, std::span<const IngestEntry> entries,
                                        std::int64_t rejected, bool sync,
                                        const std::optional<QuotaReservation>& reservation) override;

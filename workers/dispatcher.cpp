@@ -182,16 +182,25 @@ void Dispatcher::stop(std::chrono::milliseconds grace) {
 
 Result<void> Dispatcher::recover() {
   std::vector<Job> jobs;
-  auto r = store_.for_each_job([&](const Job& job) {
-    if (job.status == JobStatus::processing || job.status == JobStatus::scheduled ||
-        job.status == JobStatus::cancelled)
-      jobs.push_back(job);
-  });
+  // A job that cannot be read is reported and left alone: the others still
+  // recover, and the server still starts.
+  auto r = store_.for_each_job(
+      [&](const Job& job) {
+        if (job.status == JobStatus::processing || job.status == JobStatus::scheduled ||
+            job.status == JobStatus::cancelled)
+          jobs.push_back(job);
+      },
+      [](std::string_view key_hex, std::string_view why) {
+        spdlog::error("recovery skips the job record at key {}: {}", key_hex, why);
+      });
   if (!r) return r;
   for (const auto& job : jobs) {
     if (job.status == JobStatus::cancelled) {
       auto c = store_.counters(job.key);
-      if (!c) return c.error();
+      if (!c) {
+        spdlog::error("recovery skips job {}: its counters cannot be read: {}", job.id(), c.error().message);
+        continue;
+      }
       if (c->outstanding() == 0) continue;
     }
     spdlog::info("recovering job {} ({})", job.id(), to_string(job.status));
@@ -263,9 +272,18 @@ void Dispatcher::arm_schedule(const Job& job) {
       timers_.erase(key);
     }
     if (ec) return;  // cancelled at shutdown
-    auto r = service_.apply(key, JobAction::start);
-    if (!r && r.error().kind != ErrorKind::conflict)  // conflict: cancelled meanwhile
-      spdlog::error("cannot start scheduled job {}: {}", job_id_string(key), r.error().message);
+    // An exception escaping a completion handler would end io_.run() and
+    // the process with it: this one is caught and logged; the job stays
+    // SCHEDULED and is started at the next recovery or a run action.
+    try {
+      auto r = service_.apply(key, JobAction::start);
+      if (!r && r.error().kind != ErrorKind::conflict)  // conflict: cancelled meanwhile
+        spdlog::error("cannot start scheduled job {}: {}", job_id_string(key), r.error().message);
+    } catch (const std::exception& e) {
+      spdlog::error("cannot start scheduled job {}: exception: {}", job_id_string(key), e.what());
+    } catch (...) {
+      spdlog::error("cannot start scheduled job {}: unknown exception", job_id_string(key));
+    }
   });
   timers_[key] = std::move(timer);
 }

@@ -48,6 +48,8 @@ std::string_view prelude_type(ErrorKind kind) {
     case ErrorKind::method_not_allowed: return "method_not_allowed";
     case ErrorKind::conflict: return "conflict";
     case ErrorKind::unavailable: return "service_unavailable";
+    case ErrorKind::timeout: return "request_timeout";
+    case ErrorKind::exhausted: return "rate_limit_exceeded";
     case ErrorKind::internal: return "internal_error";
   }
   return "internal_error";

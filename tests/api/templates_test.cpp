@@ -111,5 +111,17 @@ TEST_F(TemplatesTest, TemplatesAreScopedPerTenant) {
   EXPECT_EQ(send("GET", "/v1/templates/welcome").status, 200);
 }
 
+TEST_F(TemplatesTest, ATemplateNestedTooDeepIs422) {
+  std::string deep;
+  for (int i = 0; i < 20000; ++i) deep += "{{#a}}";
+  auto r = send("PUT", "/v1/templates/deep", R"({"content":{"sms":{"body":")" + deep + R"("}}})");
+  EXPECT_EQ(r.status, 422) << r.body.substr(0, 300);
+  EXPECT_EQ(error_code(r), "invalid_template");
+  EXPECT_EQ(send("GET", "/v1/templates/deep").status, 404);
+  auto job = send("POST", "/v1/jobs", R"({"channel":"sms","content":{"sms":{"body":")" + deep + R"("}}})");
+  EXPECT_EQ(job.status, 422) << job.body.substr(0, 300);
+  EXPECT_EQ(error_code(job), "invalid_template");
+}
+
 }  // namespace
 }  // namespace crier::testing

@@ -111,6 +111,43 @@ TEST_F(JsonIngestTest, NumericUserIdIsAcceptedAsWritten) {
   EXPECT_EQ(users[0].at("user_id"), "12345");
 }
 
+TEST_F(JsonIngestTest, NumericUserIdsThatAreNotWhole64BitNumbersAreRefusedPerUser) {
+  std::string id = create_job();
+  auto r = ingest(id, R"({"users":[{"user_id":1e999,"email":"a@example.com"},)"
+                      R"({"user_id":18446744073709551616,"email":"b@example.com"},)"
+                      R"({"user_id":1.5,"email":"c@example.com"},)"
+                      R"({"user_id":1e3,"email":"d@example.com"},)"
+                      R"({"user_id":18446744073709551615,"email":"e@example.com"},)"
+                      R"({"user_id":-7,"email":"f@example.com"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto b = body_of(r);
+  EXPECT_EQ(int_of(b, "accepted"), 2);
+  const auto& rejected = b.at("rejected").as_array();
+  ASSERT_EQ(rejected.size(), 4u) << r.body;
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(rejected[i].at("index").as_int64(), static_cast<std::int64_t>(i));
+    EXPECT_EQ(rejected[i].at("code"), "invalid_user_id");
+  }
+  auto users = all_users(id);
+  ASSERT_EQ(users.size(), 2u);
+  EXPECT_EQ(users[0].at("user_id"), "18446744073709551615");
+  EXPECT_EQ(users[1].at("user_id"), "-7");
+}
+
+TEST_F(JsonIngestTest, DataNestedDeeperThanRenderingAcceptsIsRefusedAtIngest) {
+  std::string id = create_job();
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += R"({"a":)";
+  deep += "1";
+  for (int i = 0; i < 40; ++i) deep += "}";
+  auto r = ingest(id, R"({"users":[{"email":"a@example.com","data":)" + deep + R"(},{"email":"b@example.com"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto b = body_of(r);
+  EXPECT_EQ(int_of(b, "accepted"), 1);
+  ASSERT_EQ(b.at("rejected").as_array().size(), 1u);
+  EXPECT_EQ(b.at("rejected").as_array()[0].at("code"), "invalid_data");
+}
+
 TEST_F(JsonIngestTest, DataMustBeAnObjectPerUser) {
   std::string id = create_job();
   auto r = ingest(id, R"({"users":[
@@ -331,6 +368,28 @@ TEST_F(StreamIngestTest, CsvWithoutHeaderIs400) {
   auto r = ingest(id, "", "text/csv");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(error_code(r), "invalid_csv_header");
+}
+
+TEST_F(StreamIngestTest, AnUnterminatedQuotedCsvFieldIsALineTooLong) {
+  ctx_->limits.max_line_bytes = 1000;
+  std::string id = create_job();
+  // One open quoted field, never closed: libcsv buffers it as it grows.
+  auto r = ingest(id, "email,data.note\na@example.com,\"" + std::string(5000, 'x'), "text/csv");
+  EXPECT_EQ(r.status, 413) << r.body.substr(0, 300);
+  EXPECT_EQ(error_code(r), "line_too_long");
+}
+
+TEST_F(StreamIngestTest, CsvRowLimitCountsEachRowNotTheBody) {
+  ctx_->limits.max_line_bytes = 100;
+  std::string id = create_job();
+  std::string body = "email,data.note\n";
+  for (int i = 0; i < 50; ++i) body += fmt::format("u{}@example.com,\"two\nlines\"\r\n", i);
+  auto r = ingest(id, body, "text/csv");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body_of(r).at("accepted").as_int64(), 50);
+  auto long_row = ingest(id, "email,data.note\na@example.com,\"" + std::string(60, 'x') + "\n" +
+                                 std::string(60, 'y') + "\"\n", "text/csv");
+  EXPECT_EQ(long_row.status, 413) << "a quoted newline does not end the row: " << long_row.body.substr(0, 300);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Rendering a job's content for one recipient: data merging, escaping per
 // channel, locale variants, webhook bodies, and template errors.
 #include "engine/render.h"
+#include "engine/user_validation.h"
 
 #include <gtest/gtest.h>
 
@@ -86,6 +87,22 @@ TEST(JobRendererTest, ExposesTheRecipientUnderUser) {
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->subject, "u1");
   EXPECT_EQ(m->text, "ada@example.com");
+}
+
+TEST(JobRendererTest, RendersUserDataAsDeepAsIngestAccepts) {
+  // The deepest data validate_user accepts (kMaxUserDataDepth) renders on
+  // both paths: layered over the job's nested data, and with sections.
+  std::string data;
+  for (std::size_t i = 1; i < kMaxUserDataDepth; ++i) data += R"({"a":)";
+  data += R"({"name":"Ada"})";
+  for (std::size_t i = 1; i < kMaxUserDataDepth; ++i) data += "}";
+  ASSERT_EQ(json_depth(data), kMaxUserDataDepth);
+  for (const char* text : {"Hi {{a.a.a}}", "{{#a}}in{{/a}}"}) {
+    auto r = compile_ok(email_spec("s", text, "", R"({"a":{"b":1}})"));
+    ASSERT_TRUE(r);
+    auto m = r->render(user_with(data));
+    EXPECT_TRUE(m.ok()) << text << ": " << m.error().message;
+  }
 }
 
 TEST(JobRendererTest, SupportsSectionsAndNumbers) {
@@ -363,6 +380,52 @@ TEST(CheckTemplatesTest, AcceptsValidTemplatesOnEveryChannel) {
   c.base.webhook = WebhookContent{R"({"k":"{{a}}"})"};
   c.locales["fr"].push = PushContent{"{{t}}", "{{b}}"};
   EXPECT_TRUE(check_templates(c).ok());
+}
+
+namespace {
+std::string nested_sections(std::size_t depth) {
+  std::string s;
+  for (std::size_t i = 0; i < depth; ++i) s += "{{#a}}";
+  s += "x";
+  for (std::size_t i = 0; i < depth; ++i) s += "{{/a}}";
+  return s;
+}
+}  // namespace
+
+TEST(CheckTemplatesTest, SectionDepthFollowsSetDelimiters) {
+  EXPECT_EQ(section_depth("plain {{a}}"), 0u);
+  EXPECT_EQ(section_depth("{{#a}}{{^b}}{{/b}}{{/a}}{{#c}}{{/c}}"), 2u);
+  EXPECT_EQ(section_depth("{{=<% %>=}}<%#a%><%#b%><%/b%><%/a%>{{#c}}"), 2u);
+  EXPECT_EQ(section_depth(nested_sections(40)), 40u);
+}
+
+TEST(CheckTemplatesTest, SectionsNestedDeeperThanTheLimitAreRefused) {
+  LocalizedContent ok;
+  ok.base.sms = SmsContent{nested_sections(kMaxTemplateSectionDepth)};
+  EXPECT_TRUE(check_templates(ok).ok());
+  LocalizedContent deep;
+  deep.locales["fr"].sms = SmsContent{nested_sections(20000)};
+  auto r = check_templates(deep);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_template");
+  EXPECT_EQ(r.error().field, "content.locales.fr.sms.body");
+  LocalizedContent hidden;  // behind other delimiters
+  hidden.base.email = EmailContent{"s", "{{=<% %>=}}" + std::string(40, ' ') + "<%#a%><%#a%><%#a%>" +
+                                            [] { std::string s; for (int i = 0; i < 40; ++i) s += "<%#b%>"; return s; }(),
+                                   ""};
+  EXPECT_EQ(check_templates(hidden).error().code, "invalid_template");
+}
+
+TEST(CheckTemplatesTest, TemplatesOverTheSizeLimitsAreRefused) {
+  LocalizedContent big;
+  big.base.sms = SmsContent{std::string(kMaxTemplateFieldBytes + 1, 'x')};
+  auto r = check_templates(big);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_template");
+  EXPECT_EQ(r.error().field, "content.sms.body");
+  LocalizedContent many;  // each field within its limit, all of them over the total
+  for (int i = 0; i < 5; ++i) many.locales["l" + std::to_string(i)].sms = SmsContent{std::string(kMaxTemplateFieldBytes, 'x')};
+  EXPECT_EQ(check_templates(many).error().code, "invalid_template");
 }
 
 TEST(CheckTemplatesTest, UnclosedSectionIsAnInvalidTemplateNamingTheField) {

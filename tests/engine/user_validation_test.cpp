@@ -225,9 +225,37 @@ TEST(ValidateUserTest, WebhookJobWithItsOwnUrlAcceptsUsersWithoutAddress) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(r->webhook_url.empty());
 
-  RawUser anonymous;  // not even a user_id
-  EXPECT_TRUE(
-      validate_user(anonymous, spec_for(Channel::webhook, "https://hooks.example.com/in")).ok());
+  RawUser anonymous;  // not even a user_id: it could not be deduplicated, found or traced
+  expect_invalid(validate_user(anonymous, spec_for(Channel::webhook, "https://hooks.example.com/in")),
+                 "missing_identity", "user_id");
+  RawUser data_only;
+  data_only.data_json = R"({"name":"Ann"})";
+  expect_invalid(validate_user(data_only, spec_for(Channel::webhook, "https://hooks.example.com/in")),
+                 "missing_identity", "user_id");
+}
+
+std::string nested_object(std::size_t depth) {
+  std::string s;
+  for (std::size_t i = 1; i < depth; ++i) s += R"({"a":)";
+  s += R"({"s":"{[\"{"})";
+  for (std::size_t i = 1; i < depth; ++i) s += "}";
+  return s;
+}
+
+TEST(ValidateUserTest, DataDepthIsLimitedToWhatRenderingAccepts) {
+  EXPECT_EQ(json_depth(nested_object(1)), 1u);
+  EXPECT_EQ(json_depth(R"({"a":[1,{"b":[]}],"s":"[[[["})"), 4u);
+  EXPECT_EQ(json_depth(nested_object(kMaxUserDataDepth)), kMaxUserDataDepth);
+  RawUser raw;
+  raw.email = "a@example.com";
+  std::string ok = nested_object(kMaxUserDataDepth), deep = nested_object(kMaxUserDataDepth + 1);
+  raw.data_json = ok;
+  EXPECT_TRUE(validate_user(raw, spec_for(Channel::email)).ok());
+  raw.data_json = deep;
+  expect_invalid(validate_user(raw, spec_for(Channel::email)), "invalid_data", "data");
+  raw.data_json = {};
+  raw.preferences_json = deep;
+  expect_invalid(validate_user(raw, spec_for(Channel::email)), "invalid_preferences", "preferences");
 }
 
 // ---- dedupe_key -------------------------------------------------------------
@@ -290,8 +318,9 @@ TEST(DedupeKeyTest, NormalisedPhonesCollide) {
 }
 
 TEST(DedupeKeyTest, UserWithNothingHasNoKey) {
-  RawUser anonymous;
-  EXPECT_FALSE(dedupe_key(validated(anonymous, Channel::webhook), Channel::webhook).has_value());
+  // validate_user refuses such a user (missing_identity); a damaged record
+  // still gets no key rather than a shared one.
+  EXPECT_FALSE(dedupe_key(Recipient{}, Channel::webhook).has_value());
   EXPECT_FALSE(dedupe_key(Recipient{}, Channel::email).has_value());
 }
 

@@ -3,6 +3,10 @@
 // idempotency answers, and durability across close and reopen.
 #include "storage/rocks_store.h"
 
+#include <rocksdb/db.h>
+
+#include "storage/keys.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -210,8 +214,39 @@ TEST_F(RocksStoreTest, ForEachJobVisitsEveryTenantsJobs) {
   std::set<std::string> want;
   for (const char* t : {"a", "b", "c"}) want.insert(insert(t).id());
   std::set<std::string> seen;
-  ASSERT_TRUE(store_->for_each_job([&](const Job& j) { seen.insert(j.id()); }).ok());
+  ASSERT_TRUE(store_->for_each_job([&](const Job& j) { seen.insert(j.id()); }, {}).ok());
   EXPECT_EQ(seen, want);
+}
+
+TEST_F(RocksStoreTest, ForEachJobSkipsAndReportsAnUnreadableRecord) {
+  Job good = insert("a");
+  Job bad = insert("b");
+  store_.reset();
+  {  // garble one job record behind the store's back
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.str(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.str(), cfs, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == keys::kJobs) {
+        ASSERT_TRUE(db->Put({}, handles[i], keys::job(bad.key), "\xff garbage").ok());
+      }
+    }
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  store_ = open_store(dir_);
+  ASSERT_TRUE(store_);
+  std::set<std::string> seen;
+  std::vector<std::string> unreadable;
+  auto r = store_->for_each_job([&](const Job& j) { seen.insert(j.id()); },
+                                [&](std::string_view key, std::string_view) { unreadable.emplace_back(key); });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(seen, std::set<std::string>{good.id()});
+  EXPECT_EQ(unreadable.size(), 1u);
 }
 
 // ---- ingest -----------------------------------------------------------------

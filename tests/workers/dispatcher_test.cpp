@@ -1,5 +1,6 @@
 // The dispatcher end to end on real parts: jobs run window by window through
 // the real log provider, pause, cancel, scheduling, expiry and recovery.
+#include <atomic>
 #include <map>
 #include <set>
 
@@ -322,6 +323,41 @@ TEST_F(DispatcherTest, ScheduledJobStartsAtItsTimeAndCompletes) {
             (std::vector<JobStatus>{JobStatus::scheduled, JobStatus::processing, JobStatus::completed}));
   EXPECT_EQ(counters(job)[Counter::sent], 50);
   EXPECT_EQ(log_lines().size(), 50u);
+}
+
+// A listener that throws when a job starts processing: what the schedule
+// timer's handler meets if anything under JobService::apply throws.
+class ThrowOnStart final : public JobListener {
+ public:
+  explicit ThrowOnStart(JobListener& next) : next_(next) {}
+  void on_status_changed(const Job& job) override {
+    if (job.status == JobStatus::processing) {
+      thrown_ = true;
+      throw std::runtime_error("listener failed");
+    }
+    next_.on_status_changed(job);
+  }
+  std::atomic<bool> thrown_{false};
+
+ private:
+  JobListener& next_;
+};
+
+TEST_F(DispatcherTest, AnExceptionWhenAScheduledJobStartsIsLoggedNotFatal) {
+  ThrowOnStart thrower(*dispatcher_);
+  service_->set_listener(&thrower);
+  JobSpec spec = email_spec();
+  spec.schedule_at = now_unix_ms() + 50;
+  Job job = create(spec);
+  ingest(job, users(job, 0, 5));
+  EXPECT_EQ(run(job).status, JobStatus::scheduled);
+  // Before the fix the exception left the timer's handler and ended the
+  // process; now it is logged and the dispatcher keeps working.
+  ASSERT_TRUE(eventually([&] { return thrower.thrown_.load(); }, std::chrono::seconds(10)));
+  service_->set_listener(dispatcher_.get());
+  ASSERT_TRUE(dispatcher_->recover().ok());
+  EXPECT_EQ(wait_final(job), JobStatus::completed);
+  EXPECT_EQ(counters(job)[Counter::sent], 5);
 }
 
 TEST_F(DispatcherTest, RecoverArmsTheTimerOfAScheduledJob) {
