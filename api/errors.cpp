@@ -1,6 +1,7 @@
 #include "api/errors.h"
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace crier::api {
 namespace {
@@ -16,6 +17,7 @@ const char* type_name(ErrorKind kind) {
     case ErrorKind::method_not_allowed: return "method_not_allowed";
     case ErrorKind::unprocessable: return "unprocessable";
     case ErrorKind::unavailable: return "unavailable";
+    case ErrorKind::insufficient_storage: return "insufficient_storage";
     case ErrorKind::internal: return "internal";
   }
   return "internal";
@@ -34,12 +36,18 @@ int http_status(ErrorKind kind) {
     case ErrorKind::unsupported: return 415;
     case ErrorKind::unprocessable: return 422;
     case ErrorKind::unavailable: return 503;
+    case ErrorKind::insufficient_storage: return 507;
     case ErrorKind::internal: return 500;
   }
   return 500;
 }
 
+void log_detail(const Error& error, std::string_view request_id) {
+  if (!error.detail.empty()) spdlog::warn("{} {}: {}", request_id, error.code, error.detail);
+}
+
 ApiResponse error_response(const Error& error, std::string_view request_id) {
+  log_detail(error, request_id);
   boost::json::object e{{"code", error.code},
                         {"message", error.message},
                         {"type", type_name(error.kind)},

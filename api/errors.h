@@ -8,6 +8,10 @@
 namespace crier::api {
 
 int http_status(ErrorKind kind);
+// Also logs the error's detail (never sent) with the request id.
 ApiResponse error_response(const Error& error, std::string_view request_id);
+// Logs what the client is not told (Error::detail: RocksDB's text, with
+// file paths) with the request id; the vendors' error shapes call it too.
+void log_detail(const Error& error, std::string_view request_id);
 
 }  // namespace crier::api

@@ -19,7 +19,8 @@ enum class ErrorKind {
   unsupported,     // unsupported media type (415)
   method_not_allowed,  // the path exists, the method does not (405)
   unprocessable,   // well-formed but refers to something that does not fit (422)
-  unavailable,     // not ready to serve yet (503)
+  unavailable,     // not ready to serve yet, or the store cannot write for now (503)
+  insufficient_storage,  // the store's disk is full: nothing was stored (507)
   internal,        // storage or invariant failure (500)
 };
 
@@ -29,6 +30,9 @@ struct Error {
   std::string message;  // for people
   std::string field;    // the offending input field, when there is one
   std::string status;   // for conflicts: the resource's current state
+  // What happened underneath (a RocksDB status, with file paths): for the
+  // server's log only, never sent to a client.
+  std::string detail;
 };
 
 inline Error make_error(ErrorKind kind, std::string code, std::string message,

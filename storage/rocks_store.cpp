@@ -47,8 +47,12 @@ constexpr std::array<std::string_view, kCfCount> kCfNames = {
     keys::kCounters,                   keys::kIdempotency,    keys::kTemplates,
     keys::kRetries,                  keys::kStateRuns};
 
+// RocksDB's text names files of the data directory: it goes in `detail`
+// (the server's log), never in what a client is told.
 Error storage_error(const rocksdb::Status& s, std::string_view what) {
-  return make_error(ErrorKind::internal, "storage_error", fmt::format("{}: {}", what, s.ToString()));
+  auto e = make_error(ErrorKind::internal, "storage_error", "the store could not complete the request");
+  e.detail = fmt::format("{}: {}", what, s.ToString());
+  return e;
 }
 
 Error corrupt(std::string_view what) {
