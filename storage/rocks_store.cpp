@@ -18,6 +18,7 @@
 
 #include "engine/time_format.h"
 #include "storage/counter_merge.h"
+#include "storage/info_log.h"
 #include "storage/job_codec.h"
 #include "storage/keys.h"
 #include "storage/record_codec.h"
@@ -302,6 +303,9 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH, rocksdb::CpuPriority::kLow);
   db_options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffers_mb << 20, cache);
+  // RocksDB's LOG, written so that a full disk loses lines, not the process
+  // (info_log.h).
+  db_options.info_log = open_info_log(options.path, db_options.info_log_level);
 
   auto table_options = [&](bool bloom, bool scanned) {
     rocksdb::BlockBasedTableOptions t;
