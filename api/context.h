@@ -6,8 +6,10 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
+#include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
 #include "engine/notification_group.h"
 
@@ -34,6 +36,10 @@ struct ApiContext {
   ApiLimits limits;
   bool sync_writes = true;
   std::function<double(const JobKey&)> rate_of = [](const JobKey&) { return 0.0; };
+  // Why dispatch holds a running job, if it does (the job view shows it).
+  std::function<std::optional<DispatchHold>(const JobKey&)> hold_of = [](const JobKey&) {
+    return std::optional<DispatchHold>();
+  };
   std::function<bool(std::string_view)> provider_exists = [](std::string_view) { return true; };
   std::atomic<bool> ready{false};
   // WhatsApp senders (/v1/senders); the same store JobService was given.

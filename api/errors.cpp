@@ -1,6 +1,7 @@
 #include "api/errors.h"
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace crier::api {
 namespace {
@@ -18,6 +19,7 @@ const char* type_name(ErrorKind kind) {
     case ErrorKind::exhausted: return "quota_exceeded";
     case ErrorKind::unavailable: return "unavailable";
     case ErrorKind::timeout: return "timeout";
+    case ErrorKind::insufficient_storage: return "insufficient_storage";
     case ErrorKind::internal: return "internal";
   }
   return "internal";
@@ -38,12 +40,18 @@ int http_status(ErrorKind kind) {
     case ErrorKind::exhausted: return 429;
     case ErrorKind::unavailable: return 503;
     case ErrorKind::timeout: return 408;
+    case ErrorKind::insufficient_storage: return 507;
     case ErrorKind::internal: return 500;
   }
   return 500;
 }
 
+void log_detail(const Error& error, std::string_view request_id) {
+  if (!error.detail.empty()) spdlog::warn("{} {}: {}", request_id, error.code, error.detail);
+}
+
 ApiResponse error_response(const Error& error, std::string_view request_id) {
+  log_detail(error, request_id);
   boost::json::object e{{"code", error.code},
                         {"message", error.message},
                         {"type", type_name(error.kind)},

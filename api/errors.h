@@ -12,8 +12,12 @@
 namespace crier::api {
 
 int http_status(ErrorKind kind);
+// Also logs the error's detail (never sent) with the request id.
 ApiResponse error_response(const Error& error, std::string_view request_id);
 // The error's "retry_after_seconds" detail, if it has one.
 std::optional<std::int64_t> retry_after_seconds(const Error& error);
+// Logs what the client is not told (Error::detail: RocksDB's text, with
+// file paths) with the request id; the vendors' error shapes call it too.
+void log_detail(const Error& error, std::string_view request_id);
 
 }  // namespace crier::api

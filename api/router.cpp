@@ -248,6 +248,14 @@ ApiResponse Router::handle_unguarded(ApiRequest& req) {
     if (req.method != "GET" && req.method != "HEAD") return method_not_allowed(req, "GET");
     if (!ctx_.ready.load())
       return fail(make_error(ErrorKind::unavailable, "not_ready", "recovering jobs; not ready yet"), req);
+    // A store that refuses writes (a full disk) cannot take what a client
+    // would send: not ready, though reads and /healthz still answer.
+    if (auto writable = ctx_.store.writable(); !writable) {
+      Error e = writable.error();
+      e.kind = ErrorKind::unavailable;
+      e.detail.clear();  // logged once by the store, not at every probe
+      return fail(e, req);
+    }
     return json_response(200, json::object{{"status", "ready"}});
   }
   if (const auto* facade = facade_for(req.path)) {

@@ -30,7 +30,7 @@ json::value ms_or_null(std::int64_t ms) { return ms ? json::value(format_rfc3339
 
 }  // namespace
 
-json::object job_view(const Job& job, const JobCounters& c, double rate) {
+json::object job_view(const Job& job, const JobCounters& c, double rate, const DispatchHold* hold) {
   const auto& s = job.spec;
   json::object o;
   o["job_id"] = job.id();
@@ -73,6 +73,11 @@ json::object job_view(const Job& job, const JobCounters& c, double rate) {
   o["updated_at"] = format_rfc3339(job.updated_at);
   o["started_at"] = time_or_null(job.started_at);
   o["finished_at"] = time_or_null(job.finished_at);
+  o["dispatch_hold"] = hold ? json::value(json::object{{"code", hold->code},
+                                                        {"message", hold->message},
+                                                        {"since", format_rfc3339(hold->since_ms)},
+                                                        {"failures", hold->failures}})
+                            : json::value(nullptr);
   return o;
 }
 

@@ -4,6 +4,7 @@
 #include <boost/json/object.hpp>
 
 #include "engine/counters.h"
+#include "engine/dispatch_hold.h"
 #include "engine/job.h"
 #include "engine/notification_group.h"
 #include "engine/recipient.h"
@@ -13,8 +14,10 @@
 
 namespace crier::api {
 
-// The job with its live counters, measured rate and estimate.
-boost::json::object job_view(const Job& job, const JobCounters& counters, double rate_per_second);
+// The job with its live counters, measured rate and estimate, and why
+// dispatch holds it (`dispatch_hold`: null unless it does).
+boost::json::object job_view(const Job& job, const JobCounters& counters, double rate_per_second,
+                             const DispatchHold* hold = nullptr);
 // A recipient with its state and the channel route_for picks for it.
 boost::json::object recipient_view(const Job& job, const RecipientView& r);
 boost::json::object template_view(const Template& t);

@@ -133,6 +133,7 @@ int serve(crier::Config config, const std::string& config_path) {
 
   api::ApiContext ctx{service, **store, **store, **store, **store, config.api_keys, config.limits, config.sync_writes};
   ctx.rate_of = [&](const JobKey& k) { return dispatcher.rate_per_second(k); };
+  ctx.hold_of = [&](const JobKey& k) { return dispatcher.hold_of(k); };
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
   ctx.senders = store->get();
   api::Router router(ctx);

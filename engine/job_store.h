@@ -130,6 +130,13 @@ class JobStore {
   // One recipient with its state; none when the job has no such seq.
   virtual Result<std::optional<RecipientView>> find_recipient(const JobKey& job,
                                                               std::uint64_t seq) = 0;
+
+  // Ok while the store takes writes. After an I/O error (a full disk) a
+  // store may refuse every write until it has recovered; then this is the
+  // error a write would get now (storage_full, storage_unavailable), and
+  // callers that are about to do work whose outcome they must write (send a
+  // window) wait instead. Reads are not affected. Cheap: no I/O.
+  virtual Result<void> writable() const { return {}; }
 };
 
 class TemplateStore {

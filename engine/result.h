@@ -22,8 +22,9 @@ enum class ErrorKind {
   method_not_allowed,  // the path exists, the method does not (405)
   unprocessable,   // well-formed but refers to something that does not fit (422)
   exhausted,       // a quota is used up for now (429)
-  unavailable,     // not ready to serve yet, or at capacity (503)
+  unavailable,     // not ready to serve yet, at capacity, or the store cannot write for now (503)
   timeout,         // the client was too slow to send its request (408)
+  insufficient_storage,  // the store's disk is full: nothing was stored (507)
   internal,        // storage or invariant failure (500)
 };
 
@@ -36,6 +37,9 @@ struct Error {
   // Numbers that explain the error, by name (e.g. a quota's needed and
   // available), for answers that show them.
   std::vector<std::pair<std::string, std::int64_t>> details;
+  // What happened underneath (a RocksDB status, with file paths): for the
+  // server's log only, never sent to a client.
+  std::string detail;
 };
 
 inline Error make_error(ErrorKind kind, std::string code, std::string message,

@@ -5,6 +5,9 @@
 //  column family     key                                               value
 //  ---------------   -----------------------------------------------   -------------------------------
 //  default           "meta" ▸ name                                     store metadata ("meta▸format": "1")
+//                    "meta" ▸ 0x00 ▸ "wal-guard"                       empty, written WITHOUT the WAL and never
+//                                                                      read: keeps the default memtable
+//                                                                      non-empty (write_gate.h)
 //  jobs              job(16)                                           job record (JSON, job_codec)
 //  jobs_by_tenant    tenant ▸ 0x00 ▸ ~created_ms(8) ▸ job(16)         empty (listing index)
 //  recipients        job(16) ▸ seq(8)                                  recipient record (record_codec)
@@ -63,6 +66,8 @@ inline constexpr std::string_view kStateRuns = "state_runs";
 inline constexpr std::string_view kNotificationGroups = "notification_groups";
 inline constexpr std::string_view kGroupJobs = "group_jobs";
 inline constexpr std::string_view kSenders = "senders";
+// The write gate's marker in the default family (write_gate.h).
+inline constexpr std::string_view kWalGuard{"meta\0wal-guard", 14};
 
 void put_u64(std::string& out, std::uint64_t v);
 std::uint64_t get_u64(std::string_view in);  // in.size() >= 8

@@ -18,11 +18,13 @@
 
 #include "engine/time_format.h"
 #include "storage/counter_merge.h"
+#include "storage/info_log.h"
 #include "storage/job_codec.h"
 #include "storage/keys.h"
 #include "storage/record_codec.h"
 #include "storage/sender_codec.h"
 #include "storage/state_runs.h"
+#include "storage/write_gate.h"
 
 namespace crier {
 namespace {
@@ -52,8 +54,12 @@ constexpr std::array<std::string_view, kCfCount> kCfNames = {
     keys::kRetries,                    keys::kStateRuns,      keys::kNotificationGroups,
     keys::kGroupJobs,                  keys::kSenders};
 
+// RocksDB's text names files of the data directory: it goes in `detail`
+// (the server's log), never in what a client is told.
 Error storage_error(const rocksdb::Status& s, std::string_view what) {
-  return make_error(ErrorKind::internal, "storage_error", fmt::format("{}: {}", what, s.ToString()));
+  auto e = make_error(ErrorKind::internal, "storage_error", "the store could not complete the request");
+  e.detail = fmt::format("{}: {}", what, s.ToString());
+  return e;
 }
 
 Error corrupt(std::string_view what) {
@@ -112,13 +118,18 @@ rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 }  // namespace
 
 struct RocksStore::Impl {
+  explicit Impl(const StoreOptions& o) : options(o), gate(o.path) {}
+
   StoreOptions options;
+  // Before `db`: the DB (which calls the gate's listener) goes first.
+  WriteGate gate;
   std::unique_ptr<rocksdb::DB> db;
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> cf{};
   ExpiredAnswerFilter answer_filter;
   ExpiredQuotaUseFilter quota_use_filter;
 
   ~Impl() {
+    gate.detach();
     if (!db) return;
     for (auto* h : cf)
       if (h) db->DestroyColumnFamilyHandle(h);
@@ -268,16 +279,16 @@ struct RocksStore::Impl {
     bool corrupt_ = false;
   };
 
+  // Every write goes through the gate (write_gate.h).
   Result<void> write(rocksdb::WriteBatch& batch, bool sync) {
-    auto s = db->Write(write_options(sync), &batch);
-    if (!s.ok()) return storage_error(s, "write");
-    return {};
+    return gate.write([&] { return db->Write(write_options(sync), &batch); }, "write");
   }
 };
 
 RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RocksStore::~RocksStore() = default;
 bool RocksStore::sync_writes() const { return impl_->options.sync_writes; }
+Result<void> RocksStore::writable() const { return impl_->gate.writable(); }
 
 Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options) {
   std::error_code ec;
@@ -286,8 +297,7 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
     return make_error(ErrorKind::internal, "storage_error",
                       fmt::format("cannot create data directory {}: {}", options.path, ec.message()));
 
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
+  auto impl = std::make_unique<Impl>(options);
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_mb << 20);
   rocksdb::DBOptions db_options;
@@ -316,6 +326,16 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   db_options.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH, rocksdb::CpuPriority::kLow);
   db_options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.write_buffers_mb << 20, cache);
+  // After an I/O error the write gate, not RocksDB, decides when to recover
+  // (write_gate.h): no automatic resume, and the listener vetoes the rest.
+  db_options.listeners.push_back(impl->gate.listener());
+  db_options.max_bgerror_resume_count = 0;
+  // RocksDB's LOG, written so that a full disk loses lines, not the process
+  // (info_log.h).
+  db_options.info_log = open_info_log(options.path, db_options.info_log_level);
+  // The gate's marker is written without the WAL, which would make a close
+  // flush every memtable; the log keeps their data as before.
+  db_options.avoid_flush_during_shutdown = true;
 
   auto table_options = [&](bool bloom, bool scanned) {
     rocksdb::BlockBasedTableOptions t;
@@ -392,6 +412,7 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
                       fmt::format("cannot open RocksDB at {}: {}", options.path, s.ToString()));
   impl->db.reset(raw);
   for (std::size_t i = 0; i < kCfCount; ++i) impl->cf[i] = handles[i];
+  if (auto g = impl->gate.attach(raw); !g) return g.error();
   // The layout's version, so a later release can tell what it opens and
   // migrate; a store of an unknown (newer) format is refused.
   // Format 2 added the in-flight horizon, format 3 the state runs, format 4

@@ -35,6 +35,10 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   RocksStore& operator=(const RocksStore&) = delete;
 
   bool sync_writes() const;
+  // Ok while writes are admitted; after an I/O error (a full disk) writes
+  // are refused, without touching RocksDB, until the store has recovered
+  // with DB::Resume() (storage/write_gate.h).
+  Result<void> writable() const override;
 
   // JobStore
   Result<void> insert_job(const Job& job) override;

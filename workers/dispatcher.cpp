@@ -38,8 +38,22 @@ constexpr double kStatusLookSeconds = 0.2;
 // Chunks handed to the provider at once: while one waits for its slowest
 // answer, the next keeps the connections busy.
 constexpr std::size_t kChunksInFlight = 4;
-// After a storage error, the wait before a turn is tried again.
-constexpr auto kRetryLaterDelay = std::chrono::seconds(1);
+// After a failed turn, the wait before the next: 1 s, doubling with each
+// failure in a row, up to 30 s.
+constexpr auto kRetryFirstDelay = std::chrono::milliseconds(1000);
+constexpr auto kRetryMaxDelay = std::chrono::milliseconds(30'000);
+// Failed turns in a row after which the job shows as held.
+constexpr std::uint32_t kHoldAfterFailures = 3;
+// How often a held job looks whether its store takes writes again.
+constexpr auto kStoreLookEvery = std::chrono::milliseconds(500);
+// A scheduled start that could not be written is tried again after this.
+constexpr auto kScheduleRetryDelay = std::chrono::seconds(2);
+
+std::chrono::milliseconds retry_delay(std::uint32_t failures) {
+  auto d = kRetryFirstDelay;
+  for (std::uint32_t i = 1; i < failures && d < kRetryMaxDelay; ++i) d *= 2;
+  return std::min(d, kRetryMaxDelay);
+}
 
 double steady_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -124,6 +138,16 @@ struct Dispatcher::Turn {
   std::vector<std::vector<RecipientView>> items;
   std::optional<TokenBucket> job_bucket;
   std::shared_ptr<RateMeter> meter;
+  // Why the last turn failed (retry_later), for the job's hold.
+  Error last_error;
+
+  // Logs a turn's failure and keeps it; the turn is tried again later.
+  Dispatcher::TurnOutcome failed(std::string_view job_id, Error e) {
+    if (e.detail.empty()) spdlog::error("dispatch of {}: {}", job_id, e.message);
+    else spdlog::error("dispatch of {}: {} ({})", job_id, e.message, e.detail);
+    last_error = std::move(e);
+    return TurnOutcome::retry_later;
+  }
 };
 
 Dispatcher::Dispatcher(JobService& service, JobStore& store, DispatchOptions options)
@@ -264,8 +288,12 @@ void Dispatcher::arm_schedule(const Job& job) {
   // handler would then erase the second.
   if (stopping_ || timers_.count(job.key)) return;
   auto delay = std::chrono::milliseconds(std::max<std::int64_t>(0, *job.spec.schedule_at - now_unix_ms()));
+  arm_timer(job.key, delay);
+}
+
+void Dispatcher::arm_timer(const JobKey& key, std::chrono::milliseconds delay) {
+  // Under mu_ (arm_schedule's lock, or the handler's below).
   auto timer = std::make_unique<asio::steady_timer>(io_, delay);
-  JobKey key = job.key;
   timer->async_wait([this, key](boost::system::error_code ec) {
     {
       std::lock_guard lock(mu_);
@@ -273,17 +301,19 @@ void Dispatcher::arm_schedule(const Job& job) {
     }
     if (ec) return;  // cancelled at shutdown
     // An exception escaping a completion handler would end io_.run() and
-    // the process with it: this one is caught and logged; the job stays
-    // SCHEDULED and is started at the next recovery or a run action.
+    // the process with it: this one is caught and logged. A start that was
+    // not written (a full disk) leaves the job SCHEDULED: it is tried again.
     try {
       auto r = service_.apply(key, JobAction::start);
-      if (!r && r.error().kind != ErrorKind::conflict)  // conflict: cancelled meanwhile
-        spdlog::error("cannot start scheduled job {}: {}", job_id_string(key), r.error().message);
+      if (r || r.error().kind == ErrorKind::conflict) return;  // conflict: cancelled meanwhile
+      spdlog::error("cannot start scheduled job {} (trying again): {}", job_id_string(key), r.error().message);
     } catch (const std::exception& e) {
-      spdlog::error("cannot start scheduled job {}: exception: {}", job_id_string(key), e.what());
+      spdlog::error("cannot start scheduled job {} (trying again): exception: {}", job_id_string(key), e.what());
     } catch (...) {
-      spdlog::error("cannot start scheduled job {}: unknown exception", job_id_string(key));
+      spdlog::error("cannot start scheduled job {} (trying again): unknown exception", job_id_string(key));
     }
+    std::lock_guard lock(mu_);
+    if (!stopping_ && !timers_.count(key)) arm_timer(key, kScheduleRetryDelay);
   });
   timers_[key] = std::move(timer);
 }
@@ -327,6 +357,7 @@ asio::awaitable<void> Dispatcher::run_loop(JobKey key) {
     turn.meter = meters_[key];
   }
   const std::string id = job_id_string(key);
+  std::uint32_t failures = 0;  // turns failed in a row
   for (;;) {
     TurnOutcome next = TurnOutcome::idle;
     bool stopping;
@@ -336,53 +367,97 @@ asio::awaitable<void> Dispatcher::run_loop(JobKey key) {
     }
     auto found = stopping ? Result<std::optional<Job>>(std::optional<Job>()) : store_.find_job(key);
     if (!found) {
-      spdlog::error("dispatch of {}: {}", id, found.error().message);
-      next = TurnOutcome::retry_later;
+      next = turn.failed(id, found.error());
     } else if (*found) {
       const Job& job = **found;
-      if (job.status == JobStatus::cancelled) {
-        next = sweep(job, RecipientStatus::cancelled, "cancelled", "the job was cancelled");
+      // Sending (or sweeping) is only worth it if its outcome can be
+      // written: while the store refuses writes, nothing leaves, and the
+      // job waits, held, until the store takes writes again.
+      auto writable = job.status == JobStatus::cancelled || job.status == JobStatus::processing
+                          ? store_.writable()
+                          : Result<void>();
+      if (!writable) {
+        hold(key, writable.error(), failures);
+        next = TurnOutcome::store_refuses;
+      } else if (job.status == JobStatus::cancelled) {
+        next = sweep(job, turn, RecipientStatus::cancelled, "cancelled", "the job was cancelled");
       } else if (job.status == JobStatus::processing) {
         try {
           next = co_await process_turn(job, turn);
         } catch (const std::exception& e) {
           // A bug or resource exhaustion in one turn must not strand the
           // job: what the turn did not commit is re-sent with the same ids.
-          spdlog::error("dispatch of {}: {}", id, e.what());
-          next = TurnOutcome::retry_later;
+          next = turn.failed(id, make_error(ErrorKind::internal, "dispatch_failed", e.what()));
         }
       }
       if (next == TurnOutcome::finished && job.status == JobStatus::processing) {
         auto r = service_.apply(key, JobAction::finish);
-        if (!r && r.error().kind != ErrorKind::conflict)
-          spdlog::error("cannot finish job {}: {}", id, r.error().message);
+        if (!r && r.error().kind != ErrorKind::conflict)  // not written: the loop must stay to try again
+          next = turn.failed(id, r.error());
         else if (!r)  // a status change raced us (pause, cancel): the loop looks again
           spdlog::debug("job {} not finished: {}", id, r.error().message);
         else
           spdlog::info("job {} finished: {}", id, to_string(r->status));
       }
     }
-    // A storage error: wait, then try the turn again (nothing is lost; the
-    // job must not sit PROCESSING with no loop).
-    if (next == TurnOutcome::retry_later && !stopping) co_await sleep_for(kRetryLaterDelay);
+    if (next == TurnOutcome::retry_later) {
+      // Nothing is lost (what was not committed goes again with the same
+      // ids), and the job must not sit PROCESSING with no loop: try again,
+      // later and later; after a few failures in a row, show it held.
+      ++failures;
+      if (failures >= kHoldAfterFailures) hold(key, turn.last_error, failures);
+      if (!stopping) co_await sleep_for(retry_delay(failures));
+    } else if (next == TurnOutcome::store_refuses) {
+      if (!stopping) co_await sleep_for(kStoreLookEvery);
+    } else {
+      failures = 0;
+      release(key);
+    }
     // No `continue` around co_await here: g++ 12 miscompiles some such loops.
     const bool ends = next == TurnOutcome::finished || next == TurnOutcome::idle || stopping;
     if (ends && loop_ends(key)) co_return;
   }
 }
 
+void Dispatcher::hold(const JobKey& key, const Error& why, std::uint32_t failures) {
+  std::lock_guard lock(mu_);
+  auto [it, added] = holds_.try_emplace(key);
+  if (added) it->second.since_ms = now_unix_ms();
+  if (added || it->second.code != why.code)
+    spdlog::warn("job {}: dispatch held ({}: {})", job_id_string(key), why.code, why.message);
+  it->second.code = why.code.empty() ? "dispatch_failed" : why.code;
+  it->second.message = why.message;
+  it->second.failures = failures;
+}
+
+void Dispatcher::release(const JobKey& key) {
+  std::lock_guard lock(mu_);
+  auto it = holds_.find(key);
+  if (it == holds_.end()) return;
+  spdlog::info("job {}: dispatch goes on after {} ms held", job_id_string(key), now_unix_ms() - it->second.since_ms);
+  holds_.erase(it);
+}
+
+std::optional<DispatchHold> Dispatcher::hold_of(const JobKey& key) const {
+  std::lock_guard lock(mu_);
+  auto it = holds_.find(key);
+  if (it == holds_.end()) return std::nullopt;
+  return it->second;
+}
+
 bool Dispatcher::loop_ends(const JobKey& key) {
   std::lock_guard lock(mu_);
   if (rerun_.erase(key) && !stopping_) return false;  // a change came in meanwhile: look again
   running_.erase(key);
-  meters_.erase(key);  // bounded memory: a job's meter lives while its loop does
+  meters_.erase(key);  // bounded memory: a job's meter and hold live while its loop does
+  holds_.erase(key);
   return true;
 }
 
 asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job, Turn& turn) {
   const std::string id = job.id();
   if (job.spec.expires_at && now_unix_ms() >= *job.spec.expires_at)
-    co_return sweep(job, RecipientStatus::skipped, "expired",
+    co_return sweep(job, turn, RecipientStatus::skipped, "expired",
                     "the job expired before this recipient was sent");
 
   // Every channel the job may send on needs its provider.
@@ -402,7 +477,7 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
     } else spdlog::error("dispatch of {}: {}", id, compiled.error().message);
   }
   if (turn.renderers.empty())
-    co_return sweep(job, RecipientStatus::failed, "render_failed", "the job's content cannot be compiled");
+    co_return sweep(job, turn, RecipientStatus::failed, "render_failed", "the job's content cannot be compiled");
 
   // The job's own limit, re-read every turn so a change applies at once.
   if (job.spec.rate_limit > 0) {
@@ -423,43 +498,29 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
 
   // Due retries first: they have waited already.
   auto due = store_.due_retries(job.key, now_unix_ms(), window);
-  if (!due) {
-    spdlog::error("dispatch of {}: {}", id, due.error().message);
-    co_return TurnOutcome::retry_later;
-  }
+  if (!due) co_return turn.failed(id, due.error());
   if (!due->empty()) {
     auto r = co_await send_and_commit(job, turn, 0, *due, std::nullopt);
-    if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
-    co_return r ? TurnOutcome::again : TurnOutcome::retry_later;
+    co_return r ? TurnOutcome::again : turn.failed(id, r.error());
   }
 
   auto cursor = store_.dispatch_cursor(job.key);
-  if (!cursor) {
-    spdlog::error("dispatch of {}: {}", id, cursor.error().message);
-    co_return TurnOutcome::retry_later;
-  }
+  if (!cursor) co_return turn.failed(id, cursor.error());
   // An unlimited job: its lanes read, send and commit their parts of the
   // window side by side. Seqs are dense ([0, unique): ingest gives them in
   // order and nothing removes a recipient), so the parts are seq ranges
   // known before anything is read.
   if (lanes > 1) {
     auto counters = store_.counters(job.key);
-    if (!counters) {
-      spdlog::error("dispatch of {}: {}", id, counters.error().message);
-      co_return TurnOutcome::retry_later;
-    }
+    if (!counters) co_return turn.failed(id, counters.error());
     const auto total = static_cast<std::uint64_t>(std::max<std::int64_t>(0, (*counters)[Counter::unique]));
     if (*cursor < total) {
       auto r = co_await run_lanes(job, turn, *cursor, std::min<std::uint64_t>(total, *cursor + window * lanes), lanes);
-      if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
-      co_return r ? TurnOutcome::again : TurnOutcome::retry_later;
+      co_return r ? TurnOutcome::again : turn.failed(id, r.error());
     }
   }
   auto page = store_.list_recipients(job.key, *cursor, window, std::nullopt, window);
-  if (!page) {
-    spdlog::error("dispatch of {}: {}", id, page.error().message);
-    co_return TurnOutcome::retry_later;
-  }
+  if (!page) co_return turn.failed(id, page.error());
   if (!page->items.empty()) {
     const std::uint64_t next_cursor =
         page->next_seq ? *page->next_seq : page->items.back().recipient.seq + 1;
@@ -470,22 +531,15 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
     std::vector<RecipientView> to_send = take_sendable(std::move(page->items), delta, now);
     if (!delta.empty()) {
       auto r = store_.mark_enqueued(job.key, next_cursor, now, delta, false);
-      if (!r) {
-        spdlog::error("dispatch of {}: {}", id, r.error().message);
-        co_return TurnOutcome::retry_later;
-      }
+      if (!r) co_return turn.failed(id, r.error());
     }
     auto r = co_await send_and_commit(job, turn, 0, to_send, next_cursor);
-    if (!r) spdlog::error("dispatch of {}: {}", id, r.error().message);
-    co_return r ? TurnOutcome::again : TurnOutcome::retry_later;
+    co_return r ? TurnOutcome::again : turn.failed(id, r.error());
   }
 
   // The window is done; what is left waits in the retry queue.
   auto next = store_.next_retry_at(job.key);
-  if (!next) {
-    spdlog::error("dispatch of {}: {}", id, next.error().message);
-    co_return TurnOutcome::retry_later;
-  }
+  if (!next) co_return turn.failed(id, next.error());
   if (!*next) co_return TurnOutcome::finished;
   co_await sleep_for(std::chrono::milliseconds(
       std::clamp<std::int64_t>(**next - now_unix_ms(), 1, kMaxIdleMs)));
@@ -752,6 +806,9 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
         auto current = store_.find_job(job.key);
         interrupted = current && *current && (*current)->status != JobStatus::processing;
       }
+      // A store that stopped taking writes could not record what the rest
+      // of the window would get: it stays ENQUEUED, to go once it can.
+      if (launched > 0 && !interrupted && !store_.writable()) interrupted = true;
       if (!interrupted) {
         const Chunk& c = chunks[launched];
         Provider& provider = *groups[c.group].reg->provider;
@@ -828,29 +885,22 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
   co_return sent_count == messages.size();
 }
 
-Dispatcher::TurnOutcome Dispatcher::sweep(const Job& job, RecipientStatus to, const char* code, const char* message) {
+Dispatcher::TurnOutcome Dispatcher::sweep(const Job& job, Turn& turn, RecipientStatus to, const char* code,
+                                           const char* message) {
+  const std::string id = job.id();
   // The main window first, then the retry queue (behind the cursor).
   auto cursor = store_.dispatch_cursor(job.key);
-  if (!cursor) {
-    spdlog::error("sweep of {}: {}", job.id(), cursor.error().message);
-    return TurnOutcome::retry_later;
-  }
+  if (!cursor) return turn.failed(id, cursor.error());
   std::vector<RecipientView> items;
   std::optional<std::uint64_t> next_cursor;
   auto page = store_.list_recipients(job.key, *cursor, options_.window, std::nullopt, options_.window);
-  if (!page) {
-    spdlog::error("sweep of {}: {}", job.id(), page.error().message);
-    return TurnOutcome::retry_later;
-  }
+  if (!page) return turn.failed(id, page.error());
   if (!page->items.empty()) {
     next_cursor = page->next_seq ? *page->next_seq : page->items.back().recipient.seq + 1;
     items = std::move(page->items);
   } else {
     auto due = store_.due_retries(job.key, INT64_MAX, options_.window);
-    if (!due) {
-      spdlog::error("sweep of {}: {}", job.id(), due.error().message);
-      return TurnOutcome::retry_later;
-    }
+    if (!due) return turn.failed(id, due.error());
     if (due->empty()) return TurnOutcome::finished;
     items = std::move(*due);
   }
@@ -872,10 +922,7 @@ Dispatcher::TurnOutcome Dispatcher::sweep(const Job& job, RecipientStatus to, co
     changed.push_back(std::move(item));
   }
   auto r = store_.commit_states(job.key, changes, delta, next_cursor, true);
-  if (!r) {
-    spdlog::error("sweep of {}: {}", job.id(), r.error().message);
-    return TurnOutcome::retry_later;
-  }
+  if (!r) return turn.failed(id, r.error());
   notify(job, changed);
   return TurnOutcome::again;
 }

@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
 #include "workers/provider.h"
 #include "workers/rate_limiter.h"
@@ -108,6 +109,10 @@ class Dispatcher final : public JobListener {
   double rate_per_second(const JobKey& job) const;
   // Jobs with a loop running now (for tests and readiness).
   std::size_t running_jobs() const;
+  // Why a running job sends nothing for now, if it does not: its store
+  // refuses writes (it is then held at once), or its turns failed
+  // kHoldAfterFailures times in a row. Cleared by the next good turn.
+  std::optional<DispatchHold> hold_of(const JobKey& job) const;
 
  private:
   struct Registered {
@@ -120,7 +125,8 @@ class Dispatcher final : public JobListener {
     again,        // more to do now
     finished,     // nothing outstanding: the job can finish (or, swept, is done)
     idle,         // nothing to do until the job's status changes
-    retry_later,  // a storage error: try the turn again after a pause
+    retry_later,  // the turn failed (a storage error...): try again after a pause, longer each time
+    store_refuses,  // the store takes no writes: nothing was sent; look again shortly
   };
 
   boost::asio::awaitable<void> run_loop(JobKey key);
@@ -155,7 +161,10 @@ class Dispatcher final : public JobListener {
   boost::asio::awaitable<void> take_tokens(const Job& job, Turn& turn, const Provider& provider, std::size_t n);
   // Moves a turn's worth of not-final recipients (main window, then retry
   // queue) to `to`; `finished` when none are left.
-  TurnOutcome sweep(const Job& job, RecipientStatus to, const char* code, const char* message);
+  TurnOutcome sweep(const Job& job, Turn& turn, RecipientStatus to, const char* code, const char* message);
+  // Shows the job as held for `why`, or lets it go.
+  void hold(const JobKey& key, const Error& why, std::uint32_t failures);
+  void release(const JobKey& key);
   void ensure_loop(const JobKey& key);
   // Called when a loop has nothing to do: true when it ends (and is
   // forgotten), false when a status change asked it to look again.
@@ -165,6 +174,8 @@ class Dispatcher final : public JobListener {
   // the channel's (dispatch.channels), else the default; null when that
   // name is not registered.
   Registered* provider_for(const Job& job, Channel channel);
+  // A timer that starts the job after `delay` (under mu_).
+  void arm_timer(const JobKey& key, std::chrono::milliseconds delay);
   // The tightest rate among the job's three levels; 0 when none is set.
   double tightest_rate(const Job& job, std::string_view provider) const;
   // The same over the providers of every channel the job may send on: what
@@ -191,6 +202,7 @@ class Dispatcher final : public JobListener {
   std::set<JobKey> rerun_;    // jobs whose loop must look again before it ends
   std::map<JobKey, std::shared_ptr<RateMeter>> meters_;
   std::map<JobKey, std::unique_ptr<boost::asio::steady_timer>> timers_;
+  std::map<JobKey, DispatchHold> holds_;  // jobs with a loop that sends nothing for now
   bool stopping_ = false;
 };
 

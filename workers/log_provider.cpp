@@ -90,8 +90,11 @@ class LogProvider final : public Provider {
       written = file_ && std::fwrite(out.data(), 1, out.size(), file_) == out.size() &&
                 std::fflush(file_) == 0;
     }
-    if (!written)
-      for (auto& o : outcomes) o = {false, true, "log_write_failed", "cannot write " + path_};
+    // The path stays in the server's log: a recipient's error is shown to clients.
+    if (!written) {
+      spdlog::error("log provider: cannot write {}", path_);
+      for (auto& o : outcomes) o = {false, true, "log_write_failed", "cannot write the delivery log"};
+    }
     co_return outcomes;
   }
 

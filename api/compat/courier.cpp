@@ -29,6 +29,7 @@ Error invalid(std::string code, std::string message, std::string field = {}) {
 // Courier's error body: a string `message` (the client builds its error
 // text from it) and a type.
 ApiResponse courier_error(const Error& e, const ApiRequest& req) {
+  log_detail(e, req.request_id);
   int status = http_status(e.kind);
   json::object o{{"message", e.message}, {"type", status >= 500 ? "api_error" : "invalid_request_error"},
                  {"code", e.code}, {"request_id", req.request_id}};

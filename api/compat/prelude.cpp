@@ -50,6 +50,7 @@ std::string_view prelude_type(ErrorKind kind) {
     case ErrorKind::unavailable: return "service_unavailable";
     case ErrorKind::timeout: return "request_timeout";
     case ErrorKind::exhausted: return "rate_limit_exceeded";
+    case ErrorKind::insufficient_storage: return "insufficient_storage";
     case ErrorKind::internal: return "internal_error";
   }
   return "internal_error";
@@ -75,6 +76,7 @@ Error prelude_terms(Error e) {
 // {"code", "message", "type", "request_id", "param"?}.
 ApiResponse prelude_error(const Error& native, const ApiRequest& req) {
   Error e = prelude_terms(native);
+  log_detail(e, req.request_id);
   int status = http_status(e.kind);
   json::object o{{"code", e.code}, {"message", e.message}, {"type", prelude_type(e.kind)}, {"request_id", req.request_id}};
   if (!e.field.empty()) o["param"] = e.field;

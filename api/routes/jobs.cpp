@@ -221,7 +221,8 @@ Result<json::object> with_group(ApiContext& ctx, std::string_view tenant, const 
 ApiResponse view_of(ApiContext& ctx, const ApiRequest& req, const Job& job, int status) {
   auto counters = ctx.jobs.counters(job);
   if (!counters) return fail(counters.error(), req);
-  return json_response(status, job_view(job, *counters, ctx.rate_of(job.key)));
+  auto hold = ctx.hold_of(job.key);
+  return json_response(status, job_view(job, *counters, ctx.rate_of(job.key), hold ? &*hold : nullptr));
 }
 
 }  // namespace
@@ -328,7 +329,8 @@ ApiResponse list_jobs(ApiContext& ctx, const ApiRequest& req) {
   for (const auto& job : page->jobs) {
     auto counters = ctx.store.counters(job.key);
     if (!counters) return fail(counters.error(), req);
-    items.push_back(job_view(job, *counters, ctx.rate_of(job.key)));
+    auto hold = ctx.hold_of(job.key);
+    items.push_back(job_view(job, *counters, ctx.rate_of(job.key), hold ? &*hold : nullptr));
   }
   json::object paging{{"more", !page->next_after.empty()},
                       {"cursor", page->next_after.empty() ? json::value(nullptr)
