@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "api/auth.h"
 #include "engine/job_service.h"
 
 namespace crier::api {
@@ -28,7 +29,7 @@ struct ApiContext {
   JobStore& store;
   TemplateStore& templates;
   IdempotencyStore& idempotency;
-  std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant
+  ApiKeys api_keys;  // SHA-256 of each key -> tenant
   ApiLimits limits;
   bool sync_writes = true;
   std::function<double(const JobKey&)> rate_of = [](const JobKey&) { return 0.0; };
