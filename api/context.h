@@ -10,6 +10,7 @@
 
 #include "api/auth.h"
 #include "engine/job_service.h"
+#include "workers/tenant_signing.h"
 
 namespace crier::api {
 
@@ -34,6 +35,9 @@ struct ApiContext {
   bool sync_writes = true;
   std::function<double(const JobKey&)> rate_of = [](const JobKey&) { return 0.0; };
   std::function<bool(std::string_view)> provider_exists = [](std::string_view) { return true; };
+  // The tenants' webhook signing secrets (GET/rotate /v1/webhook-secret);
+  // null: those routes answer 503.
+  TenantSigning* signing = nullptr;
   std::atomic<bool> ready{false};
 };
 

@@ -1,5 +1,6 @@
 // Crier's store of record: one embedded RocksDB (see keys.h for the layout).
-// Implements the engine's JobStore, TemplateStore and IdempotencyStore.
+// Implements the engine's JobStore, TemplateStore, IdempotencyStore and
+// SigningSecretStore.
 // Thread-safe. RocksDB headers stay inside the .cpp (compile time).
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "engine/job_store.h"
+#include "engine/signing_secrets.h"
 
 namespace rocksdb {
 class WriteBatch;
@@ -23,7 +25,7 @@ struct StoreOptions {
   std::size_t write_buffers_mb = 128;  // memtables of all column families together
 };
 
-class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore {
+class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public SigningSecretStore {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
   ~RocksStore() override;
@@ -74,6 +76,10 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
                                                       std::int64_t now_ms) override;
   Result<void> put_answer(std::string_view tenant, std::string_view key,
                           const IdempotentAnswer& answer) override;
+
+  // SigningSecretStore (the default family; synced)
+  Result<std::optional<TenantSigningSecrets>> find_signing_secrets(std::string_view tenant) override;
+  Result<void> put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& secrets) override;
 
   // Approximate bytes on disk (SST + WAL), for status and benchmarks.
   std::uint64_t disk_bytes() const;

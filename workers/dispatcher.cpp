@@ -631,6 +631,7 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
     // Assigned, not moved: the strings' buffers stay with the pool.
     message_id_into(m.message_id, id, item.recipient.seq);
     m.job_id.assign(id);
+    m.tenant.assign(job.tenant);
     m.seq = item.recipient.seq;
     m.channel = job.spec.channel;
     const std::string& address = address_of(job, item.recipient);
