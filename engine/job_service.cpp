@@ -39,6 +39,10 @@ Result<IngestCommit> JobService::create_with(Job& job, std::span<const IngestEnt
 }
 
 Result<Job> JobService::prepare(std::string_view tenant, JobSpec spec) {
+  // The one place a job's provider is checked against its tenant: every
+  // create (native, with users, the vendors' façades) prepares first.
+  if (access_)
+    if (auto r = access_->check(tenant, spec); !r) return r.error();
   if (!spec.template_id.empty()) {
     auto t = templates_.find_template(tenant, spec.template_id);
     if (!t) return t.error();

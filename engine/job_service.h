@@ -14,6 +14,7 @@
 
 #include "engine/job_state.h"
 #include "engine/job_store.h"
+#include "engine/provider_access.h"
 
 namespace crier {
 
@@ -42,10 +43,14 @@ class JobService {
   JobService(JobStore& jobs, TemplateStore& templates, Clock clock);
 
   void set_listener(JobListener* listener) { listener_ = listener; }
+  // Which tenant may use which provider; checked by prepare() (so by every
+  // create). Null: any provider, for tests of other rules.
+  void set_provider_access(const ProviderAccess* access) { access_ = access; }
   std::int64_t now_ms() const { return clock_(); }
 
-  // Validates the spec, snapshots a named template's content into the job,
-  // checks every template compiles, and stores the job CREATED.
+  // Validates the spec (the provider it uses must be the tenant's to use),
+  // snapshots a named template's content into the job, checks every
+  // template compiles, and stores the job CREATED.
   Result<Job> create(std::string_view tenant, JobSpec spec);
   // The job `create` would store, validated but not stored yet: for
   // create_with, whose users are validated against it first.
@@ -91,6 +96,7 @@ class JobService {
   TemplateStore& templates_;
   Clock clock_;
   JobListener* listener_ = nullptr;
+  const ProviderAccess* access_ = nullptr;
   // Striped: bounded memory whatever the number of jobs.
   std::array<std::mutex, 64> locks_;
 };

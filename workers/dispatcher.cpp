@@ -282,12 +282,7 @@ void Dispatcher::arm_schedule(const Job& job) {
 }
 
 Dispatcher::Registered* Dispatcher::provider_for(const Job& job) {
-  std::string_view name = job.spec.provider;
-  if (name.empty()) {
-    auto ch = options_.channel_providers.find(job.spec.channel);
-    name = ch != options_.channel_providers.end() ? ch->second : options_.default_provider;
-  }
-  auto it = providers_.find(name);
+  auto it = providers_.find(crier::provider_for(job.spec, options_.default_provider, options_.channel_providers));
   return it == providers_.end() ? nullptr : &it->second;
 }
 
@@ -383,6 +378,9 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
                   job.spec.provider);
     co_return TurnOutcome::idle;
   }
+  if (access_ && !access_->may_use(job.tenant, provider->provider->name()))
+    co_return sweep(job, RecipientStatus::failed, "provider_not_allowed",
+                    "the job's tenant may not use its provider");
   if (turn.renderers.empty())
     co_return sweep(job, RecipientStatus::failed, "render_failed", "the job's content cannot be compiled");
 
