@@ -10,6 +10,7 @@
 
 #include "api/auth.h"
 #include "engine/job_service.h"
+#include "workers/egress_policy.h"
 #include "workers/tenant_signing.h"
 
 namespace crier::api {
@@ -38,6 +39,9 @@ struct ApiContext {
   // The tenants' webhook signing secrets (GET/rotate /v1/webhook-secret);
   // null: those routes answer 503.
   TenantSigning* signing = nullptr;
+  // Job-level webhook_url and callback_url are checked against it at create
+  // (what can be judged without a lookup; the rest when connecting).
+  EgressPolicy egress{};
   std::atomic<bool> ready{false};
 };
 
