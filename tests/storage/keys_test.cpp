@@ -102,5 +102,13 @@ TEST(KeysTest, DedupeCountersAndCursorKeysAreDistinctPerJob) {
   EXPECT_NE(keys::counters(job), keys::counters(fixed_key(0x43)));
 }
 
+// Read by exact Get only (never scanned), so distinct is enough.
+TEST(KeysTest, SigningSecretKeysAreOnePerTenantAndApartFromTheStoreFormat) {
+  const std::string a = keys::signing_secrets("a");
+  EXPECT_EQ(a, std::string("secret\0a", 8));
+  EXPECT_NE(keys::signing_secrets("ab"), a);
+  EXPECT_NE(a.substr(0, 5), std::string("meta\0", 5));
+}
+
 }  // namespace
 }  // namespace crier
