@@ -9,6 +9,9 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <optional>
+
+#include <simdjson.h>
 
 #include "api/compat/facades.h"
 #include "api/cursor.h"
@@ -260,67 +263,96 @@ ApiResponse create(ApiContext& ctx, ApiRequest& req) {
 
 // ---- ingest ---------------------------------------------------------------------
 
-// A Courier user as a native one: identity, addresses and data from `to`,
-// `profile` and `recipient`; per-user data is `data` with `to.data` over it.
-json::object native_user(const json::object& u) {
-  json::object n;
-  const json::object* to = nullptr;
-  const json::object* profile = nullptr;
-  if (auto* v = member(u, "to"); v && v->is_object()) to = &v->get_object();
-  if (auto* v = member(u, "profile"); v && v->is_object()) profile = &v->get_object();
-  auto first = [&](std::initializer_list<std::pair<const json::object*, std::string_view>> places) -> const json::value* {
+// A Courier user as a native one, written straight into `out` as JSON text:
+// identity, addresses and data from `to`, `profile` and `recipient`;
+// per-user data is `data` with `to.data` over it. Values are copied as the
+// JSON they are (the native parser validates them), so a batch is read once
+// by simdjson here and once by the native ingest, with no tree built.
+void append_native_user(simdjson::dom::object u, std::string& out) {
+  namespace dom = simdjson::dom;
+  auto child = [](dom::object o, std::string_view key) -> std::optional<dom::element> {
+    dom::element e;
+    if (o.at_key(key).get(e) || e.is_null()) return std::nullopt;
+    return e;
+  };
+  std::optional<dom::object> to, profile;
+  if (auto e = child(u, "to"); e && e->is_object()) to = dom::object(*e);
+  if (auto e = child(u, "profile"); e && e->is_object()) profile = dom::object(*e);
+  auto first = [&](std::initializer_list<std::pair<const std::optional<dom::object>*, std::string_view>> places)
+      -> std::optional<dom::element> {
     for (auto [o, key] : places)
-      if (o)
-        if (auto* v = member(*o, key)) return v;
-    return nullptr;
+      if (*o)
+        if (auto e = child(**o, key)) return e;
+    return std::nullopt;
   };
-  auto put = [&](std::string_view key, const json::value* v) {
-    if (v) n[key] = *v;
+  const std::optional<dom::object> self = u;
+  bool any = false;
+  auto put = [&](std::string_view name, const std::optional<dom::element>& e) {
+    if (!e) return;
+    out += any ? ",\"" : "\"";
+    any = true;
+    out += name;
+    out += "\":";
+    out += simdjson::minify(*e);
   };
-  put("user_id", first({{to, "user_id"}, {&u, "recipient"}}));
-  put("email", first({{profile, "email"}, {to, "email"}}));
-  put("phone", first({{profile, "phone_number"}, {to, "phone_number"}}));
-  put("push_token", first({{profile, "push_token"}, {to, "push_token"}}));
-  put("webhook_url", first({{profile, "webhook_url"}, {to, "webhook_url"}}));
-  put("locale", first({{to, "locale"}, {profile, "locale"}}));
-  put("preferences", first({{&u, "preferences"}, {to, "preferences"}}));
-  const json::value* data = member(u, "data");
-  const json::value* to_data = to ? member(*to, "data") : nullptr;
+  out += '{';
+  put("user_id", first({{&to, "user_id"}, {&self, "recipient"}}));
+  put("email", first({{&profile, "email"}, {&to, "email"}}));
+  put("phone", first({{&profile, "phone_number"}, {&to, "phone_number"}}));
+  put("push_token", first({{&profile, "push_token"}, {&to, "push_token"}}));
+  put("webhook_url", first({{&profile, "webhook_url"}, {&to, "webhook_url"}}));
+  put("locale", first({{&to, "locale"}, {&profile, "locale"}}));
+  put("preferences", first({{&self, "preferences"}, {&to, "preferences"}}));
+  auto data = child(u, "data");
+  auto to_data = to ? child(*to, "data") : std::nullopt;
   if (data && to_data && data->is_object() && to_data->is_object()) {
-    json::object merged = data->get_object();
-    for (const auto& [k, v] : to_data->get_object()) merged[k] = v;
-    n["data"] = std::move(merged);
+    // Both: merged, to.data's keys over data's (rare; Boost.JSON is fine here).
+    json::object merged = json::parse(simdjson::minify(*data)).as_object();
+    for (const auto& [k, v] : json::parse(simdjson::minify(*to_data)).as_object()) merged[k] = v;
+    out += any ? ",\"data\":" : "\"data\":";
+    any = true;
+    out += json::serialize(merged);
   } else {
     put("data", to_data ? to_data : data);
   }
-  return n;
+  out += '}';
 }
 
 ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id) {
   auto job = ctx.jobs.get(req.tenant, job_id);
   if (!job) return courier_error(job.error(), req);
-  auto body = json_object_body(req);
-  if (!body) return courier_error(body.error(), req);
-  auto* users = member(*body, "users");
-  if (!users || !users->is_array()) return courier_error(invalid("missing_field", "users is required (an array)", "users"), req);
-  json::array native;
-  native.reserve(users->get_array().size());
-  for (const auto& u : users->get_array())
-    native.emplace_back(u.is_object() ? json::value(native_user(u.get_object())) : u);
-  std::string native_body = json::serialize(json::object{{"users", std::move(native)}});
+  if (auto r = expect_json(req); !r) return courier_error(r.error(), req);
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(req.body.data(), req.body.size()).get(doc))
+    return courier_error(invalid("invalid_json", "the body is not valid JSON (UTF-8)"), req);
+  simdjson::dom::array users;
+  if (!doc.is_object() || doc.at_key("users").get_array().get(users))
+    return courier_error(invalid("missing_field", "users is required (an array)", "users"), req);
+  std::string native_body;
+  native_body.reserve(req.body.size() + simdjson::SIMDJSON_PADDING);
+  native_body += "{\"users\":[";
+  bool first = true;
+  for (simdjson::dom::element u : users) {
+    if (!first) native_body += ',';
+    first = false;
+    if (u.is_object()) append_native_user(u.get_object().value_unsafe(), native_body);
+    else native_body += simdjson::minify(u);  // the native parser refuses it, for this user only
+  }
+  native_body += "]}";
   auto report = ingest_json_users(ctx, *job, native_body);
   if (!report) return courier_error(report.error(), req);
 
   json::array errors;
   std::int64_t total = 0;
-  const auto& list = users->get_array();
-  for (std::size_t i = 0; i < report->users.size() && i < list.size(); ++i) {
+  for (std::size_t i = 0; i < report->users.size() && i < users.size(); ++i) {
     const auto& o = report->users[i];
     if (o.kind == UserOutcome::Kind::accepted) {
       ++total;
     } else if (errors.size() < ctx.limits.max_rejected_listed) {
       std::string error = o.kind == UserOutcome::Kind::duplicate ? "Duplicate user" : o.error.message;
-      json::object e{{"error", error}, {"user", list[i]}};
+      // The user as it was sent (read again only for the ones listed).
+      json::object e{{"error", error}, {"user", json::parse(simdjson::minify(users.at(i).value_unsafe()))}};
       if (o.kind == UserOutcome::Kind::rejected) e["code"] = o.error.code;
       errors.push_back(std::move(e));
     }
