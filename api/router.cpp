@@ -145,19 +145,8 @@ void Router::release(const std::string& tenant, const std::string& key) {
 }
 
 std::optional<ApiResponse> Router::authenticate(ApiRequest& req) const {
-  std::string_view auth = req.authorization;
-  constexpr std::string_view kBearer = "Bearer ";
-  if (auth.empty())
-    return fail(make_error(ErrorKind::unauthorized, "missing_api_key",
-                           "send your API key as 'Authorization: Bearer <key>'"), req);
-  if (auth.size() <= kBearer.size() || !std::equal(kBearer.begin(), kBearer.end(), auth.begin(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-      }))
-    return fail(make_error(ErrorKind::unauthorized, "invalid_api_key", "the Authorization header must be 'Bearer <key>'"), req);
-  auto it = ctx_.api_keys.find(auth.substr(kBearer.size()));
-  if (it == ctx_.api_keys.end())
-    return fail(make_error(ErrorKind::unauthorized, "invalid_api_key", "the API key is not valid"), req);
-  req.tenant = it->second;
+  // The same Bearer rule as the façades that use one (api/compat/common.h).
+  if (auto auth = compat::bearer_auth(ctx_, req); !auth) return fail(auth.error(), req);
   return std::nullopt;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/counters.h"
+#include "engine/enum_names.h"
 #include "engine/job.h"
 #include "engine/recipient.h"
 
@@ -20,19 +21,7 @@ constexpr std::string_view kCounters[] = {
     "sent",     "delivered", "failed",  "skipped",  "cancelled", "read"};
 static_assert(std::size(kCounters) == kCounterCount);
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
-template <typename E, std::size_t N>
-std::optional<E> find_name(const std::string_view (&names)[N], std::string_view s) {
-  for (std::size_t i = 0; i < N; ++i)
-    if (iequals(names[i], s)) return static_cast<E>(i);
-  return std::nullopt;
-}
 
 }  // namespace
 

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <iterator>
 
+#include "engine/enum_names.h"
+
 namespace crier {
 namespace {
 
@@ -13,18 +15,7 @@ constexpr std::string_view kTiers[] = {"TIER_250", "TIER_1K", "TIER_10K", "TIER_
 constexpr std::string_view kTiersSpelledOut[] = {"TIER_250", "TIER_1000", "TIER_10000", "TIER_100000",
                                                  "TIER_UNLIMITED"};
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
-         });
-}
 
-template <typename E, std::size_t N>
-std::optional<E> find_name(const std::string_view (&names)[N], std::string_view s) {
-  for (std::size_t i = 0; i < N; ++i)
-    if (iequals(names[i], s)) return static_cast<E>(i);
-  return std::nullopt;
-}
 
 }  // namespace
 
