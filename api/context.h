@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "api/auth.h"
 #include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
 #include "engine/notification_group.h"
@@ -32,7 +33,7 @@ struct ApiContext {
   TemplateStore& templates;
   IdempotencyStore& idempotency;
   GroupStore& groups;
-  std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant
+  ApiKeys api_keys;  // SHA-256 of each key -> tenant
   ApiLimits limits;
   bool sync_writes = true;
   std::function<double(const JobKey&)> rate_of = [](const JobKey&) { return 0.0; };

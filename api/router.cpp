@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "api/auth.h"
 #include "api/compat/facades.h"
 #include "api/errors.h"
 #include "api/routes/routes.h"
@@ -145,8 +146,7 @@ void Router::release(const std::string& tenant, const std::string& key) {
 }
 
 std::optional<ApiResponse> Router::authenticate(ApiRequest& req) const {
-  // The same Bearer rule as the façades that use one (api/compat/common.h).
-  if (auto auth = compat::bearer_auth(ctx_, req); !auth) return fail(auth.error(), req);
+  if (auto r = authenticate_bearer(ctx_.api_keys, req); !r) return fail(r.error(), req);
   return std::nullopt;
 }
 

@@ -21,15 +21,17 @@ bool valid_tenant(std::string_view t) {
 }  // namespace
 
 Result<void> add_api_key(Config& config, std::string_view pair) {
-  auto eq = pair.find('=');
-  if (eq == std::string_view::npos || eq == 0)
-    return config_error(fmt::format("API key '{}' must be KEY=TENANT", pair));
-  std::string key(pair.substr(0, eq)), tenant(pair.substr(eq + 1));
+  // A key is a secret: no message here quotes it, nor the entry holding it.
+  // Split at the last '=': a tenant has none, a key may.
+  auto eq = pair.rfind('=');
+  if (eq == std::string_view::npos || eq == 0) return config_error("an API key entry must be KEY=TENANT");
+  std::string_view key = pair.substr(0, eq);
+  std::string tenant(pair.substr(eq + 1));
   if (key.size() < 8 || std::any_of(key.begin(), key.end(), [](char c) { return c <= 0x20 || c >= 0x7f; }))
     return config_error("an API key must be at least 8 visible ASCII characters");
   if (!valid_tenant(tenant))
     return config_error(fmt::format("tenant '{}' must be 1 to 64 letters, digits, '-', '_' or '.'", tenant));
-  config.api_keys[key] = tenant;
+  config.api_keys.add(key, std::move(tenant));
   return {};
 }
 

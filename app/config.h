@@ -26,7 +26,7 @@ struct Config {
   unsigned min_rate_window = 10;
   bool sync_writes = true;
   std::string log_level = "info";
-  std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant
+  api::ApiKeys api_keys;  // SHA-256 digests of the keys -> tenant
   api::ApiLimits limits;
   DispatchOptions dispatch;
   ProvidersConfig providers = default_providers();

@@ -7,14 +7,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include "api/router.h"
 #include "api/server.h"
 #include "app/config.h"
+#include "app/secrets.h"
 #include "app/sink.h"
 #include "engine/time_format.h"
 #include "storage/rocks_store.h"
@@ -23,33 +22,6 @@
 #include "workers/webhook_signature.h"
 
 namespace {
-
-// With no key (or webhook signing secret) configured, one is generated once
-// and kept in the data directory, so `make run` works out of the box and
-// keeps working. `make_secret` builds a new one from 16 random bytes.
-crier::Result<std::string> stored_secret(const std::string& data_dir, const char* file,
-                                         std::string (*make_secret)(const std::string& random)) {
-  auto path = std::filesystem::path(data_dir) / file;
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (std::ifstream in(path); in) {
-    std::string key;
-    std::getline(in, key);
-    if (key.size() >= 8) return key;
-  }
-  std::random_device rd;
-  std::string random;
-  for (int i = 0; i < 4; ++i) {
-    auto v = rd();
-    random.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  std::string key = make_secret(random);
-  std::ofstream out(path, std::ios::trunc);
-  out << key << "\n";
-  if (!out) return crier::make_error(crier::ErrorKind::internal, "key_write_failed", "cannot write " + path.string());
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
-  return key;
-}
 
 int serve(crier::Config config, const std::string& config_path) {
   using namespace crier;
@@ -69,32 +41,28 @@ int serve(crier::Config config, const std::string& config_path) {
     spdlog::critical("{}", listen.error().message);
     return 2;
   }
-  bool generated_key = false;
+  // With no key configured, one is generated once and kept in the data
+  // directory, so `make run` works out of the box and keeps working.
+  std::optional<StoredSecret> generated_key;
   if (config.api_keys.empty()) {
-    auto key = stored_secret(config.data_dir, "api_key", [](const std::string& random) {
-      std::string key = "crier_";
-      for (unsigned char c : random) key += fmt::format("{:02x}", c);
-      return key;
-    });
+    auto key = load_or_create_api_key(config.data_dir);
     if (!key) {
       spdlog::critical("{}", key.error().message);
       return 2;
     }
-    config.api_keys[*key] = "default";
-    generated_key = true;
+    config.api_keys.add(key->key, "default");
+    generated_key = std::move(*key);
   }
   // The built-in webhook provider signs every message; with no secret
   // configured it uses (and shows) one kept in the data directory.
   std::string webhook_secret;
   if (!config.webhook_secret_configured) {
-    auto secret = stored_secret(config.data_dir, "webhook_secret", [](const std::string& random) {
-      return "whsec_" + base64_encode(random);
-    });
+    auto secret = load_or_create_webhook_secret(config.data_dir);
     if (!secret) {
       spdlog::critical("{}", secret.error().message);
       return 2;
     }
-    webhook_secret = *secret;
+    webhook_secret = secret->key;
     for (auto& p : config.providers.providers)
       if (auto* w = std::get_if<WebhookProviderOptions>(&p.options); w && w->name == "webhook")
         w->signing_secret = webhook_secret;
@@ -155,8 +123,15 @@ int serve(crier::Config config, const std::string& config_path) {
 
   // The first line names the port: tests that listen on port 0 read it.
   fmt::print("crier listening on http://{}:{}\n", listen->host, *port);
-  if (generated_key)
-    fmt::print("API key (tenant 'default'): {}\n  (stored in {}/api_key)\n", config.api_keys.begin()->first, config.data_dir);
+  // A key is shown once, when it is made; after that it is only named.
+  if (generated_key && generated_key->created)
+    fmt::print("API key (tenant 'default'): {}\n  (stored in {})\n", generated_key->key, generated_key->path);
+  else if (generated_key)
+    fmt::print("API key (tenant 'default'): in {}\n", generated_key->path);
+  if (generated_key) {
+    generated_key->key.assign(generated_key->key.size(), '\0');  // the digest is what stays
+    generated_key.reset();
+  }
   if (!webhook_secret.empty())
     fmt::print("webhook signing secret: {}\n  (stored in {}/webhook_secret)\n", webhook_secret, config.data_dir);
   fmt::print("data directory: {}\n", config.data_dir);
