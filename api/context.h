@@ -13,6 +13,7 @@
 #include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
 #include "engine/notification_group.h"
+#include "workers/tenant_signing.h"
 
 namespace crier::api {
 
@@ -42,6 +43,9 @@ struct ApiContext {
     return std::optional<DispatchHold>();
   };
   std::function<bool(std::string_view)> provider_exists = [](std::string_view) { return true; };
+  // The tenants' webhook signing secrets (GET/rotate /v1/webhook-secret);
+  // null: those routes answer 503.
+  TenantSigning* signing = nullptr;
   std::atomic<bool> ready{false};
   // WhatsApp senders (/v1/senders); the same store JobService was given.
   SenderStore* senders = nullptr;

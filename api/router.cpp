@@ -338,6 +338,17 @@ ApiResponse Router::route(ApiRequest& req) {
     }
     return not_found();
   }
+  if (p.size() >= 2 && p[1] == "webhook-secret") {
+    if (p.size() == 2) {
+      if (m == "GET") return get_webhook_secret(ctx_, req);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3 && p[2] == "rotate") {
+      if (m == "POST") return rotate_webhook_secret(ctx_, req);
+      return method_not_allowed(req, "POST");
+    }
+    return not_found();
+  }
   if (p.size() == 3 && p[1] == "receipts") {
     if (m == "POST") return post_receipts(ctx_, req, p[2]);
     return method_not_allowed(req, "POST");

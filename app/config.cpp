@@ -118,7 +118,6 @@ Result<void> load_toml(Config& c, const std::string& path) {
     }
   }
   if (auto r = load_providers(t, c.providers); !r) return r;
-  if (t["providers"]["webhook"]["signing_secret"]) c.webhook_secret_configured = true;
   return {};
 }
 

@@ -30,9 +30,6 @@ struct Config {
   api::ApiLimits limits;
   DispatchOptions dispatch;
   ProvidersConfig providers = default_providers();
-  // Where the built-in webhook provider's signing secret is kept when the
-  // config names none: generated once, like the API key.
-  bool webhook_secret_configured = false;
 };
 
 // Parses "KEY=TENANT" into the map; errors name the bad entry.

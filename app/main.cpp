@@ -19,7 +19,7 @@
 #include "storage/rocks_store.h"
 #include "workers/callback_notifier.h"
 #include "workers/dispatcher.h"
-#include "workers/webhook_signature.h"
+#include "workers/tenant_signing.h"
 
 namespace {
 
@@ -53,21 +53,6 @@ int serve(crier::Config config, const std::string& config_path) {
     config.api_keys.add(key->key, "default");
     generated_key = std::move(*key);
   }
-  // The built-in webhook provider signs every message; with no secret
-  // configured it uses (and shows) one kept in the data directory.
-  std::string webhook_secret;
-  if (!config.webhook_secret_configured) {
-    auto secret = load_or_create_webhook_secret(config.data_dir);
-    if (!secret) {
-      spdlog::critical("{}", secret.error().message);
-      return 2;
-    }
-    webhook_secret = secret->key;
-    for (auto& p : config.providers.providers)
-      if (auto* w = std::get_if<WebhookProviderOptions>(&p.options); w && w->name == "webhook")
-        w->signing_secret = webhook_secret;
-  }
-
   auto store = RocksStore::open({config.data_dir, config.sync_writes});
   if (!store) {
     spdlog::critical("{}", store.error().message);
@@ -75,16 +60,16 @@ int serve(crier::Config config, const std::string& config_path) {
   }
   JobService service(**store, **store, now_unix_ms);
   service.set_senders(store->get());
-  // Callbacks are signed with the webhook provider's secret. Built before
-  // the dispatcher, so it outlives the loops that feed it.
+  // Every tenant signs its webhooks and callbacks with a secret of its own,
+  // made on first use and kept in the store.
+  TenantSigning signing(**store, now_unix_ms);
+  // Built before the dispatcher, so it outlives the loops that feed it.
   CallbackOptions callback_options;
-  for (const auto& p : config.providers.providers)
-    if (auto* w = std::get_if<WebhookProviderOptions>(&p.options); w && w->name == "webhook")
-      callback_options.signing_secret = w->signing_secret;
+  callback_options.signing = &signing;
   CallbackNotifier callbacks(**store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
   dispatcher.set_observer(&callbacks);
-  if (auto r = register_providers(config.providers, config.data_dir, dispatcher); !r) {
+  if (auto r = register_providers(config.providers, config.data_dir, &signing, dispatcher); !r) {
     spdlog::critical("{}", r.error().message);
     return 2;
   }
@@ -104,6 +89,7 @@ int serve(crier::Config config, const std::string& config_path) {
   ctx.hold_of = [&](const JobKey& k) { return dispatcher.hold_of(k); };
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
   ctx.senders = store->get();
+  ctx.signing = &signing;
   api::Router router(ctx);
 
   listen->io_threads = config.threads;
@@ -132,8 +118,6 @@ int serve(crier::Config config, const std::string& config_path) {
     generated_key->key.assign(generated_key->key.size(), '\0');  // the digest is what stays
     generated_key.reset();
   }
-  if (!webhook_secret.empty())
-    fmt::print("webhook signing secret: {}\n  (stored in {}/webhook_secret)\n", webhook_secret, config.data_dir);
   fmt::print("data directory: {}\n", config.data_dir);
   std::fflush(stdout);
 

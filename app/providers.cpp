@@ -137,7 +137,7 @@ Result<void> load_providers(const toml::table& t, ProvidersConfig& out) {
 }
 
 Result<void> register_providers(const ProvidersConfig& config, const std::string& data_dir,
-                                Dispatcher& dispatcher) {
+                                TenantSigning* signing, Dispatcher& dispatcher) {
   for (const auto& p : config.providers) {
     std::unique_ptr<Provider> provider = std::visit(
         [&](const auto& o) -> std::unique_ptr<Provider> {
@@ -148,7 +148,9 @@ Result<void> register_providers(const ProvidersConfig& config, const std::string
           } else if constexpr (std::is_same_v<T, NullProviderOptions>) {
             return make_null_provider(o.name);
           } else if constexpr (std::is_same_v<T, WebhookProviderOptions>) {
-            return make_webhook_provider(o);
+            WebhookProviderOptions with_signing = o;
+            with_signing.tenant_signing = signing;
+            return make_webhook_provider(std::move(with_signing));
           } else if constexpr (std::is_same_v<T, SmtpProviderOptions>) {
             return make_smtp_provider(o);
           } else {

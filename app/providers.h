@@ -1,6 +1,6 @@
 // The delivery providers a server runs, as configured: `[providers.NAME]`
 // tables of the TOML file (see docs/configuration.md), plus the built-ins
-// `log`, `null` and an unsigned-by-default `webhook`. Parsing checks every
+// `log`, `null` and `webhook` (signing with each tenant's secret). Parsing checks every
 // field once at start-up; building turns the checked config into providers.
 #pragma once
 
@@ -49,9 +49,10 @@ ProvidersConfig default_providers();
 Result<void> load_providers(const toml::table& t, ProvidersConfig& out);
 
 // Registers every provider with the dispatcher and sets the tenant limits.
-// `data_dir` places the log provider's default file.
+// `data_dir` places the log provider's default file; webhook providers with
+// no secret of their own sign with each tenant's through `signing`.
 Result<void> register_providers(const ProvidersConfig& config, const std::string& data_dir,
-                                Dispatcher& dispatcher);
+                                TenantSigning* signing, Dispatcher& dispatcher);
 
 // Applies the limits of a reloaded config to a running dispatcher; a tenant
 // or provider limited before and no longer named loses its limit.

@@ -14,8 +14,6 @@
 #include <cstring>
 #include <filesystem>
 
-#include "workers/webhook_signature.h"
-
 namespace crier {
 namespace {
 
@@ -104,11 +102,6 @@ Result<StoredSecret> load_or_create_api_key(const std::string& data_dir) {
     for (unsigned char c : random) key += fmt::format("{:02x}", c);
     return key;
   });
-}
-
-Result<StoredSecret> load_or_create_webhook_secret(const std::string& data_dir) {
-  return load_or_create(data_dir, "webhook_secret",
-                        [](const std::string& random) { return "whsec_" + base64_encode(random); });
 }
 
 }  // namespace crier

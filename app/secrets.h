@@ -1,5 +1,6 @@
 // The secrets `crier serve` keeps in its data directory: the API key it
-// generates when none is configured, and the webhook signing secret.
+// generates when none is configured. (Webhook signing secrets are per
+// tenant, in the store: workers/tenant_signing.h.)
 #pragma once
 
 #include <string>
@@ -21,8 +22,5 @@ struct StoredSecret {
 // before the key is used. A file that exists but holds no valid key is an
 // error, never overwritten. Messages name the path, never the key.
 Result<StoredSecret> load_or_create_api_key(const std::string& data_dir);
-// The same for the built-in webhook provider's signing secret
-// (`<data_dir>/webhook_secret`, "whsec_" + base64 of 16 random bytes).
-Result<StoredSecret> load_or_create_webhook_secret(const std::string& data_dir);
 
 }  // namespace crier

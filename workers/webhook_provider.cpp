@@ -63,9 +63,13 @@ class WebhookProvider final : public Provider {
   std::string_view name() const override { return options_.name; }
 
   boost::asio::awaitable<std::vector<DeliveryOutcome>> send(std::span<const OutboundMessage> messages) override {
-    const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
-    return send_each(client_, messages, [this, now_s](const OutboundMessage& m) { return build(m, now_s); });
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    // A chunk is one job's: its tenant's keys are looked up once.
+    TenantKeys keys;
+    return send_each(client_, messages, [this, now_ms, keys](const OutboundMessage& m) mutable {
+      return build(m, now_ms, keys);
+    });
   }
 
  private:
@@ -76,8 +80,21 @@ class WebhookProvider final : public Provider {
     return c;
   }
 
-  Result<HttpRequest> build(const OutboundMessage& m, std::int64_t now_s) const {
+  // The keys of the tenant last signed for.
+  struct TenantKeys {
+    std::string tenant;
+    std::shared_ptr<const TenantSigning::Keys> keys;
+  };
+
+  Result<HttpRequest> build(const OutboundMessage& m, std::int64_t now_ms, TenantKeys& tenant_keys) const {
     if (!secret_error_.empty()) return make_error(ErrorKind::invalid, "invalid_secret", secret_error_);
+    const std::int64_t now_s = now_ms / 1000;
+    if (!signer_ && options_.tenant_signing && (!tenant_keys.keys || tenant_keys.tenant != m.tenant)) {
+      auto k = options_.tenant_signing->keys(m.tenant);
+      // The store failed: worth another try later, never sent unsigned.
+      if (!k) return make_error(ErrorKind::unavailable, "signing_unavailable", k.error().message);
+      tenant_keys = {m.tenant, std::move(*k)};
+    }
     HttpRequest req;
     req.url = m.to.empty() ? options_.default_url : m.to;
     if (req.url.empty()) return make_error(ErrorKind::invalid, "invalid_address", "no webhook URL");
@@ -96,10 +113,11 @@ class WebhookProvider final : public Provider {
     req.headers.reserve(5 + options_.extra_headers.size());
     req.headers.emplace_back("Content-Type", "application/json");
     req.headers.emplace_back("Idempotency-Key", m.message_id);
-    if (signer_) {
+    if (signer_ || tenant_keys.keys) {
       req.headers.emplace_back("webhook-id", m.message_id);
       req.headers.emplace_back("webhook-timestamp", std::to_string(now_s));
-      req.headers.emplace_back("webhook-signature", signer_->sign(m.message_id, now_s, req.body));
+      req.headers.emplace_back("webhook-signature", signer_ ? signer_->sign(m.message_id, now_s, req.body)
+                                                            : tenant_keys.keys->sign(m.message_id, now_s, req.body, now_ms));
     }
     for (const auto& h : options_.extra_headers) req.headers.push_back(h);
     return req;
@@ -126,7 +144,10 @@ boost::asio::awaitable<std::vector<DeliveryOutcome>> send_each(PooledHttpClient&
       requests.push_back(std::move(*req));
       sent.push_back(i);
     } else {
-      outcomes[i] = failure(false, req.error().code, req.error().message);
+      // A refusal of the message is final; a fault of ours (a store that
+      // cannot give a signing key) is worth another try.
+      const bool transient = req.error().kind == ErrorKind::unavailable || req.error().kind == ErrorKind::internal;
+      outcomes[i] = failure(transient, req.error().code, req.error().message);
     }
   }
   if (!requests.empty()) {

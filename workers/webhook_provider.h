@@ -5,9 +5,11 @@
 //    "user_id": "u1" | null, "correlation_id": "c9" | null,
 //    "channel": "webhook", "data": <the job's rendered JSON body>}
 // Headers: Content-Type: application/json; Idempotency-Key: <message_id>;
-// with a signing secret also webhook-id (= message_id, identical on every
-// attempt, so receivers drop duplicates), webhook-timestamp and
-// webhook-signature (Standard Webhooks, see webhook_signature.h).
+// when signed also webhook-id (= message_id, identical on every attempt, so
+// receivers drop duplicates), webhook-timestamp and webhook-signature
+// (Standard Webhooks, see webhook_signature.h): with the provider's own
+// secret, else with the message's tenant's (both the new and the previous
+// one during a rotation's grace period; tenant_signing.h).
 #pragma once
 
 #include <chrono>
@@ -20,6 +22,7 @@
 
 #include "engine/result.h"
 #include "workers/http_client.h"
+#include "workers/tenant_signing.h"
 #include "workers/provider.h"
 
 namespace crier {
@@ -27,7 +30,10 @@ namespace crier {
 struct WebhookProviderOptions {
   std::string name = "webhook";
   std::string default_url;     // used when a message's `to` is empty
-  std::string signing_secret;  // "whsec_<base64>" or raw; empty: unsigned
+  std::string signing_secret;  // "whsec_<base64>" or raw; empty: the tenant's secret (below)
+  // Signs each message with its tenant's secret when the provider has no
+  // secret of its own; null (and no secret): unsigned.
+  TenantSigning* tenant_signing = nullptr;
   std::size_t pool_size = 32;  // keep-alive connections per origin
   std::chrono::milliseconds timeout{10'000};  // per request
   HttpHeaders extra_headers;   // added to every request (e.g. an API key)

@@ -23,6 +23,7 @@
 #include "tests/support/temp_dir.h"
 #include "workers/dispatcher.h"
 #include "workers/provider.h"
+#include "workers/tenant_signing.h"
 
 namespace crier::testing {
 
@@ -57,6 +58,8 @@ class ApiTest : public ::testing::Test {
     ctx_->rate_of = [this](const JobKey& k) { return dispatcher_->rate_per_second(k); };
     ctx_->provider_exists = [this](std::string_view name) { return dispatcher_->has_provider(name); };
     ctx_->senders = store_.get();
+    signing_ = std::make_unique<TenantSigning>(*store_, now_unix_ms);
+    ctx_->signing = signing_.get();
     ctx_->ready = true;
     router_ = std::make_unique<api::Router>(*ctx_);
     dispatcher_->start();
@@ -209,6 +212,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<RocksStore> store_;
   std::unique_ptr<JobService> service_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<TenantSigning> signing_;
   std::unique_ptr<api::ApiContext> ctx_;
   std::unique_ptr<api::Router> router_;
 };

@@ -72,25 +72,22 @@ std::string ingest_and_run(HttpClient& api, const json::object& spec, const json
   return id;
 }
 
+// A provider with no secret of its own: it signs with each tenant's.
 std::string provider_config(std::string_view name, std::string_view type, std::string_view extra) {
-  return fmt::format("[providers.{}]\ntype = \"{}\"\nsigning_secret = \"{}\"\n{}\n", name, type,
-                     kSigningSecret, extra);
+  return fmt::format("[providers.{}]\ntype = \"{}\"\n{}\n", name, type, extra);
 }
 
 // ---- webhook -------------------------------------------------------------------
 
 // 2 000 recipients through the built-in webhook provider, signed with the
-// secret the server generated and stored: each arrives once, verified, with
-// its own rendered data, and the listing names the id the sink saw.
-TEST_F(ChannelTest, WebhookFanOutArrivesOnceSignedWithTheStoredSecret) {
+// tenant's own secret, as the tenant reads it from the API: each arrives
+// once, verified, with its own rendered data, and the listing names the id
+// the sink saw.
+TEST_F(ChannelTest, WebhookFanOutArrivesOnceSignedWithTheTenantsSecret) {
   start_with_config("");
-  std::ifstream in(data_dir() / "webhook_secret");
-  std::string secret;
-  std::getline(in, secret);
+  const std::string secret = tenant_secret(api());
   ASSERT_TRUE(secret.starts_with("whsec_")) << secret;
-  EXPECT_NE(server().output_tail(100000).find("webhook signing secret: " + secret),
-            std::string::npos)
-      << "the server shows the secret it signs with";
+  EXPECT_EQ(server().output_tail(100000).find(secret), std::string::npos) << "a tenant's secret is not logged";
 
   constexpr std::size_t kUsers = 2000;
   auto options = sink_options(secret);
@@ -146,11 +143,12 @@ TEST_F(ChannelTest, WebhookFanOutArrivesOnceSignedWithTheStoredSecret) {
 // with the same id and body and lands once, on the third attempt.
 TEST_F(ChannelTest, TransientFailuresAreRetriedUntilTheyArrive) {
   constexpr std::size_t kUsers = 50;
-  auto options = sink_options(kSigningSecret);
+  auto options = sink_options();
   options.fail_first = 2;
   auto sink = start_sink(options);
   start_with_config(provider_config("webhook", "webhook",
                                     "backoff_base_ms = 5\nbackoff_max_ms = 20\nmax_attempts = 5"));
+  trust_tenant_secret(*sink, api());
   auto id =
       ingest_and_run(api(), webhook_job(sink->url("/hooks"), "webhook"), webhook_users(kUsers));
   auto job = wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"});
@@ -180,11 +178,12 @@ TEST_F(ChannelTest, TransientFailuresAreRetriedUntilTheyArrive) {
 // recipient gives up after its second attempt with the last error.
 TEST_F(ChannelTest, RetriesStopAtTheProvidersMaxAttempts) {
   constexpr std::size_t kUsers = 20;
-  auto options = sink_options(kSigningSecret);
+  auto options = sink_options();
   options.fail_first = 5;
   auto sink = start_sink(options);
   start_with_config(provider_config("flaky", "webhook",
                                     "backoff_base_ms = 5\nbackoff_max_ms = 20\nmax_attempts = 2"));
+  trust_tenant_secret(*sink, api());
   auto id = ingest_and_run(api(), webhook_job(sink->url("/hooks"), "flaky"), webhook_users(kUsers));
   auto job = wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"});
   ASSERT_EQ(str(job, "status"), "FAILED") << counters_snapshot(job);
@@ -193,7 +192,7 @@ TEST_F(ChannelTest, RetriesStopAtTheProvidersMaxAttempts) {
   auto stats = sink->stats();
   EXPECT_EQ(stats.requests, 2 * kUsers);
   EXPECT_EQ(stats.unique, 0u);
-  EXPECT_EQ(stats.bad_signatures, 0u) << "a provider configured by name signs with its own secret";
+  EXPECT_EQ(stats.bad_signatures, 0u) << "a provider with no secret of its own signs with the tenant's";
   for (const auto& u : list_all_users(api(), id)) {
     SCOPED_TRACE(json::serialize(u));
     EXPECT_EQ(str(u, "status"), "FAILED");
@@ -209,11 +208,12 @@ TEST_F(ChannelTest, RetriesStopAtTheProvidersMaxAttempts) {
 // sent, and the job ends PARTIAL.
 TEST_F(ChannelTest, PermanentFailuresFailAtOnceAndTheJobIsPartial) {
   constexpr std::size_t kUsers = 30;
-  auto options = sink_options(kSigningSecret);
+  auto options = sink_options();
   options.permanent_marker = "bounce";
   auto sink = start_sink(options);
   start_with_config(
       provider_config("webhook", "webhook", "backoff_base_ms = 5\nbackoff_max_ms = 20"));
+  trust_tenant_secret(*sink, api());
   auto spec = webhook_job(sink->url("/hooks"), "webhook");
   spec["content"] = {{"webhook", {{"body", {{"tag", "{{tag}}"}}}}}};
   spec["data"] = {{"tag", "ok"}};
@@ -531,8 +531,9 @@ TEST_F(ChannelTest, HttpVendorsGetTheirOwnRequestShapes) {
 // and end with the job's final status and counters.
 TEST_F(ChannelTest, CallbacksReportEveryRecipientAndTheFinalStatus) {
   constexpr std::size_t kUsers = 200;
-  auto sink = start_sink(sink_options(kSigningSecret));
+  auto sink = start_sink(sink_options());
   start_with_config(provider_config("webhook", "webhook", ""));
+  trust_tenant_secret(*sink, api());
   auto spec = webhook_job(sink->url("/hooks"), "webhook");
   spec["callback_url"] = sink->url("/callbacks");
   auto id = ingest_and_run(api(), spec, webhook_users(kUsers));
@@ -607,8 +608,9 @@ TEST_F(ChannelTest, CallbacksReportEveryRecipientAndTheFinalStatus) {
 // one; a repeat changes nothing; another tenant cannot touch the message.
 TEST_F(ChannelTest, ReceiptsMoveCountersAndStayWithinTheTenant) {
   constexpr std::size_t kUsers = 10;
-  auto sink = start_sink(sink_options(kSigningSecret));
+  auto sink = start_sink(sink_options());
   start_with_config(provider_config("webhook", "webhook", ""));
+  trust_tenant_secret(*sink, api());
   auto id =
       ingest_and_run(api(), webhook_job(sink->url("/hooks"), "webhook"), webhook_users(kUsers));
   ASSERT_EQ(str(wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"}), "status"),
