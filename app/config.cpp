@@ -12,11 +12,7 @@
 namespace crier {
 namespace {
 
-bool valid_tenant(std::string_view t) {
-  return !t.empty() && t.size() <= 64 && std::all_of(t.begin(), t.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
+bool valid_tenant(std::string_view t) { return valid_tenant_name(t); }
 
 }  // namespace
 

@@ -83,6 +83,12 @@ int serve(crier::Config config, const std::string& config_path) {
       return 2;
     }
   service.set_listener(&dispatcher);
+  // Who may use which provider: checked at every create, and again before
+  // a stored job sends.
+  ProviderAccess access(provider_grants(config.providers), config.dispatch.default_provider,
+                        config.dispatch.channel_providers);
+  service.set_provider_access(&access);
+  dispatcher.set_provider_access(&access);
 
   api::ApiContext ctx{service, **store, **store, **store, **store, config.api_keys, config.limits, config.sync_writes};
   ctx.rate_of = [&](const JobKey& k) { return dispatcher.rate_per_second(k); };

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <variant>
@@ -12,6 +13,7 @@
 
 #include <toml++/toml.h>
 
+#include "engine/provider_access.h"
 #include "engine/result.h"
 #include "workers/dispatcher.h"
 #include "workers/http_vendor_provider.h"
@@ -33,7 +35,14 @@ struct ProviderConfig {
                HttpVendorOptions>
       options;
   ProviderSettings settings;  // rate limit, attempts, backoff
+  // `tenants = [...]`: who may use it ("*": every tenant). Absent: every
+  // tenant for a provider without credentials; required for one with.
+  std::optional<std::vector<std::string>> tenants;
   std::string name() const;
+  // Whether it sends with the operator's credentials or in the operator's
+  // name: an SMTP relay, an HTTP vendor's account, a webhook provider with a
+  // secret, headers or user:password of its own. log and null never do.
+  bool carries_credentials() const;
 };
 
 struct ProvidersConfig {
@@ -47,6 +56,12 @@ ProvidersConfig default_providers();
 // Reads [providers.*] and [tenants.*] over `out` (a table of the same name
 // replaces the built-in). Errors name the offending key.
 Result<void> load_providers(const toml::table& t, ProvidersConfig& out);
+
+// 1 to 64 of [A-Za-z0-9._-], as API keys' tenants.
+bool valid_tenant_name(std::string_view tenant);
+
+// Who may use each provider (engine/provider_access.h).
+std::vector<ProviderGrant> provider_grants(const ProvidersConfig& config);
 
 // Registers every provider with the dispatcher and sets the tenant limits.
 // `data_dir` places the log provider's default file; webhook providers with

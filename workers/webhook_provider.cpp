@@ -49,7 +49,7 @@ DeliveryOutcome failure(bool transient, std::string code, std::string message) {
 class WebhookProvider final : public Provider {
  public:
   explicit WebhookProvider(WebhookProviderOptions options)
-      : options_(std::move(options)), client_(client_options(options_)) {
+      : options_(std::move(options)), client_(client_options(options_)), fixed_(carries_credentials(options_)) {
     if (!options_.signing_secret.empty()) {
       auto signer = WebhookSigner::from_secret(options_.signing_secret);
       if (signer) signer_.emplace(std::move(*signer));
@@ -96,7 +96,7 @@ class WebhookProvider final : public Provider {
       tenant_keys = {m.tenant, std::move(*k)};
     }
     HttpRequest req;
-    req.url = m.to.empty() ? options_.default_url : m.to;
+    req.url = fixed_ || m.to.empty() ? options_.default_url : m.to;
     if (req.url.empty()) return make_error(ErrorKind::invalid, "invalid_address", "no webhook URL");
     boost::system::error_code ec;
     json::value data = json::parse(m.content.json_body, ec);
@@ -125,6 +125,7 @@ class WebhookProvider final : public Provider {
 
   WebhookProviderOptions options_;
   PooledHttpClient client_;
+  const bool fixed_;  // carries credentials: default_url is the only destination
   std::optional<WebhookSigner> signer_;
   std::string secret_error_;
 };
@@ -177,7 +178,22 @@ DeliveryOutcome http_delivery_outcome(const Result<HttpResponse>& result) {
   return failure(false, fmt::format("http_{}", r.status), std::move(message));
 }
 
+bool carries_credentials(const WebhookProviderOptions& options) {
+  if (!options.signing_secret.empty() || !options.extra_headers.empty()) return true;
+  // user:password@ in the authority
+  std::string_view url = options.default_url;
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return false;
+  auto authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  return authority.find('@') != std::string_view::npos;
+}
+
 Result<void> validate_webhook_options(const WebhookProviderOptions& options) {
+  if (carries_credentials(options) && options.default_url.empty())
+    return make_error(ErrorKind::invalid, "invalid_config",
+                      "url is required: a provider that carries credentials (signing_secret, headers) sends "
+                      "only to its own url");
   if (options.signing_secret.empty()) return {};
   auto signer = WebhookSigner::from_secret(options.signing_secret);
   if (!signer) return signer.error();

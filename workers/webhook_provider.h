@@ -29,7 +29,9 @@ namespace crier {
 
 struct WebhookProviderOptions {
   std::string name = "webhook";
-  std::string default_url;     // used when a message's `to` is empty
+  // Used when a message's `to` is empty; the only destination of a provider
+  // that carries credentials (below).
+  std::string default_url;
   std::string signing_secret;  // "whsec_<base64>" or raw; empty: the tenant's secret (below)
   // Signs each message with its tenant's secret when the provider has no
   // secret of its own; null (and no secret): unsigned.
@@ -39,7 +41,15 @@ struct WebhookProviderOptions {
   HttpHeaders extra_headers;   // added to every request (e.g. an API key)
 };
 
-// Start-up check for configuration: the signing secret must parse.
+// Whether the provider carries the operator's credentials: a signing secret
+// of its own, extra headers, or a user:password in its URL. Such a provider
+// sends only to its `default_url`: a message's `to` (the recipient's or the
+// job's webhook_url) never redirects it, so a tenant can never point the
+// operator's credentials or signature at a URL of its choosing.
+bool carries_credentials(const WebhookProviderOptions& options);
+
+// Start-up check for configuration: the signing secret must parse, and a
+// provider that carries credentials needs its URL.
 Result<void> validate_webhook_options(const WebhookProviderOptions& options);
 
 // A provider for these options. With a secret validate_webhook_options()

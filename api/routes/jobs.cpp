@@ -154,11 +154,10 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   if (!corr) return corr.error();
   spec.correlation_id = *corr;
 
+  // Whether the provider exists and is the tenant's to use is the engine's
+  // rule (JobService::prepare), for every path that creates a job.
   auto provider = opt_string(o, "provider", 64);
   if (!provider) return provider.error();
-  if (!provider->empty() && !ctx.provider_exists(*provider))
-    return make_error(ErrorKind::unprocessable, "unknown_provider",
-                      fmt::format("no provider '{}' is configured", *provider), "provider");
   spec.provider = *provider;
   // The sender's existence, provider and pace are the engine's (JobService::prepare).
   auto sender = opt_string(o, "sender", 64);

@@ -53,6 +53,12 @@ class ApiTest : public ::testing::Test {
     dispatcher_->add_provider(make_null_provider());
     dispatcher_->add_provider(make_log_provider((dir_.path() / "delivery.log").string()));
     service_->set_listener(dispatcher_.get());
+    // null and log for everyone; "vault" (a provider with credentials,
+    // not registered: jobs naming it never run) for tenant "other" only.
+    access_ = std::make_unique<ProviderAccess>(
+        std::vector<ProviderGrant>{{"null", true, {}, false}, {"log", true, {}, false}, {"vault", false, {"other"}, true}},
+        "log", std::map<Channel, std::string>{});
+    service_->set_provider_access(access_.get());
     ctx_.reset(new api::ApiContext{*service_, *store_, *store_, *store_, *store_,
                                    {{kKeyAcme, "acme"}, {kKeyOther, "other"}}, api::ApiLimits{}});
     ctx_->rate_of = [this](const JobKey& k) { return dispatcher_->rate_per_second(k); };
@@ -212,6 +218,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<RocksStore> store_;
   std::unique_ptr<JobService> service_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<ProviderAccess> access_;
   std::unique_ptr<TenantSigning> signing_;
   std::unique_ptr<api::ApiContext> ctx_;
   std::unique_ptr<api::Router> router_;

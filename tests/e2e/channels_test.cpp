@@ -263,7 +263,7 @@ TEST_F(ChannelTest, SmtpRelayDeliversEveryEmailOnce) {
       fmt::format("[providers.relay]\ntype = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nfrom = "
                   "\"bulk@crier.example\"\n"
                   "from_name = \"Crier E2E\"\ntls = \"none\"\npool_size = "
-                  "4\n\n[dispatch.channels]\nemail = \"relay\"\n",
+                  "4\ntenants = [\"acme\"]\n\n[dispatch.channels]\nemail = \"relay\"\n",
                   smtp.port()));
   auto id = create_job(api(), email_job_spec());
   auto users = email_users(0, kUsers);
@@ -421,9 +421,9 @@ TEST_F(ChannelTest, HttpVendorsGetTheirOwnRequestShapes) {
   start_with_config(fmt::format(
       "[providers.sms]\ntype = \"twilio_sms\"\nurl = \"{}\"\naccount_sid = \"AC123\"\nauth_token = "
       "\"tok\"\n"
-      "from = \"+15550001111\"\n\n"
-      "[providers.push]\ntype = \"fcm_push\"\nurl = \"{}\"\nauth_token = \"fcm-token\"\n\n"
-      "[providers.wa]\ntype = \"whatsapp_cloud\"\nurl = \"{}\"\nauth_token = \"wa-token\"\n",
+      "from = \"+15550001111\"\ntenants = [\"acme\"]\n\n"
+      "[providers.push]\ntype = \"fcm_push\"\nurl = \"{}\"\nauth_token = \"fcm-token\"\ntenants = [\"acme\"]\n\n"
+      "[providers.wa]\ntype = \"whatsapp_cloud\"\nurl = \"{}\"\nauth_token = \"wa-token\"\ntenants = [\"*\"]\n",
       sink->url(sms_path), sink->url(push_path), sink->url(wa_path)));
 
   auto sms = sms_job_spec();
@@ -523,6 +523,35 @@ TEST_F(ChannelTest, HttpVendorsGetTheirOwnRequestShapes) {
   EXPECT_EQ(ids_at[sms_path], sent_message_ids(api(), sms_id));
   EXPECT_EQ(ids_at[push_path], sent_message_ids(api(), push_id));
   EXPECT_EQ(ids_at[wa_path], sent_message_ids(api(), wa_id));
+}
+
+// ---- who may use which provider ---------------------------------------------------
+
+// A provider that carries the operator's credentials (here a header) is its
+// tenants' only, and sends only to its own url: another tenant's job naming
+// it is 422 with nothing stored, and its tenant's job cannot point it at a
+// URL of its choosing.
+TEST_F(ChannelTest, AProviderWithCredentialsIsItsTenantsOnlyAndSendsOnlyToItsUrl) {
+  auto vault = start_sink(sink_options());
+  auto elsewhere = start_sink(sink_options());
+  start_with_config(fmt::format("[providers.vault]\ntype = \"webhook\"\nurl = \"{}\"\ntenants = [\"{}\"]\n"
+                                "headers = {{ Authorization = \"Bearer operator-token\" }}\n",
+                                vault->url("/vault"), kTenantB));
+  const auto spec = webhook_job(elsewhere->url("/steal"), "vault");
+  auto refused = api().post_json("/v1/jobs", spec);
+  auto e = expect_error(refused, 422, "provider_not_allowed");
+  EXPECT_EQ(str(e, "field"), "provider");
+  EXPECT_TRUE(require(api().get("/v1/jobs"), 200, "list").at("jobs").as_array().empty());
+
+  auto id = ingest_and_run(api_b(), spec, webhook_users(5));
+  auto job = wait_for_status(api_b(), id, {"COMPLETED", "PARTIAL", "FAILED"});
+  ASSERT_EQ(str(job, "status"), "COMPLETED") << counters_snapshot(job);
+  EXPECT_EQ(vault->stats().accepted, 5u);
+  EXPECT_EQ(elsewhere->stats().requests, 0u) << "the job's webhook_url redirected the operator's credentials";
+  for (const auto& r : vault->requests()) {
+    EXPECT_EQ(r.target, "/vault");
+    EXPECT_EQ(r.header("Authorization"), "Bearer operator-token");
+  }
 }
 
 // ---- callbacks -------------------------------------------------------------------
@@ -733,6 +762,13 @@ TEST_F(ChannelTest, ABadConfigStopsTheServerNamingTheKey) {
        "providers.relay.port"},
       {"[providers.sms]\ntype = \"twilio_sms\"\n", "providers.sms.url is required"},
       {"[providers.webhook]\nsigning_secret = \"whsec_***\"\n", "providers.webhook"},
+      {"[providers.webhook]\nsigning_secret = \"whsec_xsqMk3QFQW+ENIEA3ZT5mvwbknfKxPKT\"\n",
+       "providers.webhook: url is required"},
+      {"[providers.partner]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { X-Key = \"k\" }\n",
+       "providers.partner carries credentials: name the tenants"},
+      {"[providers.relay]\ntype = \"smtp\"\nfrom = \"a@b.example\"\n", "providers.relay carries credentials"},
+      {"[providers.null]\ntenants = [\"not a tenant\"]\n", "providers.null.tenants"},
+      {"[providers.null]\ntenants = \"acme\"\n", "providers.null.tenants must be an array of strings"},
       {"[tenants.acme]\nrate = 5\n", "tenants.acme.rate is not a known setting"},
       {"[dispatch.channels]\nemail = \"nowhere\"\n", "nowhere"},
       {"[providers.webhook\n", "crier.toml"},
