@@ -13,6 +13,7 @@
 #include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
 #include "engine/notification_group.h"
+#include "workers/egress_policy.h"
 #include "workers/tenant_signing.h"
 
 namespace crier::api {
@@ -46,6 +47,9 @@ struct ApiContext {
   // The tenants' webhook signing secrets (GET/rotate /v1/webhook-secret);
   // null: those routes answer 503.
   TenantSigning* signing = nullptr;
+  // Job-level webhook_url and callback_url are checked against it at create
+  // (what can be judged without a lookup; the rest when connecting).
+  EgressPolicy egress{};
   std::atomic<bool> ready{false};
   // WhatsApp senders (/v1/senders); the same store JobService was given.
   SenderStore* senders = nullptr;

@@ -40,12 +40,12 @@ Result<void> load_toml(Config& c, const std::string& path) {
   }
   // Every section and key is checked: a misspelt or mistyped one is an
   // error at start-up, never silently the default.
-  static const std::set<std::string, std::less<>> kSections = {"server", "storage",   "auth",   "limits",
-                                                               "dispatch", "providers", "tenants"};
+  static const std::set<std::string, std::less<>> kSections = {"server",   "storage",   "auth",    "limits",
+                                                               "dispatch", "providers", "tenants", "egress"};
   for (const auto& [name, node] : t)
     if (!kSections.count(name.str()))
       return config_error(fmt::format("{}: [{}] is not a known section (server, storage, auth, limits, "
-                                      "dispatch, providers, tenants)", path, name.str()));
+                                      "dispatch, providers, tenants, egress)", path, name.str()));
   auto section = [&](const char* name) -> Result<const toml::table*> {
     static const toml::table empty;
     auto* n = t.get(name);
@@ -54,8 +54,8 @@ Result<void> load_toml(Config& c, const std::string& path) {
     return config_error(fmt::format("{} must be a table", name));
   };
   auto server = section("server"), storage = section("storage"), auth = section("auth"),
-       limits = section("limits"), dispatch = section("dispatch");
-  for (auto* r : {&server, &storage, &auth, &limits, &dispatch})
+       limits = section("limits"), dispatch = section("dispatch"), egress = section("egress");
+  for (auto* r : {&server, &storage, &auth, &limits, &dispatch, &egress})
     if (!*r) return r->error();
 
   TomlFields sv(**server, "server");
@@ -113,6 +113,11 @@ Result<void> load_toml(Config& c, const std::string& path) {
       c.dispatch.channel_providers[*ch] = *provider;
     }
   }
+  TomlFields eg(**egress, "egress");
+  std::optional<std::vector<std::string>> allow;
+  eg.strings("allow", allow);
+  if (auto r = eg.finish(); !r) return r;
+  if (allow) c.egress_allow.insert(c.egress_allow.end(), allow->begin(), allow->end());
   if (auto r = load_providers(t, c.providers); !r) return r;
   return {};
 }

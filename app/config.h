@@ -30,6 +30,8 @@ struct Config {
   api::ApiLimits limits;
   DispatchOptions dispatch;
   ProvidersConfig providers = default_providers();
+  // CIDRs opened in the egress deny-list ([egress] allow, --egress-allow).
+  std::vector<std::string> egress_allow;
 };
 
 // Parses "KEY=TENANT" into the map; errors name the bad entry.

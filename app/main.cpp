@@ -53,6 +53,13 @@ int serve(crier::Config config, const std::string& config_path) {
     config.api_keys.add(key->key, "default");
     generated_key = std::move(*key);
   }
+  // Where Crier may connect on a tenant's behalf (webhooks, callbacks).
+  auto egress = EgressPolicy::allowing(config.egress_allow);
+  if (!egress) {
+    spdlog::critical("{}", egress.error().message);
+    return 2;
+  }
+
   auto store = RocksStore::open({config.data_dir, config.sync_writes});
   if (!store) {
     spdlog::critical("{}", store.error().message);
@@ -66,10 +73,11 @@ int serve(crier::Config config, const std::string& config_path) {
   // Built before the dispatcher, so it outlives the loops that feed it.
   CallbackOptions callback_options;
   callback_options.signing = &signing;
+  callback_options.egress = *egress;
   CallbackNotifier callbacks(**store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
   dispatcher.set_observer(&callbacks);
-  if (auto r = register_providers(config.providers, config.data_dir, &signing, dispatcher); !r) {
+  if (auto r = register_providers(config.providers, config.data_dir, &signing, *egress, dispatcher); !r) {
     spdlog::critical("{}", r.error().message);
     return 2;
   }
@@ -96,6 +104,7 @@ int serve(crier::Config config, const std::string& config_path) {
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
   ctx.senders = store->get();
   ctx.signing = &signing;
+  ctx.egress = *egress;
   api::Router router(ctx);
 
   listen->io_threads = config.threads;
@@ -210,7 +219,7 @@ int main(int argc, char** argv) {
   // every core busy (workers/thread_priority.h).
   config.dispatch.nice = 10;
   std::string config_file;
-  std::vector<std::string> keys;
+  std::vector<std::string> keys, egress_allow;
   unsigned threads = 0, dispatch_threads = 0;
   std::optional<std::size_t> max_connections, min_body_rate;
   std::optional<unsigned> request_timeout, min_rate_window;
@@ -239,6 +248,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--default-provider", default_provider, "provider for every job that names none, whatever its channel (e.g. log or null for a dry run); "
                         "without it: dispatch.channels, else dispatch.default_provider (log)");
   serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");
+  serve_cmd->add_option("--egress-allow", egress_allow, "CIDR, repeatable: let webhooks and callbacks reach these "
+                        "addresses, which are refused by default (loopback, private, link-local...), e.g. "
+                        "--egress-allow 127.0.0.0/8 for receivers on this machine");
   serve_cmd->add_flag("--no-sync", no_sync, "acknowledge writes before the WAL is fsync'd (faster; a power loss may lose acknowledged data)");
   crier::SinkCommand sink_command(app);
   std::string compact_dir;
@@ -284,5 +296,6 @@ int main(int argc, char** argv) {
   }
   if (!log_level.empty()) config.log_level = log_level;
   if (no_sync) config.sync_writes = false;
+  config.egress_allow.insert(config.egress_allow.end(), egress_allow.begin(), egress_allow.end());
   return serve(std::move(config), config_file);
 }

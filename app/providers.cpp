@@ -182,7 +182,7 @@ Result<void> load_providers(const toml::table& t, ProvidersConfig& out) {
 }
 
 Result<void> register_providers(const ProvidersConfig& config, const std::string& data_dir,
-                                TenantSigning* signing, Dispatcher& dispatcher) {
+                                TenantSigning* signing, const EgressPolicy& egress, Dispatcher& dispatcher) {
   for (const auto& p : config.providers) {
     std::unique_ptr<Provider> provider = std::visit(
         [&](const auto& o) -> std::unique_ptr<Provider> {
@@ -195,6 +195,7 @@ Result<void> register_providers(const ProvidersConfig& config, const std::string
           } else if constexpr (std::is_same_v<T, WebhookProviderOptions>) {
             WebhookProviderOptions with_signing = o;
             with_signing.tenant_signing = signing;
+            with_signing.egress = egress;
             return make_webhook_provider(std::move(with_signing));
           } else if constexpr (std::is_same_v<T, SmtpProviderOptions>) {
             return make_smtp_provider(o);

@@ -65,9 +65,10 @@ std::vector<ProviderGrant> provider_grants(const ProvidersConfig& config);
 
 // Registers every provider with the dispatcher and sets the tenant limits.
 // `data_dir` places the log provider's default file; webhook providers with
-// no secret of their own sign with each tenant's through `signing`.
+// no secret of their own sign with each tenant's through `signing`, and
+// connect only where `egress` allows.
 Result<void> register_providers(const ProvidersConfig& config, const std::string& data_dir,
-                                TenantSigning* signing, Dispatcher& dispatcher);
+                                TenantSigning* signing, const EgressPolicy& egress, Dispatcher& dispatcher);
 
 // Applies the limits of a reloaded config to a running dispatcher; a tenant
 // or provider limited before and no longer named loses its limit.

@@ -40,9 +40,19 @@ std::string recipient_event(const Job& job, const RecipientView& v) {
   return json::serialize(e);
 }
 
-// Transport failures, 429 and 5xx are worth another try; other answers are final.
+// Transport failures, 429 and 5xx are worth another try; other answers,
+// and a destination the egress policy refuses, are final.
 bool worth_retrying(const Result<HttpResponse>& r) {
-  return !r || r->status == 429 || r->status >= 500;
+  if (!r) return r.error().code != "egress_denied";
+  return r->status == 429 || r->status >= 500;
+}
+
+HttpClientOptions client_options(const CallbackOptions& o) {
+  HttpClientOptions c;
+  c.max_connections_per_origin = 8;
+  c.timeout = o.timeout;
+  c.egress = o.egress;
+  return c;
 }
 
 }  // namespace
@@ -74,7 +84,7 @@ struct CallbackNotifier::Impl {
   std::thread thread;
 
   Impl(JobStore& s, CallbackOptions o)
-      : store(s), options(std::move(o)), client(HttpClientOptions{8, options.timeout}) {
+      : store(s), options(std::move(o)), client(client_options(options)) {
     thread = std::thread([this] { io.run(); });
   }
 

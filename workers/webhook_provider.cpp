@@ -1,5 +1,6 @@
 #include "workers/webhook_provider.h"
 
+#include <boost/beast/http/status.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -27,14 +28,13 @@ std::int64_t retry_after_ms(std::string_view value) {
   return std::min<std::int64_t>(seconds, 86'400) * 1000;
 }
 
-// The start of a peer's answer, on one line, for error messages.
-std::string quote_body(std::string_view body) {
-  constexpr std::size_t kMax = 200;
-  std::string out(body.substr(0, kMax));
-  for (auto& c : out)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (body.size() > kMax) out += "…";
-  return out;
+// "HTTP 404 Not Found": the status and its standard reason phrase, never
+// the peer's words. A recipient's error is shown to the tenant, and a
+// receiver's answer (an internal service's, say) is not the tenant's to read.
+std::string status_line(int status) {
+  auto reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+  if (reason.empty() || reason.front() == '<') return fmt::format("HTTP {}", status);
+  return fmt::format("HTTP {} {}", status, std::string_view(reason.data(), reason.size()));
 }
 
 DeliveryOutcome failure(bool transient, std::string code, std::string message) {
@@ -77,6 +77,9 @@ class WebhookProvider final : public Provider {
     HttpClientOptions c;
     c.max_connections_per_origin = o.pool_size;
     c.timeout = o.timeout;
+    // The tenants choose where a provider without credentials sends; one
+    // with credentials sends only where the operator said.
+    if (!carries_credentials(o)) c.egress = o.egress;
     return c;
   }
 
@@ -162,14 +165,14 @@ DeliveryOutcome http_delivery_outcome(const Result<HttpResponse>& result) {
   if (!result) {
     const Error& e = result.error();
     if (e.code == "invalid_url" || e.code == "invalid_method") return failure(false, "invalid_address", e.message);
-    if (e.code == "invalid_header") return failure(false, e.code, e.message);
+    if (e.code == "invalid_header" || e.code == "egress_denied") return failure(false, e.code, e.message);
     // Transport failures, and anything unexpected, are worth another try:
     // the idempotency key makes a repeat harmless.
     return failure(true, e.code, e.message);
   }
   const HttpResponse& r = *result;
   if (r.status >= 200 && r.status < 300) return {};
-  auto message = fmt::format("HTTP {}: {}", r.status, quote_body(r.body));
+  auto message = status_line(r.status);
   if (r.status == 429 || r.status >= 500) {
     auto o = failure(true, r.status == 429 ? "rate_limited" : fmt::format("http_{}", r.status), std::move(message));
     if (r.status == 429 || r.status == 503) o.retry_after_ms = retry_after_ms(r.header("Retry-After"));

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "engine/result.h"
+#include "workers/egress_policy.h"
 #include "workers/http_client.h"
 #include "workers/tenant_signing.h"
 #include "workers/provider.h"
@@ -39,6 +40,10 @@ struct WebhookProviderOptions {
   std::size_t pool_size = 32;  // keep-alive connections per origin
   std::chrono::milliseconds timeout{10'000};  // per request
   HttpHeaders extra_headers;   // added to every request (e.g. an API key)
+  // Where it may connect (egress_policy.h): the tenants choose its URLs.
+  // Not applied to a provider that carries credentials: it sends only to
+  // the URL the operator configured.
+  EgressPolicy egress;
 };
 
 // Whether the provider carries the operator's credentials: a signing secret
@@ -60,8 +65,10 @@ std::unique_ptr<Provider> make_webhook_provider(WebhookProviderOptions options);
 // How every HTTP provider reads an answer: 2xx ok; transport failures
 // (connect_failed, timeout, ...) transient; 429 (rate_limited) and 5xx
 // (http_<status>) transient, 429 and 503 honouring Retry-After in seconds;
-// any other status permanent http_<status>, the message quoting the start of
-// the body; an invalid URL permanent invalid_address.
+// any other status permanent http_<status>. The message is the status line
+// ("HTTP 400 Bad Request"), never the body. An invalid URL is permanent
+// invalid_address; a destination the egress policy refuses permanent
+// egress_denied.
 DeliveryOutcome http_delivery_outcome(const Result<HttpResponse>& result);
 
 // What every HTTP provider's send() does: one request per message, built by

@@ -148,6 +148,14 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
     if (url->empty()) continue;
     auto n = normalize_webhook_url(*url);
     if (!n) return bad(std::string("invalid_") + key, std::string(key) + " must be an absolute http or https URL", key);
+    // A literal internal address (or localhost) is refused now; a name is
+    // judged by the address it resolves to, when sending.
+    if (auto allowed = ctx.egress.check_url(*n); !allowed) {
+      Error e = allowed.error();
+      e.message = std::string(key) + ": " + e.message;
+      e.field = key;
+      return e;
+    }
     *target = *n;
   }
   auto corr = opt_string(o, "correlation_id", 256);

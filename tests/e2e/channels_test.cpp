@@ -769,6 +769,8 @@ TEST_F(ChannelTest, ABadConfigStopsTheServerNamingTheKey) {
       {"[providers.relay]\ntype = \"smtp\"\nfrom = \"a@b.example\"\n", "providers.relay carries credentials"},
       {"[providers.null]\ntenants = [\"not a tenant\"]\n", "providers.null.tenants"},
       {"[providers.null]\ntenants = \"acme\"\n", "providers.null.tenants must be an array of strings"},
+      {"[egress]\nallow = [\"10.0.0.0/33\"]\n", "egress allow entry '10.0.0.0/33' is not a CIDR"},
+      {"[egress]\nallowed = [\"10.0.0.0/8\"]\n", "egress.allowed is not a known setting"},
       {"[tenants.acme]\nrate = 5\n", "tenants.acme.rate is not a known setting"},
       {"[dispatch.channels]\nemail = \"nowhere\"\n", "nowhere"},
       {"[providers.webhook\n", "crier.toml"},
