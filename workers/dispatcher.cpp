@@ -748,6 +748,7 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
       // Assigned, not moved: the strings' buffers stay with the pool.
       message_id_into(m.message_id, id, item.recipient.seq);
       m.job_id.assign(id);
+      m.tenant.assign(job.tenant);
       m.seq = item.recipient.seq;
       m.channel = channel;
       m.to.assign(address_on(job.spec, item.recipient, channel));

@@ -312,14 +312,15 @@ TEST_F(ChannelTest, SmtpRelayDeliversEveryEmailOnce) {
 TEST_F(ChannelTest, RoutedJobSendsEachUserOnItsFirstReachableChannel) {
   constexpr std::size_t kUsers = 30;
   testing::SmtpSinkProcess smtp(scratch_file("smtp-sink"));
-  auto options = sink_options(kSigningSecret);
+  auto options = sink_options();
   options.keep_requests = kUsers + 10;
   auto sink = start_sink(options);
   start_with_config(
       fmt::format("[providers.relay]\ntype = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nfrom = "
-                  "\"bulk@crier.example\"\ntls = \"none\"\npool_size = 2\n\n{}\n"
+                  "\"bulk@crier.example\"\ntls = \"none\"\npool_size = 2\ntenants = [\"acme\"]\n\n{}\n"
                   "[dispatch.channels]\nemail = \"relay\"\nwebhook = \"webhook\"\n",
                   smtp.port(), provider_config("webhook", "webhook", "")));
+  trust_tenant_secret(*sink, api());  // the webhook provider signs with the tenant's secret
   auto id = create_job(
       api(), json::object{{"routing", {{"method", "single"}, {"channels", json::array{"email", "webhook"}}}},
                           {"content",

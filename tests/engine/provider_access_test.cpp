@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/provider_access.h"
+#include "engine/routing.h"
 
 namespace crier {
 namespace {
@@ -44,6 +45,19 @@ TEST(ProviderAccessTest, OnlyGrantedTenantsMayUseAProvider) {
   EXPECT_TRUE(a.may_use("globex", "relay"));
   EXPECT_FALSE(a.may_use("initech", "relay"));
   EXPECT_FALSE(a.may_use("acme", "nope"));
+}
+
+// A routed job sends through each channel's provider: every one of them must
+// be the tenant's, not only the first channel's.
+TEST(ProviderAccessTest, EveryRoutedChannelsProviderIsChecked) {
+  auto a = access();
+  JobSpec routed = spec(Channel::push);
+  routed.routing = Routing{RoutingMethod::single, {Channel::push, Channel::email}};
+  EXPECT_TRUE(a.check("acme", routed).ok()) << "log and relay are both acme's";
+  auto refused = a.check("initech", routed);
+  ASSERT_FALSE(refused.ok()) << "push goes to log (everyone's), but email to relay (not initech's)";
+  EXPECT_EQ(refused.error().code, "provider_not_allowed");
+  EXPECT_NE(refused.error().message.find("email"), std::string::npos) << refused.error().message;
 }
 
 }  // namespace
