@@ -74,7 +74,7 @@ int serve(crier::Config config, const std::string& config_path) {
   CallbackOptions callback_options;
   callback_options.signing = &signing;
   callback_options.egress = *egress;
-  CallbackNotifier callbacks(**store, callback_options);
+  CallbackNotifier callbacks(**store, **store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
   dispatcher.set_observer(&callbacks);
   if (auto r = register_providers(config.providers, config.data_dir, &signing, *egress, dispatcher); !r) {
@@ -116,6 +116,12 @@ int serve(crier::Config config, const std::string& config_path) {
     return 1;
   }
   dispatcher.start();
+  // Callbacks first: what a previous run left in the outbox goes out, and a
+  // status the dispatcher's recovery reports again is not stored twice.
+  if (auto r = callbacks.recover(); !r) {
+    spdlog::critical("callback recovery failed: {}", r.error().message);
+    return 1;
+  }
   if (auto r = dispatcher.recover(); !r) {
     spdlog::critical("recovery failed: {}", r.error().message);
     return 1;

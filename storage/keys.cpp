@@ -143,4 +143,23 @@ std::optional<std::int64_t> at_of_quota_use(std::string_view key) {
   return static_cast<std::int64_t>(get_u64(key.substr(key.size() - 24)));
 }
 
+std::string outbox_event(const JobKey& job, std::uint64_t seq) {
+  std::string k(job.begin(), job.end());
+  k.push_back('e');
+  put_u64(k, seq);
+  return k;
+}
+
+std::string outbox_next(const JobKey& job) {
+  std::string k(job.begin(), job.end());
+  k.push_back('n');
+  return k;
+}
+
+std::string outbox_status(const JobKey& job) {
+  std::string k(job.begin(), job.end());
+  k.push_back('s');
+  return k;
+}
+
 }  // namespace crier::keys

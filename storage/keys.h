@@ -41,6 +41,13 @@
 //                                                                      compaction filter drops it once
 //                                                                      it is out of the 24 h window
 //
+//  callback_outbox   job(16) ▸ 'e' ▸ seq(8)                            one callback event (JSON) waiting
+//                                                                      for the job's callback_url;
+//                                                                      deleted once delivered or given up
+//                    job(16) ▸ 'n'                                     next event seq(8)
+//                    job(16) ▸ 's'                                     id of the latest job.status event
+//                                                                      (engine/callback_outbox.h)
+//
 // Tenants, template ids, group ids and sender ids never contain 0x00 (validated
 // at the edges), so one tenant's or group's prefix never covers another's.
 #pragma once
@@ -68,6 +75,7 @@ inline constexpr std::string_view kStateRuns = "state_runs";
 inline constexpr std::string_view kNotificationGroups = "notification_groups";
 inline constexpr std::string_view kGroupJobs = "group_jobs";
 inline constexpr std::string_view kSenders = "senders";
+inline constexpr std::string_view kCallbackOutbox = "callback_outbox";
 // The write gate's marker in the default family (write_gate.h).
 inline constexpr std::string_view kWalGuard{"meta\0wal-guard", 14};
 
@@ -107,5 +115,11 @@ std::string quota_use(std::string_view tenant, std::string_view sender, std::int
 std::string quota_use_prefix(std::string_view tenant, std::string_view sender);
 // The time of a quota-use key; none for any other key of the family.
 std::optional<std::int64_t> at_of_quota_use(std::string_view key);
+
+// The callback_outbox family: a job's waiting events in order, the number
+// its next event takes, and the id of its latest job.status event.
+std::string outbox_event(const JobKey& job, std::uint64_t seq);
+std::string outbox_next(const JobKey& job);
+std::string outbox_status(const JobKey& job);
 
 }  // namespace crier::keys

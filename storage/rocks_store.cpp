@@ -44,6 +44,7 @@ enum Cf : std::size_t {
   kNotificationGroups,
   kGroupJobs,
   kSenders,
+  kCallbackOutbox,
   kCfCount
 };
 
@@ -52,7 +53,7 @@ constexpr std::array<std::string_view, kCfCount> kCfNames = {
     keys::kRecipients,                 keys::kRecipientState, keys::kDedupe,
     keys::kCounters,                   keys::kIdempotency,    keys::kTemplates,
     keys::kRetries,                    keys::kStateRuns,      keys::kNotificationGroups,
-    keys::kGroupJobs,                  keys::kSenders};
+    keys::kGroupJobs,                  keys::kSenders,        keys::kCallbackOutbox};
 
 // RocksDB's text names files of the data directory: it goes in `detail`
 // (the server's log), never in what a client is told.
@@ -417,14 +418,14 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   // migrate; a store of an unknown (newer) format is refused.
   // Format 2 added the in-flight horizon, format 3 the state runs, format 4
   // state records v3 (sent_at, delivered_at) and the notification groups'
-  // families (keys.h);
-  // a store of an earlier format is a valid format-4 store with none, and
-  // is marked 4 when opened (so an older build, which would not read them,
+  // families, format 5 the callback outbox (keys.h);
+  // a store of an earlier format is a valid format-5 store with none, and
+  // is marked 5 when opened (so an older build, which would not read them,
   // refuses it from then on).
-  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "4";
+  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "5";
   auto format = impl->get(kDefault, kFormatKey);
   if (!format) return format.error();
-  if (!*format || **format == "1" || **format == "2" || **format == "3") {
+  if (!*format || **format == "1" || **format == "2" || **format == "3" || **format == "4") {
     rocksdb::WriteBatch batch;
     batch.Put(impl->cf[kDefault], slice(kFormatKey), slice(kFormat));
     if (auto w = impl->write(batch, true); !w) return w.error();
@@ -1101,6 +1102,81 @@ Result<std::vector<QuotaUse>> RocksStore::quota_uses(std::string_view tenant, st
   }
   if (!it->status().ok()) return storage_error(it->status(), "read quota uses");
   return out;
+}
+
+// ---- callback outbox ------------------------------------------------------
+
+Result<void> RocksStore::append_events(const JobKey& job, std::uint64_t first_seq,
+                                       std::span<const std::string> events,
+                                       std::optional<std::string_view> status_event_id) {
+  rocksdb::WriteBatch batch;
+  auto* family = impl_->cf[kCallbackOutbox];
+  std::uint64_t seq = first_seq;
+  for (const auto& e : events) batch.Put(family, keys::outbox_event(job, seq++), slice(e));
+  std::string next;
+  keys::put_u64(next, seq);
+  batch.Put(family, keys::outbox_next(job), next);
+  if (status_event_id) batch.Put(family, keys::outbox_status(job), slice(*status_event_id));
+  return impl_->write(batch, true);
+}
+
+Result<std::vector<OutboxEvent>> RocksStore::read_events(const JobKey& job, std::uint64_t from_seq,
+                                                         std::size_t limit) {
+  const std::string upper = keys::outbox_next(job);  // 'n' sorts right after every 'e' key of the job
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf[kCallbackOutbox]));
+  std::vector<OutboxEvent> out;
+  for (it->Seek(keys::outbox_event(job, from_seq)); it->Valid() && out.size() < limit; it->Next()) {
+    if (it->key().size() != 16 + 1 + 8) return corrupt("callback outbox key");
+    out.push_back({keys::get_u64({it->key().data() + 17, 8}), it->value().ToString()});
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "read callback events");
+  return out;
+}
+
+Result<void> RocksStore::trim_events(const JobKey& job, std::uint64_t end_seq) {
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(impl_->cf[kCallbackOutbox], keys::outbox_event(job, 0), keys::outbox_event(job, end_seq));
+  // Not synced: an event trimmed after a crash is one delivered again (its
+  // id lets the receiver see that), never one lost.
+  return impl_->write(batch, false);
+}
+
+Result<CallbackOutbox::Span> RocksStore::event_span(const JobKey& job) {
+  Span span;
+  auto next = impl_->get(kCallbackOutbox, keys::outbox_next(job));
+  if (!next) return next.error();
+  if (!*next) return span;
+  if ((*next)->size() != 8) return corrupt("callback outbox counter");
+  span.end = keys::get_u64(**next);
+  auto first = read_events(job, 0, 1);
+  if (!first) return first.error();
+  span.first = first->empty() ? span.end : first->front().seq;
+  return span;
+}
+
+Result<std::vector<JobKey>> RocksStore::jobs_with_events() {
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator({}, impl_->cf[kCallbackOutbox]));
+  std::vector<JobKey> out;
+  for (it->SeekToFirst(); it->Valid();) {
+    auto k = it->key();
+    if (k.size() < 17) return corrupt("callback outbox key");
+    JobKey job;
+    std::copy_n(k.data(), 16, job.begin());
+    if (k[16] == 'e') out.push_back(job);
+    // On to the next job: past its 's' key, the last of its keys.
+    std::string past = keys::outbox_status(job);
+    past.push_back('\0');
+    it->Seek(past);
+  }
+  if (!it->status().ok()) return storage_error(it->status(), "list callback outboxes");
+  return out;
+}
+
+Result<std::optional<std::string>> RocksStore::last_status_event(const JobKey& job) {
+  return impl_->get(kCallbackOutbox, keys::outbox_status(job));
 }
 
 }  // namespace crier

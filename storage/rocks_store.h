@@ -1,6 +1,6 @@
 // Crier's store of record: one embedded RocksDB (see keys.h for the layout).
 // Implements the engine's JobStore, TemplateStore, IdempotencyStore and
-// GroupStore, SenderStore and SigningSecretStore.
+// GroupStore, SenderStore, SigningSecretStore and CallbackOutbox.
 // Thread-safe. RocksDB headers stay inside the .cpp (compile time).
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/job_store.h"
+#include "engine/callback_outbox.h"
 #include "engine/notification_group.h"
 #include "engine/sender_store.h"
 #include "engine/signing_secrets.h"
@@ -28,7 +29,7 @@ struct StoreOptions {
 };
 
 class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public GroupStore,
-                         public SenderStore, public SigningSecretStore {
+                         public SenderStore, public SigningSecretStore, public CallbackOutbox {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
   ~RocksStore() override;
@@ -106,6 +107,14 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   // SigningSecretStore (the default family; synced)
   Result<std::optional<TenantSigningSecrets>> find_signing_secrets(std::string_view tenant) override;
   Result<void> put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& secrets) override;
+  // CallbackOutbox (the callback_outbox family; appends synced)
+  Result<void> append_events(const JobKey& job, std::uint64_t first_seq, std::span<const std::string> events,
+                             std::optional<std::string_view> status_event_id) override;
+  Result<std::vector<OutboxEvent>> read_events(const JobKey& job, std::uint64_t from_seq, std::size_t limit) override;
+  Result<void> trim_events(const JobKey& job, std::uint64_t end_seq) override;
+  Result<Span> event_span(const JobKey& job) override;
+  Result<std::vector<JobKey>> jobs_with_events() override;
+  Result<std::optional<std::string>> last_status_event(const JobKey& job) override;
 
   // Approximate bytes on disk (SST + WAL), for status and benchmarks.
   std::uint64_t disk_bytes() const;

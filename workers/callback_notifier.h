@@ -4,21 +4,32 @@
 //
 // The body of one batch:
 //   {"type":"crier.events","job_id":"job_…","batch":3,"dropped":0,
-//    "events":[{"type":"recipient.status","job_id":…,"seq":…,"message_id":…,
-//               "user_id":…,"status":"SENT","attempts":1,"error":null,"at":…},
-//              {"type":"job.status","job_id":…,"status":"COMPLETED",
-//               "counters":{…},"at":…}]}
+//    "events":[{"id":"msg_….SENT.1","type":"recipient.status","job_id":…,
+//               "seq":…,"message_id":…,"user_id":…,"status":"SENT",
+//               "attempts":1,"error":null,"at":…},
+//              {"id":"job_….COMPLETED.<ms>","type":"job.status",
+//               "job_id":…,"status":"COMPLETED","counters":{…},"at":…}]}
 // Headers: webhook-id "<job_id>.<batch>" (the same on every retry of the
 // batch), webhook-timestamp, webhook-signature (Standard Webhooks, with the
 // job's tenant's signing secret: tenant_signing.h).
 //
-// A dead or slow callback URL never slows dispatch: events wait in a bounded
-// queue per job (the oldest are dropped past it, and the next batch says how
-// many in "dropped"), and batches are sent from a thread of their own. A
-// failed batch (transport error, 429, 5xx) is retried with exponential
-// backoff up to max_attempts, then given up; other statuses give it up at
-// once; so is one whose callback_url the egress policy refuses. Events live
-// in memory: a restart loses those not yet sent.
+// Events are durable: each is written to the store's outbox (synced) when
+// it happens — a recipient's before dispatch records its new state — and
+// deleted once its batch is acknowledged or given up, so neither a restart,
+// a SIGTERM nor a dead receiver loses one. A restart sends what the outbox
+// holds (recover()). Delivery is at least once: an event can come twice (a
+// crash after its batch was acknowledged but before it was trimmed; a
+// recipient sent again after a crash), and it then comes with the same
+// "id" — the recipient's message id, status and attempt count, or the job's
+// id, status and the time of the change — so receivers dedupe on "id".
+//
+// A dead or slow callback URL never slows dispatch: batches are sent from a
+// thread of their own, and the outbox keeps at most max_queued_per_job
+// events of a job (the oldest are dropped past it, and the next batch says
+// how many in "dropped"). A failed batch (transport error, 429, 5xx) is
+// retried with exponential backoff up to max_attempts, then given up; other
+// statuses give it up at once; so is one whose callback_url the egress
+// policy refuses.
 #pragma once
 
 #include <chrono>
@@ -26,6 +37,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/callback_outbox.h"
 #include "engine/job_store.h"
 #include "workers/dispatcher.h"
 #include "workers/egress_policy.h"
@@ -54,15 +66,22 @@ struct CallbackStats {
 
 class CallbackNotifier final : public DispatchObserver {
  public:
-  // `store` supplies the counters of the job.status events.
-  CallbackNotifier(JobStore& store, CallbackOptions options);
-  ~CallbackNotifier() override;  // stops sending; queued events are lost
+  // `store` supplies jobs and the counters of the job.status events;
+  // `outbox` keeps the events until they are delivered.
+  CallbackNotifier(JobStore& store, CallbackOutbox& outbox, CallbackOptions options);
+  ~CallbackNotifier() override;  // stops sending; stored events wait for the next start
   CallbackNotifier(const CallbackNotifier&) = delete;
   CallbackNotifier& operator=(const CallbackNotifier&) = delete;
 
   bool wants_recipients(const Job& job) const override { return !job.spec.callback_url.empty(); }
   void on_recipients_changed(const Job& job, std::span<const RecipientView> changed) override;
   void on_job_status(const Job& job) override;
+
+  // At start, before dispatch recovers: sends the events a previous run left
+  // in the outbox, and the latest status of every job with a callback_url
+  // whose outbox does not hold it yet (a crash between the job's change and
+  // its event). Jobs whose record cannot be read are skipped (logged).
+  Result<void> recover();
 
   CallbackStats stats() const;
 

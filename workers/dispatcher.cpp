@@ -882,9 +882,11 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
     changes.push_back({item.recipient.seq, item.state, batch.previous_retry[i]});
     if (observe) changed.push_back(item);
   }
+  // Events first: a crash between the two writes sends an event again
+  // (same id) rather than losing it (callback_notifier.h).
+  notify(job, changed);
   if (auto r = store_.commit_states(job.key, changes, delta, cursor, true); !r) co_return r.error();
   turn.meter->add(finalized);
-  notify(job, changed);
   co_return sent_count == messages.size();
 }
 
@@ -924,9 +926,9 @@ Dispatcher::TurnOutcome Dispatcher::sweep(const Job& job, Turn& turn, RecipientS
     changes.push_back({item.recipient.seq, item.state, previous_retry});
     changed.push_back(std::move(item));
   }
+  notify(job, changed);  // before the states: see send_and_commit
   auto r = store_.commit_states(job.key, changes, delta, next_cursor, true);
   if (!r) return turn.failed(id, r.error());
-  notify(job, changed);
   return TurnOutcome::again;
 }
 

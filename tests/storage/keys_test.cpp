@@ -171,5 +171,17 @@ TEST(KeysTest, SigningSecretKeysAreOnePerTenantAndApartFromTheStoreFormat) {
   EXPECT_NE(a.substr(0, 5), std::string("meta\0", 5));
 }
 
+// A job's outbox events iterate in their order, and its two markers sort
+// after them (read_events bounds its scan with the 'n' key).
+TEST(KeysTest, OutboxEventsSortBySeqBeforeTheJobsMarkers) {
+  JobKey job = new_job_key(kMs);
+  EXPECT_LT(keys::outbox_event(job, 255), keys::outbox_event(job, 256));
+  EXPECT_LT(keys::outbox_event(job, ~0ULL), keys::outbox_next(job));
+  EXPECT_LT(keys::outbox_next(job), keys::outbox_status(job));
+  EXPECT_EQ(keys::outbox_event(job, 7).size(), 16u + 1 + 8);
+  EXPECT_EQ(keys::outbox_event(job, 7).substr(0, 16), keys::job(job));
+  EXPECT_LT(keys::outbox_status(job), keys::outbox_event(new_job_key(kMs + 1), 0)) << "jobs do not interleave";
+}
+
 }  // namespace
 }  // namespace crier
