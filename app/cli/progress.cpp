@@ -7,6 +7,9 @@
 #include <cmath>
 #include <cstdio>
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 namespace crier::cli {
 
 namespace json = boost::json;
@@ -95,7 +98,9 @@ std::string describe_job(const json::object& job, bool with_bar) {
   auto unique = job_counter(job, "unique");
   auto done = job_done(job);
   auto status = text(job, "status");
-  std::string out = fmt::format("{} {}", text(job, "job_id"), status);
+  // The bar's line must fit one terminal row to be redrawn in place: the
+  // job id (printed once above it) stays out of it.
+  std::string out = with_bar ? fmt::format("{:<10}", status) : fmt::format("{} {}", text(job, "job_id"), status);
   double fraction = unique ? static_cast<double>(done) / unique : (status == "COMPLETED" ? 1.0 : 0.0);
   if (with_bar) out += fmt::format(" {} {:3.0f}%", bar(fraction, 24), fraction * 100);
   // Delivered recipients were sent first: people read them as sent.
@@ -116,12 +121,23 @@ std::string describe_job(const json::object& job, bool with_bar) {
 StatusLine::StatusLine(bool terminal, std::chrono::milliseconds plain_every)
     : terminal_(terminal), plain_every_(plain_every) {}
 
+namespace {
+// The terminal's width; a line longer than that would wrap, and \r would
+// then redraw only its last row.
+std::size_t terminal_columns() {
+  struct winsize ws {};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 80;
+}
+}  // namespace
+
 void StatusLine::update(const std::string& line, bool force) {
   auto now = std::chrono::steady_clock::now();
   if (terminal_) {
     if (!force && drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
+    auto shown = line.substr(0, terminal_columns() - 1);
     // \r back to the start, the line, then erase what a longer line left.
-    std::fputs(("\r" + line + "\x1b[K").c_str(), stdout);
+    std::fputs(("\r" + shown + "\x1b[K").c_str(), stdout);
     drawn_ = true;
   } else {
     if (!force && drawn_ && now - last_ < plain_every_) return;

@@ -93,7 +93,7 @@ int send(ApiClient& api, const CliState& state, SendOptions& o) {
   job = ran.json().as_object();
   int code = exit_code::ok;
   if (o.watch) {
-    if (text) fmt::print("{}: {}\n", id, status_of(job));
+    if (text && !stdout_is_terminal()) fmt::print("{}: {}\n", id, status_of(job));
     // json output: watch prints nothing; the summary below carries the final view.
     code = watch_job(api, id, o.watch_options, OutputMode::text == state.common.mode() ? OutputMode::text : OutputMode::json,
                      job);

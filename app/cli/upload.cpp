@@ -148,6 +148,15 @@ int upload_users(ApiClient& api, const std::string& job_id, const UploadOptions&
     const auto& a = answer.as_object();
     totals.rows += batch.rows;
     totals.batches += 1;
+    // A replayed answer's totals are the job's counters when it was first
+    // given: only the earlier run's numbers, so leave the counters as the
+    // last fresh answer (or the resume's look at the job) left them.
+    if (reply.replayed) {
+      totals.replayed_batches += 1;
+      totals.replayed_rows += batch.rows;
+      draw(false);
+      continue;
+    }
     totals.accepted += counter(a, "accepted");
     totals.duplicates += counter(a, "duplicates");
     totals.rejected_count += counter(a, "rejected_count");
@@ -158,6 +167,14 @@ int upload_users(ApiClient& api, const std::string& job_id, const UploadOptions&
   }
   totals.bytes = file.bytes_read();
   totals.seconds = progress().seconds;
+  if (totals.replayed_batches) {
+    // Replayed answers carry old totals: ask the job for its counters now.
+    auto job = api.get("/v1/jobs/" + path_segment(job_id));
+    if (job.ok() && job.json().is_object()) {
+      totals.received_total = counter(job.json().as_object(), "received");
+      totals.unique_total = counter(job.json().as_object(), "unique");
+    }
+  }
   draw(true);
   status.finish();
   return exit_code::ok;
@@ -177,7 +194,9 @@ json::object totals_json(const std::string& job_id, const UploadOptions& options
   o["rejected"] = t.rejected;
   o["received_total"] = t.received_total;
   o["unique_total"] = t.unique_total;
-  o["seconds"] = t.seconds;
+  o["replayed_batches"] = t.replayed_batches;
+  o["replayed_rows"] = t.replayed_rows;
+  o["milliseconds"] = static_cast<std::uint64_t>(t.seconds * 1000);
   o["interrupted"] = t.interrupted;
   return o;
 }
@@ -187,6 +206,9 @@ void print_totals(const std::string& job_id, const UploadOptions& options, const
              t.interrupted ? "interrupted after" : "ingested", with_commas(t.rows), options.file, t.batches,
              human_bytes(t.bytes), human_duration(t.seconds), with_commas(t.accepted), with_commas(t.duplicates),
              with_commas(t.rejected_count));
+  if (t.replayed_batches)
+    fmt::print("  {} of those rows ({} batches) were already ingested by an earlier run: not ingested again\n",
+               with_commas(t.replayed_rows), t.replayed_batches);
   constexpr std::size_t kShown = 10;
   for (std::size_t i = 0; i < t.rejected.size() && i < kShown; ++i) {
     const auto& r = t.rejected[i].as_object();

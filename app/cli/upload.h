@@ -38,6 +38,10 @@ struct UploadTotals {
   std::uint64_t bytes = 0;         // of the file, header included
   std::uint64_t skipped_rows = 0;  // --resume: rows the job had already received
   std::uint64_t accepted = 0, duplicates = 0, rejected_count = 0;
+  // Batches the server had already ingested from an earlier run (same
+  // Idempotency-Key): answered from its record, not ingested again, and not
+  // counted in accepted/duplicates/rejected above.
+  std::uint64_t replayed_batches = 0, replayed_rows = 0;
   std::uint64_t received_total = 0, unique_total = 0;  // the job's counters after the last batch
   boost::json::array rejected;     // {"line", "code", "message", "field"?}, the first 1 000
   double seconds = 0;

@@ -32,6 +32,7 @@ int watch_job(ApiClient& api, const std::string& job_id, const WatchOptions& opt
   const std::string path = "/v1/jobs/" + path_segment(job_id);
   const int interval_ms = static_cast<int>(options.interval * 1000);
   std::string last;
+  if (line.terminal()) fmt::print("{}\n", job_id);  // the bar leaves the id out to fit the row
   for (;;) {
     auto reply = api.get(path);
     if (!reply.ok()) {
