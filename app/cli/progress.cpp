@@ -119,7 +119,7 @@ std::string describe_job(const json::object& job, bool with_bar) {
 }
 
 StatusLine::StatusLine(bool terminal, std::chrono::milliseconds plain_every)
-    : terminal_(terminal), plain_every_(plain_every) {}
+    : terminal_(terminal), plain_every_(plain_every), last_(std::chrono::steady_clock::now()) {}
 
 namespace {
 // The terminal's width; a line longer than that would wrap, and \r would
@@ -140,9 +140,9 @@ void StatusLine::update(const std::string& line, bool force) {
     std::fputs(("\r" + shown + "\x1b[K").c_str(), stdout);
     drawn_ = true;
   } else {
-    if (!force && drawn_ && now - last_ < plain_every_) return;
+    if ((!force && now - last_ < plain_every_) || line == printed_) return;
     std::fputs((line + "\n").c_str(), stdout);
-    drawn_ = true;
+    printed_ = line;
   }
   last_ = now;
   std::fflush(stdout);

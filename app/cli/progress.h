@@ -45,7 +45,8 @@ class StatusLine {
   // `terminal`: redraw in place; otherwise print a line at most every `plain_every`.
   StatusLine(bool terminal, std::chrono::milliseconds plain_every = std::chrono::seconds(5));
   // Shows `line` now on a terminal (at most 10 times a second), or as a plain
-  // line when `plain_every` has passed since the last one (or `force`).
+  // line when `plain_every` has passed since the last one or the start (or
+  // `force`), unless it is the line printed last.
   void update(const std::string& line, bool force = false);
   // Ends the in-place line (a newline) so later output starts below it.
   void finish();
@@ -54,7 +55,8 @@ class StatusLine {
  private:
   bool terminal_;
   std::chrono::milliseconds plain_every_;
-  std::chrono::steady_clock::time_point last_{};
+  std::chrono::steady_clock::time_point last_;
+  std::string printed_;  // the last plain line, not repeated
   bool drawn_ = false;
 };
 

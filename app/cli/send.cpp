@@ -70,7 +70,8 @@ int send(ApiClient& api, const CliState& state, SendOptions& o) {
 
   UploadTotals totals;
   if (int code = upload_users(api, id, o.upload, totals); code != exit_code::ok) {
-    fmt::print(stderr, "  then: crier jobs run {} --watch   (or drop it: crier jobs cancel {})\n", id, id);
+    fmt::print(stderr, "job {} is CREATED and sends nothing until it runs: crier jobs run {} --watch once its users are in "
+                       "(or drop it: crier jobs cancel {})\n", id, id, id);
     return code;
   }
   if (text) print_totals(id, o.upload, totals);
@@ -94,9 +95,8 @@ int send(ApiClient& api, const CliState& state, SendOptions& o) {
   int code = exit_code::ok;
   if (o.watch) {
     if (text && !stdout_is_terminal()) fmt::print("{}: {}\n", id, status_of(job));
-    // json output: watch prints nothing; the summary below carries the final view.
-    code = watch_job(api, id, o.watch_options, OutputMode::text == state.common.mode() ? OutputMode::text : OutputMode::json,
-                     job);
+    o.watch_options.print_final = false;  // the summary below carries the final view
+    code = watch_job(api, id, o.watch_options, state.common.mode(), job);
     if (code == exit_code::interrupted || (!text && code == exit_code::unreachable)) return code;
   } else if (text) {
     fmt::print("{}: {}  (follow it: crier watch {})\n", id, status_of(job), id);

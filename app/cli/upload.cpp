@@ -134,9 +134,12 @@ int upload_users(ApiClient& api, const std::string& job_id, const UploadOptions&
       if (v.is_object())
         if (auto* ing = v.as_object().if_contains("ingested"); ing && ing->is_object())
           totals.received_total = counter(ing->as_object(), "received_total");
-      fmt::print(stderr, "stopped at row {} of {}: {} rows in {} batches were ingested before it\n", batch.first_record,
-                 options.file, with_commas(totals.rows), totals.batches);
-      print_resume_hint(job_id, options);
+      // Worth resuming when part of the file is in, or the failure may pass.
+      if (totals.batches > 0 || reply.status == 0 || reply.status >= 500) {
+        fmt::print(stderr, "stopped at row {} of {}: {} rows in {} batches were ingested before it\n",
+                   batch.first_record, options.file, with_commas(totals.rows), totals.batches);
+        print_resume_hint(job_id, options);
+      }
       totals.seconds = progress().seconds;
       return code;
     }
@@ -175,7 +178,7 @@ int upload_users(ApiClient& api, const std::string& job_id, const UploadOptions&
       totals.unique_total = counter(job.json().as_object(), "unique");
     }
   }
-  draw(true);
+  if (options.progress) draw(true);  // the bar's last state; in plain text the summary says it
   status.finish();
   return exit_code::ok;
 }

@@ -1,7 +1,9 @@
 #include "app/cli/user_file.h"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -33,12 +35,12 @@ const char* content_type(UserFormat format) {
 }
 
 Result<std::unique_ptr<UserFileReader>> UserFileReader::open(const std::string& path, UserFormat format) {
-  std::FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
-  if (!f) return make_error(ErrorKind::invalid, "file_unreadable", fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(ErrorKind::invalid, "file_unreadable", fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   struct stat st {};
   std::uint64_t size = 0;
-  if (::fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) size = static_cast<std::uint64_t>(st.st_size);
-  std::unique_ptr<UserFileReader> reader(new UserFileReader(f, format, size));
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) size = static_cast<std::uint64_t>(st.st_size);
+  std::unique_ptr<UserFileReader> reader(new UserFileReader(fd, format, size));
   if (format == UserFormat::csv) {
     // The header: the first row that is not blank.
     bool blank = true;
@@ -53,20 +55,25 @@ Result<std::unique_ptr<UserFileReader>> UserFileReader::open(const std::string& 
   return reader;
 }
 
-UserFileReader::UserFileReader(std::FILE* file, UserFormat format, std::uint64_t total_bytes)
-    : file_(file), format_(format), total_bytes_(total_bytes), buf_(new char[kBufferBytes]) {}
+UserFileReader::UserFileReader(int fd, UserFormat format, std::uint64_t total_bytes)
+    : fd_(fd), format_(format), total_bytes_(total_bytes), buf_(new char[kBufferBytes]) {}
 
 UserFileReader::~UserFileReader() {
-  if (file_ && file_ != stdin) std::fclose(file_);
+  if (fd_ > STDIN_FILENO) ::close(fd_);
 }
 
+// read(2), not fread: from a pipe it returns what has arrived, so rows
+// written slowly into `crier ingest JOB -` go out in batches as they come.
 bool UserFileReader::fill() {
   if (eof_) return false;
-  len_ = std::fread(buf_.get(), 1, kBufferBytes, file_);
+  ssize_t n;
+  do n = ::read(fd_, buf_.get(), kBufferBytes);
+  while (n < 0 && errno == EINTR);
   pos_ = 0;
-  if (len_ == 0) {
+  len_ = n > 0 ? static_cast<std::size_t>(n) : 0;
+  if (n <= 0) {
     eof_ = true;
-    error_ = std::ferror(file_) != 0;
+    error_ = n < 0;
     return false;
   }
   return true;

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,12 +55,12 @@ class UserFileReader {
   UserFormat format() const { return format_; }
 
  private:
-  UserFileReader(std::FILE* file, UserFormat format, std::uint64_t total_bytes);
+  UserFileReader(int fd, UserFormat format, std::uint64_t total_bytes);
   // Appends the next row (with a final '\n') to `out`; false at the end.
   Result<bool> append_row(std::string& out, bool& blank);
   bool fill();
 
-  std::FILE* file_;
+  int fd_;
   UserFormat format_;
   std::uint64_t total_bytes_;
   std::uint64_t bytes_read_ = 0;

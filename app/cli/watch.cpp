@@ -52,7 +52,7 @@ int watch_job(ApiClient& api, const std::string& job_id, const WatchOptions& opt
     if (text) {
       auto now = describe_job(final_view, line.terminal());
       // Plain lines only when something changed, so a paused job does not fill a log.
-      if (line.terminal() || now != last || done) line.update(now, done);
+      if (line.terminal() || now != last || done) line.update(now, done || last.empty());
       last = std::move(now);
     }
     if (done) break;
@@ -67,7 +67,7 @@ int watch_job(ApiClient& api, const std::string& job_id, const WatchOptions& opt
   }
   line.finish();
   auto status = std::string(final_view.at("status").as_string());
-  if (mode == OutputMode::json) print_json(final_view);
+  if (mode == OutputMode::json && options.print_final) print_json(final_view);
   return final_status_code(status, options.no_fail);
 }
 

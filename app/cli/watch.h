@@ -16,6 +16,7 @@ namespace crier::cli {
 struct WatchOptions {
   double interval = 0.5;  // seconds between polls
   bool no_fail = false;   // exit 0 whatever the final status
+  bool print_final = true;  // json mode: print the final view (send prints its own summary)
 };
 
 // COMPLETED, PARTIAL, FAILED or CANCELLED.
