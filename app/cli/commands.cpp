@@ -14,6 +14,9 @@ CLI::App* add_command(CLI::App* parent, const std::string& name, const std::stri
   cmd->add_option("--api-key", state.common.connection.api_key, "API key (default: $CRIER_API_KEY)");
   cmd->add_option("--output,-o", state.common.output, "text (for people, default) or json (for scripts)")
       ->check(CLI::IsMember({"text", "json"}));
+  cmd->footer(
+      "Exit codes: 0 done; 1 the server refused (error: <code>: <message> on stderr); 2 bad local input; "
+      "3 server unreachable; 4/5/6 a watched job ended PARTIAL/FAILED/CANCELLED; 130 Ctrl-C. See docs/cli.md.");
   cmd->callback([&state, run = std::move(run)] { state.action = run; });
   return cmd;
 }
