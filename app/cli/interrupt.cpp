@@ -1,6 +1,7 @@
 #include "app/cli/interrupt.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,7 +13,14 @@ namespace crier::cli {
 namespace {
 volatile std::sig_atomic_t stop_requested = 0;
 
-extern "C" void on_interrupt(int) { stop_requested = 1; }
+extern "C" void on_interrupt(int) {
+  stop_requested = 1;
+  // Say at once that it was heard (write(2) is async-signal-safe; stdio is not).
+  static const char msg[] = "\ncrier: stopping at the next safe point (Ctrl-C again to quit at once)\n";
+  if (::write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
+    // Nothing a signal handler can do about a closed stderr; the stop still happens.
+  }
+}
 }  // namespace
 
 void catch_interrupts() {

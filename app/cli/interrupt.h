@@ -1,4 +1,4 @@
-// Ctrl-C in the CLI: the first SIGINT (or SIGTERM) asks the running command
+// Ctrl-C in the CLI: the first SIGINT (or SIGTERM) says so on stderr and asks the running command
 // to stop at the next safe point (after the batch in flight has been answered,
 // between two polls of a job), so what the server holds is known and the
 // command can say how to resume. A second Ctrl-C ends the process at once,

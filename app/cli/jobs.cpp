@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <map>
 #include <memory>
 
 #include "app/cli/command.h"
@@ -52,7 +53,10 @@ std::string channel_of(const json::object& job) {
   if (auto* r = job.if_contains("routing"); r && r->is_object())
     if (auto* cs = r->as_object().if_contains("channels"); cs && cs->is_array())
       for (const auto& c : cs->as_array())
-        if (c.is_string()) out += (out.empty() ? "" : ">") + std::string(c.as_string());
+        if (c.is_string()) {
+          if (!out.empty()) out += '>';
+          out += c.as_string();
+        }
   return out.empty() ? "-" : out;
 }
 

@@ -46,7 +46,13 @@ std::string human_duration(double seconds) {
 std::string bar(double fraction, int width) {
   fraction = std::clamp(fraction, 0.0, 1.0);
   int full = static_cast<int>(fraction * width);
-  return "[" + std::string(full, '#') + std::string(width - full, '-') + "]";
+  std::string out;
+  out.reserve(static_cast<std::size_t>(width) + 2);
+  out += '[';
+  out.append(static_cast<std::size_t>(full), '#');
+  out.append(static_cast<std::size_t>(width - full), '-');
+  out += ']';
+  return out;
 }
 
 std::string describe_ingest(const IngestProgress& p, bool with_bar) {
@@ -135,9 +141,11 @@ void StatusLine::update(const std::string& line, bool force) {
   auto now = std::chrono::steady_clock::now();
   if (terminal_) {
     if (!force && drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
-    auto shown = line.substr(0, terminal_columns() - 1);
     // \r back to the start, the line, then erase what a longer line left.
-    std::fputs(("\r" + shown + "\x1b[K").c_str(), stdout);
+    std::string draw = "\r";
+    draw.append(line, 0, terminal_columns() - 1);
+    draw += "\x1b[K";
+    std::fputs(draw.c_str(), stdout);
     drawn_ = true;
   } else {
     if ((!force && now - last_ < plain_every_) || line == printed_) return;

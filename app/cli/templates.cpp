@@ -33,7 +33,8 @@ std::string channels_of(const json::object& t) {
         if (value.is_object()) locales = value.as_object().size();
         continue;
       }
-      out += (out.empty() ? "" : ",") + std::string(key);
+      if (!out.empty()) out += ',';
+      out += key;
     }
   if (locales) out += fmt::format(" (+{} locale{})", locales, locales == 1 ? "" : "s");
   return out;

@@ -131,6 +131,8 @@ TEST_F(TerminalTest, CtrlCDuringSendStopsAfterTheBatchInFlightAndTheHintFinishes
   const std::string id = m[1];
   ASSERT_TRUE(crier::testing::poll_until(20s, [&] { return num(job(id), "received") == 200; }));
   term_->ctrl_c();
+  ASSERT_TRUE(term_->wait_for([](const std::string& s) { return s.find("stopping at the next safe point") != std::string::npos; }, screen))
+      << screen;
   // The third batch completes, and is the last one sent.
   write_all(ndjson_users(250, 50));
   ASSERT_TRUE(term_->wait_for([](const std::string& s) { return s.find("EXIT=") != std::string::npos; }, screen));
