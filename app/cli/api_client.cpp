@@ -21,6 +21,11 @@ json::value Reply::json() const {
   return ec ? json::value() : v;
 }
 
+json::object Reply::object() const {
+  auto v = json();
+  return v.is_object() ? std::move(v.as_object()) : json::object();
+}
+
 ApiClient::ApiClient(Connection connection, std::chrono::milliseconds timeout) : connection_(std::move(connection)) {
   while (!connection_.url.empty() && connection_.url.back() == '/') connection_.url.pop_back();
   HttpClientOptions options;

@@ -8,6 +8,7 @@
 // tls_failed, timeout, network_error, bad_response, invalid_url).
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
@@ -41,6 +42,8 @@ struct Reply {
   bool ok() const { return status >= 200 && status < 300; }
   // The body as JSON (null when it is not JSON).
   boost::json::value json() const;
+  // The body's JSON object (empty when the body is not one).
+  boost::json::object object() const;
 };
 
 class ApiClient {

@@ -11,19 +11,14 @@
 
 namespace crier::cli {
 
-// Progress on a terminal is a bar; in text output to a pipe, plain lines.
-void set_progress(UploadOptions& options, OutputMode mode) {
-  bool text = mode == OutputMode::text;
-  options.progress = text && stdout_is_terminal();
-  options.plain_progress = text && !options.progress;
-}
-
+namespace {
 void add_upload_flags(CLI::App* cmd, UploadOptions& o) {
   cmd->add_option("--format", o.format, "csv or ndjson (default: from the file's extension)")
       ->check(CLI::IsMember({"csv", "ndjson", "jsonl"}));
   cmd->add_option("--batch-rows", o.batch_rows, "users per request (default 10000: one server commit each)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000}));
 }
+}  // namespace
 
 void add_ingest_command(CLI::App& app, CliState& state) {
   auto job = std::make_shared<std::string>();

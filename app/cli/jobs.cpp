@@ -101,7 +101,7 @@ int job_action(ApiClient& api, const CliState& state, const std::string& id, con
   auto reply = api.call("POST", job_path(id) + "/" + action);
   if (!f.watch || !reply.ok()) return show_job(reply, state);
   if (state.common.mode() == OutputMode::text && !stdout_is_terminal())
-    fmt::print("{}: {}\n", id, text(reply.json().as_object(), "status"));
+    fmt::print("{}: {}\n", id, text(reply.object(), "status"));
   json::object final_view;
   return watch_job(api, id, f.watch_options, state.common.mode(), final_view);
 }

@@ -36,8 +36,8 @@ std::string random_key() {
   return fmt::format("crier-cli-send.{:016x}{:016x}", d(rd), d(rd));
 }
 
-std::string status_of(const json::object& job) {
-  auto* s = job.if_contains("status");
+std::string status_of(const json::object& job, const char* member = "status") {
+  auto* s = job.if_contains(member);
   return s && s->is_string() ? std::string(s->as_string()) : std::string();
 }
 
@@ -64,8 +64,9 @@ int send(ApiClient& api, const CliState& state, SendOptions& o) {
 
   auto created = create_job(api, *spec);
   if (!created.ok()) return report_failure(created, state.common.connection);
-  auto job = created.json().as_object();
-  const std::string id(job.at("job_id").as_string());
+  auto job = created.object();
+  const std::string id = status_of(job, "job_id");
+  if (id.empty()) return report_input_error("the server's answer to the create has no job_id");
   if (text) fmt::print("created {}\n", id);
 
   UploadTotals totals;
@@ -91,7 +92,7 @@ int send(ApiClient& api, const CliState& state, SendOptions& o) {
     fmt::print(stderr, "job {} holds its users and is not running: crier jobs run {}\n", id, id);
     return code;
   }
-  job = ran.json().as_object();
+  job = ran.object();
   int code = exit_code::ok;
   if (o.watch) {
     if (text && !stdout_is_terminal()) fmt::print("{}: {}\n", id, status_of(job));

@@ -65,6 +65,12 @@ void print_resume_hint(const std::string& job_id, const UploadOptions& options) 
 
 }  // namespace
 
+void set_progress(UploadOptions& options, OutputMode mode) {
+  bool text = mode == OutputMode::text;
+  options.progress = text && stdout_is_terminal();
+  options.plain_progress = text && !options.progress;
+}
+
 int upload_users(ApiClient& api, const std::string& job_id, const UploadOptions& options, UploadTotals& totals) {
   auto format = user_format(options.format, options.file);
   if (!format)
@@ -77,12 +83,12 @@ int upload_users(ApiClient& api, const std::string& job_id, const UploadOptions&
   if (options.resume) {
     auto job = api.get("/v1/jobs/" + path_segment(job_id));
     if (!job.ok()) return report_failure(job, api.connection());
-    auto received = counter(job.json().as_object(), "received");
+    auto received = counter(job.object(), "received");
     auto skipped = file.skip(received);
     if (!skipped) return report_input_error(skipped.error().message);
     totals.skipped_rows = *skipped;
     totals.received_total = received;
-    totals.unique_total = counter(job.json().as_object(), "unique");
+    totals.unique_total = counter(job.object(), "unique");
     if (options.progress || options.plain_progress)
       fmt::print("resuming: the job has received {} users; skipping the file's first {} rows\n", with_commas(received),
                  with_commas(*skipped));
@@ -173,9 +179,9 @@ int upload_users(ApiClient& api, const std::string& job_id, const UploadOptions&
   if (totals.replayed_batches) {
     // Replayed answers carry old totals: ask the job for its counters now.
     auto job = api.get("/v1/jobs/" + path_segment(job_id));
-    if (job.ok() && job.json().is_object()) {
-      totals.received_total = counter(job.json().as_object(), "received");
-      totals.unique_total = counter(job.json().as_object(), "unique");
+    if (job.ok()) {
+      totals.received_total = counter(job.object(), "received");
+      totals.unique_total = counter(job.object(), "unique");
     }
   }
   if (options.progress) draw(true);  // the bar's last state; in plain text the summary says it
@@ -220,7 +226,7 @@ void print_totals(const std::string& job_id, const UploadOptions& options, const
       return v && v->is_string() ? std::string(v->as_string()) : std::string();
     };
     auto* line = r.if_contains("line");
-    fmt::print("  {} {}: {}: {}\n", options.format == "csv" || user_format(options.format, options.file) == UserFormat::csv ? "row" : "line",
+    fmt::print("  {} {}: {}: {}\n", user_format(options.format, options.file) == UserFormat::csv ? "row" : "line",
                line ? json::serialize(*line) : "?", text("code"), text("message"));
   }
   if (t.rejected_count > kShown)

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "app/cli/api_client.h"
+#include "app/cli/output.h"
 #include "app/cli/progress.h"
 #include "app/cli/user_file.h"
 
@@ -57,16 +58,8 @@ boost::json::object totals_json(const std::string& job_id, const UploadOptions& 
 // The totals for people: a summary line and the first rejected rows.
 void print_totals(const std::string& job_id, const UploadOptions& options, const UploadTotals& totals);
 
-}  // namespace crier::cli
-
-namespace CLI {
-class App;
-}
-
-namespace crier::cli {
-enum class OutputMode;
-// --format and --batch-rows, for `ingest` and `send`.
-void add_upload_flags(CLI::App* cmd, UploadOptions& options);
-// Bar on a terminal, plain lines for text to a pipe, nothing for json.
+// Progress as the output asks: a bar on a terminal, plain lines for text to
+// a pipe, nothing for json (stdout is the script's).
 void set_progress(UploadOptions& options, OutputMode mode);
+
 }  // namespace crier::cli

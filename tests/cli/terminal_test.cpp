@@ -17,6 +17,10 @@
 namespace crier::cli_test {
 namespace {
 
+// "EXIT=<digits>": the shell's echo after the command. The typed command line
+// itself shows "EXIT=$?", which must not count.
+bool has_exit_line(const std::string& screen) { return std::regex_search(screen, std::regex("EXIT=[0-9]")); }
+
 class TerminalTest : public CliTest {
  protected:
   void SetUp() override {
@@ -29,12 +33,19 @@ class TerminalTest : public CliTest {
     term_.reset();
     CliTest::TearDown();
   }
-  // Types `command; echo EXIT=$?` and waits for the EXIT line; returns the screen.
+  // Types `clear; command; echo EXIT<n>=$?` and waits for that line (a
+  // number of its own, so an earlier command's screen cannot pass for it);
+  // returns the screen and sets last_exit_.
   std::string run_in_terminal(const std::string& command) {
-    term_->type("clear; " + command + "; echo EXIT=$?");
+    const int n = ++commands_;
+    term_->type(fmt::format("clear; {}; echo EXIT{}=$?", command, n));
     std::string screen;
-    EXPECT_TRUE(term_->wait_for([](const std::string& s) { return s.find("EXIT=") != std::string::npos; }, screen))
+    std::smatch m;
+    const std::regex exit_line(fmt::format("EXIT{}=([0-9]+)", n));
+    EXPECT_TRUE(term_->wait_for([&](const std::string& s) { return std::regex_search(s, m, exit_line); }, screen))
         << screen;
+    std::regex_search(screen, m, exit_line);
+    last_exit_ = m.empty() ? -1 : std::stoi(m[1]);
     return screen;
   }
   static int lines_containing(const std::string& screen, const std::string& needle) {
@@ -52,6 +63,8 @@ class TerminalTest : public CliTest {
     return str(stdout_object(r), "job_id");
   }
   std::unique_ptr<TmuxTerminal> term_;
+  int commands_ = 0;
+  int last_exit_ = -1;
   const std::string crier_ = CRIER_BINARY;
 };
 
@@ -59,7 +72,7 @@ TEST_F(TerminalTest, IngestDrawsOneBarInPlaceOnATerminalAndPlainLinesInAPipe) {
   auto id = new_job();
   auto file = write_file("users.csv", csv_users(0, 1000));
   auto screen = run_in_terminal(fmt::format("{} ingest {} {} --batch-rows 100", crier_, id, file.string()));
-  EXPECT_NE(screen.find("EXIT=0"), std::string::npos) << screen;
+  EXPECT_EQ(last_exit_, 0) << screen;
   // Ten batches, one row on the screen: the bar was redrawn, not reprinted.
   EXPECT_EQ(lines_containing(screen, "rows/s"), 1) << screen;
   const auto size = crier::cli::human_bytes(csv_users(0, 1000).size());
@@ -72,6 +85,7 @@ TEST_F(TerminalTest, IngestDrawsOneBarInPlaceOnATerminalAndPlainLinesInAPipe) {
   // The same through a pipe: no bar, no escape sequences, plain lines.
   auto id2 = new_job();
   auto piped = run_in_terminal(fmt::format("{} ingest {} {} --batch-rows 100 | cat -v", crier_, id2, file.string()));
+  EXPECT_EQ(last_exit_, 0) << piped;
   EXPECT_EQ(piped.find("[#"), std::string::npos) << piped;
   EXPECT_EQ(piped.find("^["), std::string::npos) << "no ANSI escapes in a pipe: " << piped;
   EXPECT_NE(piped.find("ingested 1,000 rows of"), std::string::npos) << piped;
@@ -82,7 +96,7 @@ TEST_F(TerminalTest, SendWatchShowsTheJobsBarUntilItEnds) {
   auto screen = run_in_terminal(fmt::format(
       R"({} send --channel email --content '{{"email":{{"text":"hi"}}}}' --ndjson {} --rate 1000 --watch)", crier_,
       file.string()));
-  EXPECT_NE(screen.find("EXIT=0"), std::string::npos) << screen;
+  EXPECT_EQ(last_exit_, 0) << screen;
   EXPECT_TRUE(std::regex_search(screen, std::regex(R"(COMPLETED  \[#{24}\] 100%  sent 300  failed 0  skipped 0  of 300)")))
       << screen;
   EXPECT_EQ(lines_containing(screen, "sent "), 1) << "the job's bar is redrawn in place: " << screen;
@@ -98,7 +112,7 @@ TEST_F(TerminalTest, CtrlCDuringWatchLeavesTheJobRunningAndSaysHowToComeBack) {
   ASSERT_TRUE(term_->wait_for([](const std::string& s) { return s.find("PROCESSING [") != std::string::npos; }, screen))
       << screen;
   term_->ctrl_c();
-  ASSERT_TRUE(term_->wait_for([](const std::string& s) { return s.find("EXIT=") != std::string::npos; }, screen))
+  ASSERT_TRUE(term_->wait_for(has_exit_line, screen))
       << screen;
   EXPECT_NE(screen.find("EXIT=130"), std::string::npos) << screen;
   EXPECT_NE(screen.find("stopped watching; job " + id + " is PROCESSING"), std::string::npos) << screen;
@@ -135,7 +149,7 @@ TEST_F(TerminalTest, CtrlCDuringSendStopsAfterTheBatchInFlightAndTheHintFinishes
       << screen;
   // The third batch completes, and is the last one sent.
   write_all(ndjson_users(250, 50));
-  ASSERT_TRUE(term_->wait_for([](const std::string& s) { return s.find("EXIT=") != std::string::npos; }, screen));
+  ASSERT_TRUE(term_->wait_for(has_exit_line, screen));
   ::close(fd);
   EXPECT_NE(screen.find("EXIT=130"), std::string::npos) << screen;
   EXPECT_NE(screen.find(fmt::format("job {} is CREATED and holds 300 users", id)), std::string::npos) << screen;
