@@ -98,5 +98,20 @@ TEST_F(IngestTest, StdinNeedsAFormatAndStreams) {
   EXPECT_EQ(late.err.find("--resume"), std::string::npos) << "nothing to resume when the first batch is refused: " << late.err;
 }
 
+TEST_F(IngestTest, AHeaderTheServerRefusesIsOneErrorLineAndNothingIsStored) {
+  const auto id = new_job();
+  auto file = write_file("users.csv", "user_id,email,favourite_colour\nu1,u1@example.com,blue\n");
+  auto r = crier({"ingest", id, file.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_TRUE(r.err.starts_with("error: invalid_csv_header: ")) << r.err;
+  EXPECT_NE(r.err.find("field favourite_colour"), std::string::npos) << r.err;
+  EXPECT_EQ(num(job(id), "received"), 0);
+
+  auto empty = write_file("empty.csv", "\n\n");
+  auto no_header = crier({"ingest", id, empty.string()});
+  EXPECT_EQ(no_header.exit_code, 2) << "found before sending anything: " << no_header.describe();
+  EXPECT_NE(no_header.err.find("has no header row"), std::string::npos) << no_header.err;
+}
+
 }  // namespace
 }  // namespace crier::cli_test
