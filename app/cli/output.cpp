@@ -20,6 +20,12 @@ bool resolve_connection(CommonOptions& options) {
     report_input_error("no server: pass --url or set CRIER_URL (e.g. http://127.0.0.1:8080)");
     return false;
   }
+  const auto& url = options.connection.url;
+  if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+    // A local mistake, not an unreachable server.
+    report_input_error("the server URL must start with http:// or https://, not '" + url + "'");
+    return false;
+  }
   return true;
 }
 

@@ -33,7 +33,8 @@ struct CommonOptions {
 };
 
 // Fills the connection from CRIER_URL / CRIER_API_KEY where no flag gave it.
-// Returns false (after printing why) when there is still no URL.
+// Returns false (after printing why) when there is still no URL, or it is
+// not an http(s) URL.
 bool resolve_connection(CommonOptions& options);
 
 // Prints the failure as one line on stderr and returns its exit code:

@@ -64,6 +64,15 @@ TEST_F(CommandsTest, ConnectionComesFromFlagsOverEnvironment) {
   EXPECT_EQ(none.exit_code, 2) << none.describe();
   EXPECT_NE(none.err.find("CRIER_URL"), std::string::npos) << none.err;
 
+  auto ftp = crier({"jobs", "list", "--url", "ftp://127.0.0.1:21"});
+  EXPECT_EQ(ftp.exit_code, 2) << ftp.describe();
+  EXPECT_NE(ftp.err.find("http:// or https://"), std::string::npos) << ftp.err;
+
+  // An https URL goes through TLS: our plain-HTTP server cannot answer a handshake.
+  auto tls = crier({"jobs", "list", "--url", "https" + url().substr(4)});
+  EXPECT_EQ(tls.exit_code, 3) << tls.describe();
+  EXPECT_NE(tls.err.find("tls_failed"), std::string::npos) << tls.err;
+
   // --url and --api-key win over the environment.
   auto flags = crier({"jobs", "list", "--url", url(), "--api-key", kApiKey},
                      {"CRIER_URL=http://127.0.0.1:1", "CRIER_API_KEY=wrong-key-0000"});
