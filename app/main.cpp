@@ -12,6 +12,7 @@
 
 #include "api/router.h"
 #include "api/server.h"
+#include "app/cli/commands.h"
 #include "app/config.h"
 #include "app/secrets.h"
 #include "app/sink.h"
@@ -262,8 +263,10 @@ int main(int argc, char** argv) {
   std::string compact_dir;
   auto* compact_cmd = app.add_subcommand("compact", "Compact a data directory (server stopped) and print its size");
   compact_cmd->add_option("--data-dir", compact_dir, "RocksDB data directory")->required();
+  crier::cli::ClientCommands client_commands(app);
   CLI11_PARSE(app, argc, argv);
   if (sink_command.chosen()) return sink_command.run();
+  if (client_commands.chosen()) return client_commands.run();
   if (compact_cmd->parsed()) return compact(compact_dir);
 
   auto die = [](const crier::Error& e) {

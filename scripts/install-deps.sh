@@ -10,6 +10,7 @@ packages=(
   librocksdb-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
   libtomlplusplus-dev libkainjow-mustache-dev libssl-dev libxxhash-dev libcsv-dev
   libjemalloc-dev  # the server's allocator
+  tmux  # the CLI's terminal tests (tests/cli): progress bars on a real terminal
   curl
   python3-aiosmtpd openssl  # the SMTP provider tests: a real SMTP server and a test certificate
 )
