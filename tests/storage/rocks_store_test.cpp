@@ -626,6 +626,13 @@ TEST(RocksStoreReadTest, ReadingAJobSetsOffNoRewriteOfItsFiles) {
   };
   for (int i = 0; i < 20 && rewrites() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(rewrites(), 0);
+  // The scan read the log the events go to: a missing or silent LOG would
+  // pass the check above whatever happened.
+  std::ifstream log(dir.path() / "LOG");
+  ASSERT_TRUE(log) << "RocksDB's LOG is where compactions are reported";
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"event\": \"recovery_started\""), std::string::npos)
+      << "the reopen's recovery is logged as an event, as a compaction would be";
 }
 
 TEST(RocksStoreOpenTest, UnusablePathIsAnErrorNotACrash) {
