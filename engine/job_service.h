@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/job_events.h"
 #include "engine/job_state.h"
 #include "engine/job_store.h"
 #include "engine/sender_store.h"
@@ -44,6 +45,8 @@ class JobService {
   JobService(JobStore& jobs, TemplateStore& templates, Clock clock);
 
   void set_listener(JobListener* listener) { listener_ = listener; }
+  // Told of lifecycle events and ingests (logs, metrics); may be null.
+  void set_events(JobEventObserver* events) { events_ = events; }
   // Where senders are kept; without it, a job naming a sender is refused.
   void set_senders(SenderStore* senders) { senders_ = senders; }
   std::int64_t now_ms() const { return clock_(); }
@@ -115,6 +118,7 @@ class JobService {
   TemplateStore& templates_;
   Clock clock_;
   JobListener* listener_ = nullptr;
+  JobEventObserver* events_ = nullptr;
   SenderStore* senders_ = nullptr;
   // Striped: bounded memory whatever the number of jobs.
   std::array<std::mutex, 64> locks_;
