@@ -26,6 +26,9 @@ struct Config {
   unsigned min_rate_window = 10;
   bool sync_writes = true;
   std::string log_level = "info";
+  std::string log_format = "text";  // or "json": one JSON object per line
+  // GET /metrics asks for an API key (any tenant's) instead of being open.
+  bool metrics_require_key = false;
   std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant
   api::ApiLimits limits;
   DispatchOptions dispatch;

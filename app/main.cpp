@@ -12,9 +12,12 @@
 #include <random>
 #include <thread>
 
+#include "api/metrics.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "app/config.h"
+#include "app/logging.h"
+#include "app/metrics_sources.h"
 #include "app/sink.h"
 #include "engine/time_format.h"
 #include "storage/rocks_store.h"
@@ -55,8 +58,10 @@ int serve(crier::Config config, const std::string& config_path) {
   using namespace crier;
   // Logs go to stderr: stdout carries the start-up lines (the first names
   // the port, which scripts and tests listening on port 0 read).
-  spdlog::set_default_logger(spdlog::stderr_color_mt("crier"));
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (auto r = start_logging(config.log_level, config.log_format); !r) {
+    fmt::print(stderr, "crier: {}\n", r.error().message);
+    return 2;
+  }
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (config.threads == 0) config.threads = cores;
   // Dispatch threads block in RocksDB's synced writes (the fsync of each
@@ -106,6 +111,9 @@ int serve(crier::Config config, const std::string& config_path) {
     return 1;
   }
   JobService service(**store, **store, now_unix_ms);
+  api::Metrics metrics;
+  JobEventRecorder job_events(metrics);
+  service.set_events(&job_events);
   service.set_senders(store->get());
   // Callbacks are signed with the webhook provider's secret. Built before
   // the dispatcher, so it outlives the loops that feed it.
@@ -136,6 +144,10 @@ int serve(crier::Config config, const std::string& config_path) {
   ctx.hold_of = [&](const JobKey& k) { return dispatcher.hold_of(k); };
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
   ctx.senders = store->get();
+  add_dispatch_metrics(metrics, dispatcher);
+  add_store_metrics(metrics, **store);
+  ctx.metrics = &metrics;
+  ctx.metrics_require_key = config.metrics_require_key;
   api::Router router(ctx);
 
   listen->io_threads = config.threads;
@@ -174,6 +186,13 @@ int serve(crier::Config config, const std::string& config_path) {
     if (config_path.empty()) {
       spdlog::warn("SIGHUP: no --config file to reload");
       continue;
+    }
+    // The log level first: it applies even when the limits do not parse.
+    if (auto level = reload_log_level(config_path); !level) {
+      spdlog::error("SIGHUP: {} (log level unchanged)", level.error().message);
+    } else if (*level) {
+      spdlog::set_level(**level);
+      spdlog::info("SIGHUP: log level {} from {}", spdlog::level::to_string_view(**level), config_path);
     }
     auto reloaded = reload_limits(config_path);
     if (!reloaded) {
@@ -250,8 +269,8 @@ int main(int argc, char** argv) {
   std::optional<std::size_t> max_connections, min_body_rate;
   std::optional<unsigned> request_timeout, min_rate_window;
   int dispatch_nice = -1;
-  std::string listen, data_dir, log_level, default_provider;
-  bool no_sync = false;
+  std::string listen, data_dir, log_level, log_format, default_provider;
+  bool no_sync = false, metrics_require_key = false;
 
   auto* serve_cmd = app.add_subcommand("serve", "Run the HTTP API and the dispatcher");
   serve_cmd->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free one)");
@@ -273,7 +292,11 @@ int main(int argc, char** argv) {
                         "(default 10: the HTTP API keeps priority over bulk work)")->check(CLI::Range(0, 19));
   serve_cmd->add_option("--default-provider", default_provider, "provider for every job that names none, whatever its channel (e.g. log or null for a dry run); "
                         "without it: dispatch.channels, else dispatch.default_provider (log)");
-  serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");
+  serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off (default info; "
+                        "SIGHUP re-reads server.log_level from --config)");
+  serve_cmd->add_option("--log-format", log_format, "text (for people, default) or json (one object per line)");
+  serve_cmd->add_flag("--metrics-require-key", metrics_require_key,
+                      "GET /metrics asks for an API key (default: open to scrapers without one)");
   serve_cmd->add_flag("--no-sync", no_sync, "acknowledge writes before the WAL is fsync'd (faster; a power loss may lose acknowledged data)");
   crier::SinkCommand sink_command(app);
   std::string compact_dir;
@@ -318,6 +341,8 @@ int main(int argc, char** argv) {
     config.dispatch.channel_providers.clear();
   }
   if (!log_level.empty()) config.log_level = log_level;
+  if (!log_format.empty()) config.log_format = log_format;
+  if (metrics_require_key) config.metrics_require_key = true;
   if (no_sync) config.sync_writes = false;
   return serve(std::move(config), config_file);
 }
