@@ -8,6 +8,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <utility>
 
 #include "engine/channel.h"
 
@@ -30,6 +31,23 @@ struct ProviderMetrics {
   std::atomic<std::uint64_t> retries{0};
   // Messages handed to the provider and not answered yet.
   std::atomic<std::int64_t> in_flight{0};
+};
+
+// A commit's attempts by channel and outcome, counted in plain integers and
+// added to the provider's atomics once per slot (not once per message).
+struct AttemptTally {
+  std::array<std::array<std::uint64_t, kAttemptOutcomeCount>, kChannelCount> counts{};
+  std::uint64_t retries = 0;
+  void count(Channel channel, AttemptOutcome outcome) {
+    ++counts[static_cast<std::size_t>(channel)][static_cast<std::size_t>(outcome)];
+  }
+  void flush(ProviderMetrics& m) {
+    for (std::size_t c = 0; c < kChannelCount; ++c)
+      for (std::size_t o = 0; o < kAttemptOutcomeCount; ++o)
+        if (counts[c][o])
+          m.attempts[c][o].fetch_add(std::exchange(counts[c][o], 0), std::memory_order_relaxed);
+    if (retries) m.retries.fetch_add(std::exchange(retries, 0), std::memory_order_relaxed);
+  }
 };
 
 // The three token-bucket levels a chunk passes, innermost first.

@@ -109,19 +109,6 @@ asio::awaitable<void> send_chunk(Provider& provider, ProviderMetrics& metrics, s
   co_await done.async_send(boost::system::error_code{}, index, asio::use_awaitable);
 }
 
-// A commit's attempts by channel and outcome, counted in plain integers and
-// added to the provider's atomics once per slot (not once per message).
-struct AttemptTally {
-  std::array<std::array<std::uint64_t, kAttemptOutcomeCount>, kChannelCount> counts{};
-  std::uint64_t retries = 0;
-  void flush(ProviderMetrics& m) {
-    for (std::size_t c = 0; c < kChannelCount; ++c)
-      for (std::size_t o = 0; o < kAttemptOutcomeCount; ++o)
-        if (counts[c][o]) m.attempts[c][o].fetch_add(std::exchange(counts[c][o], 0), std::memory_order_relaxed);
-    if (retries) m.retries.fetch_add(std::exchange(retries, 0), std::memory_order_relaxed);
-  }
-};
-
 // The items of a window that it sends: not final, not waiting in the retry
 // queue. PENDING ones become ENQUEUED (in memory; counted in `delta`); those
 // ENQUEUED already (an interrupted turn) are not counted again.
@@ -872,7 +859,6 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
     const ProviderSettings& settings = groups[g].reg->settings;
     auto& state = items[message_item[k]].state;
     const auto& o = outcomes[k];
-    const auto channel = static_cast<std::size_t>(messages[k].channel);
     if (state.attempts > 0) ++tally.retries;
     state.attempts += 1;
     if (o.ok) {
@@ -880,18 +866,18 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
       state.sent_at = now;
       state.error_code.clear();
       state.error_message.clear();
-      ++tally.counts[channel][static_cast<std::size_t>(AttemptOutcome::sent)];
+      tally.count(messages[k].channel, AttemptOutcome::sent);
       continue;
     }
     state.error_code = o.error_code;
     state.error_message = o.error_message;
     if (o.transient && state.attempts < settings.max_attempts) {
       state.next_attempt_at = now + std::max(backoff_ms(settings, state.attempts), o.retry_after_ms);
-      ++tally.counts[channel][static_cast<std::size_t>(AttemptOutcome::retried)];
+      tally.count(messages[k].channel, AttemptOutcome::retried);
       continue;  // stays ENQUEUED, in the retry queue
     }
     state.status = RecipientStatus::failed;
-    ++tally.counts[channel][static_cast<std::size_t>(AttemptOutcome::failed)];
+    tally.count(messages[k].channel, AttemptOutcome::failed);
     if (o.transient)
       state.error_message = fmt::format("gave up after {} attempts: {}", state.attempts, o.error_message);
   }
