@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "api/route_pattern.h"
@@ -185,6 +186,12 @@ std::string Metrics::render() const {
   for (std::size_t e = 0; e < kJobEventCount; ++e)
     w.sample("crier_job_events_total", {{"event", to_string(static_cast<JobEvent>(e))}},
              job_events[e].value());
+  w.family("crier_jobs", "gauge", "Jobs by current status (every tenant's, as stored)");
+  for (std::size_t s = 0; s < kJobStatusCount; ++s) {
+    std::string status(to_string(static_cast<JobStatus>(s)));
+    for (auto& c : status) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    w.sample("crier_jobs", {{"status", status}}, static_cast<double>(jobs_by_status[s].value()));
+  }
   w.family("crier_users_ingested_total", "counter",
            "Users received by ingest since the server started, by outcome (accepted, duplicate, "
            "rejected)");

@@ -62,6 +62,16 @@ class Counter {
   std::atomic<std::uint64_t> v_{0};
 };
 
+// A level that goes up and down (jobs in a status).
+class Gauge {
+ public:
+  void add(std::int64_t n) { v_.fetch_add(n, std::memory_order_relaxed); }
+  std::int64_t value() const { return v_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> v_{0};
+};
+
 // Durations in fixed buckets (seconds), as a Prometheus histogram.
 class DurationHistogram {
  public:
@@ -111,6 +121,9 @@ class Metrics {
  public:
   HttpMetrics http;
   std::array<Counter, kJobEventCount> job_events;
+  // Jobs by their current status: seeded from the store at start-up, then
+  // moved by each job event's from → to.
+  std::array<Gauge, kJobStatusCount> jobs_by_status;
   Counter users_accepted, users_duplicate, users_rejected;
 
   // A source writes its own families at scrape time (dispatch, storage).

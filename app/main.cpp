@@ -114,6 +114,10 @@ int serve(crier::Config config, const std::string& config_path) {
   api::Metrics metrics;
   JobEventRecorder job_events(metrics);
   service.set_events(&job_events);
+  if (auto r = seed_job_statuses(metrics, **store); !r) {
+    spdlog::critical("reading the jobs: {}", r.error().message);
+    return 1;
+  }
   service.set_senders(store->get());
   // Callbacks are signed with the webhook provider's secret. Built before
   // the dispatcher, so it outlives the loops that feed it.

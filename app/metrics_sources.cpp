@@ -91,8 +91,20 @@ void add_store_metrics(api::Metrics& metrics, const RocksStore& store) {
   });
 }
 
-void JobEventRecorder::on_job_event(const Job& job, JobEvent event) {
+Result<void> seed_job_statuses(api::Metrics& metrics, JobStore& store) {
+  std::array<std::int64_t, kJobStatusCount> counts{};
+  auto r =
+      store.for_each_job([&](const Job& job) { ++counts[static_cast<std::size_t>(job.status)]; },
+                         [](std::string_view, std::string_view) {});
+  if (!r) return r;
+  for (std::size_t s = 0; s < kJobStatusCount; ++s) metrics.jobs_by_status[s].add(counts[s]);
+  return {};
+}
+
+void JobEventRecorder::on_job_event(const Job& job, JobEvent event, std::optional<JobStatus> from) {
   metrics_.job_events[static_cast<std::size_t>(event)].add();
+  if (from) metrics_.jobs_by_status[static_cast<std::size_t>(*from)].add(-1);
+  metrics_.jobs_by_status[static_cast<std::size_t>(job.status)].add(1);
   const std::string id = job.id();
   api::LogLine("job", fmt::format("job {} {}", id, to_string(event)))
       .add("job_event", to_string(event))

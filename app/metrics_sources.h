@@ -19,12 +19,17 @@ void add_dispatch_metrics(api::Metrics& metrics, const Dispatcher& dispatcher);
 // crier_rocksdb_write_stopped.
 void add_store_metrics(api::Metrics& metrics, const RocksStore& store);
 
+// Seeds the jobs-by-status gauge with one pass over the stored jobs (before
+// the server takes requests, so no event is counted twice). Unreadable job
+// records are left out (recovery reports them).
+Result<void> seed_job_statuses(api::Metrics& metrics, JobStore& store);
+
 // Counts job events and ingested users into the registry and writes one log
 // line per job event.
 class JobEventRecorder final : public JobEventObserver {
  public:
   explicit JobEventRecorder(api::Metrics& metrics) : metrics_(metrics) {}
-  void on_job_event(const Job& job, JobEvent event) override;
+  void on_job_event(const Job& job, JobEvent event, std::optional<JobStatus> from) override;
   void on_users_ingested(const Job& job, std::int64_t accepted, std::int64_t duplicates,
                          std::int64_t rejected) override;
 

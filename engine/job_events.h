@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "engine/job.h"
@@ -25,6 +26,8 @@ enum class JobEvent : std::uint8_t {
   failed,
 };
 inline constexpr std::size_t kJobEventCount = 9;
+// JobStatus values, for arrays indexed by status (cancelled is the last).
+inline constexpr std::size_t kJobStatusCount = static_cast<std::size_t>(JobStatus::cancelled) + 1;
 
 // Lower-case names, as logs and the metrics' `event` label show them.
 std::string_view to_string(JobEvent e);
@@ -40,7 +43,9 @@ JobEvent event_of(JobAction action, JobStatus reached);
 class JobEventObserver {
  public:
   virtual ~JobEventObserver() = default;
-  virtual void on_job_event(const Job& job, JobEvent event) = 0;
+  // `from`: the status the job had before (none for `created`), so an
+  // observer can keep jobs by status without reading them.
+  virtual void on_job_event(const Job& job, JobEvent event, std::optional<JobStatus> from) = 0;
   // Users of one committed ingest batch (or job created with users):
   // accepted as new recipients, dropped as duplicates, rejected as invalid.
   virtual void on_users_ingested(const Job& job, std::int64_t accepted, std::int64_t duplicates,

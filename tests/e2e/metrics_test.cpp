@@ -192,12 +192,26 @@ TEST_F(MetricsTest, CountersEqualWhatAJobThroughTheSinkDid) {
   EXPECT_EQ(m.sum("crier_rocksdb_write_stopped"), 0);
   EXPECT_TRUE(m.has_family("crier_rocksdb_write_stalls_total"));
 
+  // Jobs by status: the one job, PARTIAL.
+  EXPECT_EQ(m.type_of("crier_jobs"), "gauge");
+  EXPECT_EQ(m.sum("crier_jobs", {{"status", "partial"}}), 1);
+  EXPECT_EQ(m.sum("crier_jobs"), 1);
+
   // The scrape before this one is counted now (a request is counted once
   // answered).
   auto again = scrape();
   EXPECT_EQ(again.sum("crier_http_requests_total",
                       {{"route", "/metrics"}, {"method", "GET"}, {"status", "200"}}),
             1);
+
+  // After a restart, counters start from zero and jobs by status are read
+  // from the store.
+  kill9_and_restart();
+  auto restarted = scrape();
+  EXPECT_EQ(restarted.sum("crier_jobs", {{"status", "partial"}}), 1);
+  EXPECT_EQ(restarted.sum("crier_jobs"), 1);
+  EXPECT_EQ(restarted.sum("crier_job_events_total"), 0);
+  EXPECT_EQ(restarted.sum("crier_messages_total").value_or(0), 0);
 }
 
 TEST_F(MetricsTest, LogsOneJsonLinePerRequestAndPerJobEvent) {
@@ -248,6 +262,10 @@ TEST_F(MetricsTest, LogsOneJsonLinePerRequestAndPerJobEvent) {
   auto m = scrape();
   for (std::string_view e : {"created", "started", "paused", "resumed", "cancelled"})
     EXPECT_EQ(m.sum("crier_job_events_total", {{"event", e}}), 1) << e;
+  // Each event moved the job from one status to the next: it is counted
+  // once, where it ended.
+  EXPECT_EQ(m.sum("crier_jobs", {{"status", "cancelled"}}), 1);
+  EXPECT_EQ(m.sum("crier_jobs"), 1);
 }
 
 // SIGHUP re-reads [server] log_level from the config file.
