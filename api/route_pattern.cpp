@@ -7,7 +7,7 @@ namespace {
 
 // Every route the server answers, native and façades. A segment in braces
 // matches any one segment.
-constexpr std::array<std::string_view, 33> kPatterns = {
+constexpr std::array<std::string_view, 35> kPatterns = {
     "/healthz",
     "/readyz",
     "/metrics",
@@ -19,6 +19,8 @@ constexpr std::array<std::string_view, 33> kPatterns = {
     "/v1/jobs/{id}/resume",
     "/v1/jobs/{id}/cancel",
     "/v1/receipts/{provider}",
+    "/v1/webhook-secret",
+    "/v1/webhook-secret/rotate",
     "/v1/sms/segments",
     "/v1/senders",
     "/v1/senders/{id}",

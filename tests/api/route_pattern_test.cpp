@@ -22,6 +22,7 @@ TEST(RoutePattern, NativeRoutesNameTheirPatternNotTheirIds) {
               std::string("/v1/jobs/{id}/") + std::string(action));
   EXPECT_EQ(pattern_of("/v1/receipts/twilio"), "/v1/receipts/{provider}");
   EXPECT_EQ(pattern_of("/v1/sms/segments"), "/v1/sms/segments");
+  EXPECT_EQ(pattern_of("/v1/webhook-secret/rotate"), "/v1/webhook-secret/rotate");
   EXPECT_EQ(pattern_of("/v1/senders/123"), "/v1/senders/{id}");
   EXPECT_EQ(pattern_of("/v1/templates/welcome"), "/v1/templates/{id}");
   EXPECT_EQ(pattern_of("/v1/notification-groups/g1"), "/v1/notification-groups/{id}");
