@@ -18,6 +18,8 @@
 
 namespace crier::api {
 
+class Metrics;
+
 struct ApiLimits {
   std::size_t max_body_bytes = 64u << 20;     // buffered bodies (413 beyond)
   std::size_t max_users_per_batch = 100000;   // users in one JSON body (413 beyond)
@@ -53,6 +55,11 @@ struct ApiContext {
   std::atomic<bool> ready{false};
   // WhatsApp senders (/v1/senders); the same store JobService was given.
   SenderStore* senders = nullptr;
+  // The metrics registry (GET /metrics and what the server records of
+  // each request); null: no /metrics. Open to scrapers without a key
+  // unless metrics_require_key.
+  Metrics* metrics = nullptr;
+  bool metrics_require_key = false;
 };
 
 }  // namespace crier::api

@@ -10,6 +10,7 @@
 #include "api/auth.h"
 #include "api/compat/facades.h"
 #include "api/errors.h"
+#include "api/routes/metrics.h"
 #include "api/routes/routes.h"
 
 namespace crier::api {
@@ -151,7 +152,7 @@ std::optional<ApiResponse> Router::authenticate(ApiRequest& req) const {
 }
 
 std::optional<ApiResponse> Router::authenticate_headers(ApiRequest& req) const {
-  if (req.path == "/healthz" || req.path == "/readyz") return std::nullopt;
+  if (req.path == "/healthz" || req.path == "/readyz" || metrics_open(ctx_, req)) return std::nullopt;
   if (const auto* facade = facade_for(req.path)) {
     if (auto auth = facade->authenticate(ctx_, req); !auth) return facade->error(auth.error(), req);
     return std::nullopt;
@@ -246,6 +247,11 @@ ApiResponse Router::handle_unguarded(ApiRequest& req) {
       return fail(e, req);
     }
     return json_response(200, json::object{{"status", "ready"}});
+  }
+  if (req.path == "/metrics") {
+    if (!metrics_open(ctx_, req))
+      if (auto denied = authenticate(req)) return std::move(*denied);
+    return serve_metrics(ctx_, req);
   }
   if (const auto* facade = facade_for(req.path)) {
     if (auto auth = facade->authenticate(ctx_, req); !auth) return facade->error(auth.error(), req);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api/errors.h"
+#include "api/request_record.h"
 #include "engine/ids.h"
 
 namespace crier::api {
@@ -91,6 +92,7 @@ http::response<http::string_body> to_http(ApiResponse res, const std::string& re
 struct BodyClock {
   std::chrono::steady_clock::time_point deadline, window_start;
   std::size_t window_bytes = 0;
+  std::size_t total_bytes = 0;  // the whole body's, for the request's record
 };
 
 }  // namespace
@@ -237,17 +239,12 @@ struct Server::Impl {
         }
       }
 
-      const int status = res.status;
+      RequestRecord record{res.status, {}, clock.total_bytes, res.body.size()};
       auto out = to_http(std::move(res), req.request_id, keep_alive);
       stream.expires_after(options.idle_timeout);
       auto [wec, wn] = co_await http::async_write(stream, out, use_tuple);
-      auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_at).count();
-      if (status >= 500)
-        spdlog::error("{} {} {} {:.1f}ms {}", req.method, req.path, status, ms, req.request_id);
-      else if (req.method != "GET" || status >= 400)
-        spdlog::info("{} {} {} {:.1f}ms {}", req.method, req.path, status, ms, req.request_id);
-      else
-        spdlog::debug("{} {} {} {:.1f}ms {}", req.method, req.path, status, ms, req.request_id);
+      record.took = std::chrono::steady_clock::now() - started_at;
+      record_request(router.context().metrics, req, record);
       if (wec || !keep_alive) break;
       // An idle connection keeps no body-sized buffer (what is left of a
       // pipelined request stays).
@@ -336,6 +333,7 @@ struct Server::Impl {
       ++*generation;
       watchdog.cancel();
       clock.window_bytes += before - body.size;
+      clock.total_bytes += before - body.size;
       if (ec == http::error::need_buffer) break;
       // if/else rather than `continue` (g++ 12, see accept_loop): a read the
       // watchdog cancelled is judged at the top of the loop.

@@ -66,6 +66,8 @@ Result<void> load_toml(Config& c, const std::string& path) {
   sv.integer("min_body_rate", c.min_body_rate, 0, std::int64_t{1} << 30);
   sv.integer("min_rate_window", c.min_rate_window, 1, 3'600);
   sv.str("log_level", c.log_level);
+  sv.str("log_format", c.log_format);
+  sv.boolean("metrics_require_key", c.metrics_require_key);
   if (auto r = sv.finish(); !r) return r;
 
   TomlFields st(**storage, "storage");

@@ -26,6 +26,9 @@ struct Config {
   unsigned min_rate_window = 10;
   bool sync_writes = true;
   std::string log_level = "info";
+  std::string log_format = "text";  // or "json": one JSON object per line
+  // GET /metrics asks for an API key (any tenant's) instead of being open.
+  bool metrics_require_key = false;
   api::ApiKeys api_keys;  // SHA-256 digests of the keys -> tenant
   api::ApiLimits limits;
   DispatchOptions dispatch;

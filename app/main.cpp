@@ -10,11 +10,14 @@
 #include <optional>
 #include <thread>
 
+#include "api/metrics.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "app/cli/commands.h"
 #include "app/config.h"
 #include "app/secrets.h"
+#include "app/logging.h"
+#include "app/metrics_sources.h"
 #include "app/sink.h"
 #include "engine/time_format.h"
 #include "storage/rocks_store.h"
@@ -28,8 +31,10 @@ int serve(crier::Config config, const std::string& config_path) {
   using namespace crier;
   // Logs go to stderr: stdout carries the start-up lines (the first names
   // the port, which scripts and tests listening on port 0 read).
-  spdlog::set_default_logger(spdlog::stderr_color_mt("crier"));
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (auto r = start_logging(config.log_level, config.log_format); !r) {
+    fmt::print(stderr, "crier: {}\n", r.error().message);
+    return 2;
+  }
   unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (config.threads == 0) config.threads = cores;
   // Dispatch threads block in RocksDB's synced writes (the fsync of each
@@ -67,6 +72,13 @@ int serve(crier::Config config, const std::string& config_path) {
     return 1;
   }
   JobService service(**store, **store, now_unix_ms);
+  api::Metrics metrics;
+  JobEventRecorder job_events(metrics);
+  service.set_events(&job_events);
+  if (auto r = seed_job_statuses(metrics, **store); !r) {
+    spdlog::critical("reading the jobs: {}", r.error().message);
+    return 1;
+  }
   service.set_senders(store->get());
   // Every tenant signs its webhooks and callbacks with a secret of its own,
   // made on first use and kept in the store.
@@ -106,6 +118,10 @@ int serve(crier::Config config, const std::string& config_path) {
   ctx.senders = store->get();
   ctx.signing = &signing;
   ctx.egress = *egress;
+  add_dispatch_metrics(metrics, dispatcher);
+  add_store_metrics(metrics, **store);
+  ctx.metrics = &metrics;
+  ctx.metrics_require_key = config.metrics_require_key;
   api::Router router(ctx);
 
   listen->io_threads = config.threads;
@@ -155,6 +171,13 @@ int serve(crier::Config config, const std::string& config_path) {
     if (config_path.empty()) {
       spdlog::warn("SIGHUP: no --config file to reload");
       continue;
+    }
+    // The log level first: it applies even when the limits do not parse.
+    if (auto level = reload_log_level(config_path); !level) {
+      spdlog::error("SIGHUP: {} (log level unchanged)", level.error().message);
+    } else if (*level) {
+      spdlog::set_level(**level);
+      spdlog::info("SIGHUP: log level {} from {}", spdlog::level::to_string_view(**level), config_path);
     }
     auto reloaded = reload_limits(config_path);
     if (!reloaded) {
@@ -231,8 +254,8 @@ int main(int argc, char** argv) {
   std::optional<std::size_t> max_connections, min_body_rate;
   std::optional<unsigned> request_timeout, min_rate_window;
   int dispatch_nice = -1;
-  std::string listen, data_dir, log_level, default_provider;
-  bool no_sync = false;
+  std::string listen, data_dir, log_level, log_format, default_provider;
+  bool no_sync = false, metrics_require_key = false;
 
   auto* serve_cmd = app.add_subcommand("serve", "Run the HTTP API and the dispatcher");
   serve_cmd->add_option("--listen", listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 picks a free one)");
@@ -254,7 +277,11 @@ int main(int argc, char** argv) {
                         "(default 10: the HTTP API keeps priority over bulk work)")->check(CLI::Range(0, 19));
   serve_cmd->add_option("--default-provider", default_provider, "provider for every job that names none, whatever its channel (e.g. log or null for a dry run); "
                         "without it: dispatch.channels, else dispatch.default_provider (log)");
-  serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");
+  serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off (default info; "
+                        "SIGHUP re-reads server.log_level from --config)");
+  serve_cmd->add_option("--log-format", log_format, "text (for people, default) or json (one object per line)");
+  serve_cmd->add_flag("--metrics-require-key", metrics_require_key,
+                      "GET /metrics asks for an API key (default: open to scrapers without one)");
   serve_cmd->add_option("--egress-allow", egress_allow, "CIDR, repeatable: let webhooks and callbacks reach these "
                         "addresses, which are refused by default (loopback, private, link-local...), e.g. "
                         "--egress-allow 127.0.0.0/8 for receivers on this machine");
@@ -304,6 +331,8 @@ int main(int argc, char** argv) {
     config.dispatch.channel_providers.clear();
   }
   if (!log_level.empty()) config.log_level = log_level;
+  if (!log_format.empty()) config.log_format = log_format;
+  if (metrics_require_key) config.metrics_require_key = true;
   if (no_sync) config.sync_writes = false;
   config.egress_allow.insert(config.egress_allow.end(), egress_allow.begin(), egress_allow.end());
   return serve(std::move(config), config_file);

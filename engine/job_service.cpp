@@ -103,6 +103,7 @@ Result<Job> JobService::create(std::string_view tenant, JobSpec spec) {
   auto job = prepare(tenant, std::move(spec));
   if (!job) return job;
   if (auto r = jobs_.insert_job(*job); !r) return r.error();
+  if (events_) events_->on_job_event(*job, JobEvent::created, std::nullopt);
   return job;
 }
 
@@ -124,6 +125,11 @@ Result<IngestCommit> JobService::create_with(Job& job, std::span<const IngestEnt
                                });
   if (!written) return written.error();
   job = std::move(stored);
+  if (events_) {
+    events_->on_job_event(job, JobEvent::created, std::nullopt);
+    events_->on_users_ingested(job, c->accepted, c->duplicates, rejected);
+    if (run) events_->on_job_event(job, event_of(JobAction::run, job.status), JobStatus::created);
+  }
   if (run && listener_) listener_->on_status_changed(job);
   return c;
 }
@@ -182,19 +188,24 @@ Result<Job> JobService::get(std::string_view tenant, std::string_view job_id) {
 
 Result<IngestCommit> JobService::ingest(const Job& job, std::span<const IngestEntry> entries,
                                         std::int64_t rejected, bool sync) {
-  std::lock_guard lock(lock_for(job.key));
-  auto current = jobs_.find_job(job.key);
-  if (!current) return current.error();
-  if (!*current) return make_error(ErrorKind::not_found, "job_not_found", "the job is gone");
-  // The caller's copy of the job may be stale: the stored one decides.
-  if ((*current)->status != JobStatus::created) {
-    auto e = make_error(ErrorKind::conflict, "invalid_state_transition",
-                        fmt::format("users can be added only while the job is CREATED; it is {}",
-                                    to_string((*current)->status)));
-    e.status = std::string(to_string((*current)->status));
-    return e;
+  Result<IngestCommit> c = make_error(ErrorKind::internal, "unreachable", "");
+  {
+    std::lock_guard lock(lock_for(job.key));
+    auto current = jobs_.find_job(job.key);
+    if (!current) return current.error();
+    if (!*current) return make_error(ErrorKind::not_found, "job_not_found", "the job is gone");
+    // The caller's copy of the job may be stale: the stored one decides.
+    if ((*current)->status != JobStatus::created) {
+      auto e = make_error(ErrorKind::conflict, "invalid_state_transition",
+                          fmt::format("users can be added only while the job is CREATED; it is {}",
+                                      to_string((*current)->status)));
+      e.status = std::string(to_string((*current)->status));
+      return e;
+    }
+    c = jobs_.ingest(job.key, entries, rejected, sync);
   }
-  return jobs_.ingest(job.key, entries, rejected, sync);
+  if (c && events_) events_->on_users_ingested(job, c->accepted, c->duplicates, rejected);
+  return c;
 }
 
 Result<Job> JobService::apply(std::string_view tenant, std::string_view job_id, JobAction action) {
@@ -205,13 +216,16 @@ Result<Job> JobService::apply(std::string_view tenant, std::string_view job_id, 
 
 Result<Job> JobService::apply(const JobKey& key, JobAction action) {
   Result<Job> result = make_error(ErrorKind::internal, "unreachable", "");
+  JobStatus from = JobStatus::created;
   {
     std::lock_guard lock(lock_for(key));
     auto job = jobs_.find_job(key);
     if (!job) return job.error();
     if (!*job) return make_error(ErrorKind::not_found, "job_not_found", "no such job");
+    from = (*job)->status;
     result = apply_locked(std::move(**job), action);
   }
+  if (result && events_) events_->on_job_event(*result, event_of(action, result->status), from);
   if (result && listener_) listener_->on_status_changed(*result);
   return result;
 }

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/job_events.h"
 #include "engine/job_state.h"
 #include "engine/job_store.h"
 #include "engine/sender_store.h"
@@ -45,6 +46,8 @@ class JobService {
   JobService(JobStore& jobs, TemplateStore& templates, Clock clock);
 
   void set_listener(JobListener* listener) { listener_ = listener; }
+  // Told of lifecycle events and ingests (logs, metrics); may be null.
+  void set_events(JobEventObserver* events) { events_ = events; }
   // Where senders are kept; without it, a job naming a sender is refused.
   void set_senders(SenderStore* senders) { senders_ = senders; }
   // Which tenant may use which provider; checked by prepare() (so by every
@@ -121,6 +124,7 @@ class JobService {
   TemplateStore& templates_;
   Clock clock_;
   JobListener* listener_ = nullptr;
+  JobEventObserver* events_ = nullptr;
   SenderStore* senders_ = nullptr;
   const ProviderAccess* access_ = nullptr;
   // Striped: bounded memory whatever the number of jobs.

@@ -13,6 +13,7 @@ packages=(
   tmux  # the CLI's terminal tests (tests/cli): progress bars on a real terminal
   curl
   python3-aiosmtpd openssl  # the SMTP provider tests: a real SMTP server and a test certificate
+  prometheus python3-prometheus-client  # the /metrics tests: promtool's linter and the Python client's parser
 )
 
 missing=()

@@ -1038,6 +1038,34 @@ std::vector<RocksStore::FamilySize> RocksStore::family_sizes() const {
   return out;
 }
 
+RocksStore::Stats RocksStore::stats() const {
+  Stats out;
+  auto& db = *impl_->db;
+  for (std::size_t i = 0; i < kCfCount; ++i) {
+    Stats::Family f{kCfNames[i]};
+    db.GetIntProperty(impl_->cf[i], rocksdb::DB::Properties::kLiveSstFilesSize, &f.sst_bytes);
+    db.GetIntProperty(impl_->cf[i], rocksdb::DB::Properties::kCurSizeAllMemTables, &f.memtable_bytes);
+    db.GetIntProperty(impl_->cf[i], rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
+                      &f.pending_compaction_bytes);
+    out.families.push_back(f);
+    // Stalls are counted per family (its L0 files, memtables, pending
+    // compaction bytes); the keys are those of RocksDB's cfstats map.
+    std::map<std::string, std::string> cf_stats;
+    if (db.GetMapProperty(impl_->cf[i], rocksdb::DB::Properties::kCFStats, &cf_stats)) {
+      auto number = [&](const char* key) -> std::uint64_t {
+        auto it = cf_stats.find(key);
+        return it == cf_stats.end() ? 0 : std::strtoull(it->second.c_str(), nullptr, 10);
+      };
+      out.write_stops += number("io_stalls.total_stop");
+      out.write_slowdowns += number("io_stalls.total_slowdown");
+    }
+  }
+  std::uint64_t stopped = 0;
+  db.GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &stopped);
+  out.write_stopped = stopped != 0;
+  return out;
+}
+
 // ---- senders ----------------------------------------------------------------
 
 Result<void> RocksStore::put_sender(const Sender& s) {

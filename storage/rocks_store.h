@@ -133,6 +133,22 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   };
   std::vector<FamilySize> family_sizes() const;
 
+  // What /metrics shows of RocksDB, read from its properties (cheap: no
+  // I/O). Per family: live SST bytes, memtable bytes, the compaction bytes
+  // RocksDB estimates it still owes; for the whole store: writes RocksDB
+  // stopped or slowed down since it opened (summed over the families), and
+  // whether writes are stopped now.
+  struct Stats {
+    struct Family {
+      std::string_view name;
+      std::uint64_t sst_bytes = 0, memtable_bytes = 0, pending_compaction_bytes = 0;
+    };
+    std::vector<Family> families;
+    std::uint64_t write_stops = 0, write_slowdowns = 0;
+    bool write_stopped = false;
+  };
+  Stats stats() const;
+
  private:
   struct Impl;
   explicit RocksStore(std::unique_ptr<Impl> impl);

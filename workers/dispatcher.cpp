@@ -93,14 +93,17 @@ using ChunkChannel = asio::experimental::concurrent_channel<void(boost::system::
 
 // Sends one chunk and reports its index on `done`; never throws, and fills
 // `out` with exactly one outcome per message.
-asio::awaitable<void> send_chunk(Provider& provider, std::span<const OutboundMessage> chunk,
+asio::awaitable<void> send_chunk(Provider& provider, ProviderMetrics& metrics, std::span<const OutboundMessage> chunk,
                                  std::vector<DeliveryOutcome>& out, ChunkChannel& done, std::size_t index) {
+  const auto n = static_cast<std::int64_t>(chunk.size());
+  metrics.in_flight.fetch_add(n, std::memory_order_relaxed);
   try {
     out = co_await provider.send(chunk);
   } catch (const std::exception& e) {
     out.clear();
     spdlog::error("provider {}: {}", provider.name(), e.what());
   }
+  metrics.in_flight.fetch_sub(n, std::memory_order_relaxed);
   out.resize(chunk.size(), DeliveryOutcome{false, true, "no_outcome", "the provider gave no answer"});
   // The channel holds one slot per chunk, so this never waits.
   co_await done.async_send(boost::system::error_code{}, index, asio::use_awaitable);
@@ -158,7 +161,7 @@ Dispatcher::~Dispatcher() { stop(); }
 void Dispatcher::add_provider(std::unique_ptr<Provider> provider, ProviderSettings settings) {
   std::string name(provider->name());
   provider_limits_.set(name, settings.limit);
-  providers_[name] = Registered{std::move(provider), settings};
+  providers_[name] = Registered{std::move(provider), settings, std::make_unique<ProviderMetrics>()};
 }
 
 bool Dispatcher::has_provider(std::string_view name) const { return providers_.count(name) > 0; }
@@ -553,9 +556,17 @@ asio::awaitable<void> Dispatcher::take_tokens(const Job& job, Turn& turn, const 
   // Innermost level first, and the most shared one last, so each bucket is
   // debited as close as possible to the moment the messages really leave.
   const double count = static_cast<double>(n);
-  if (turn.job_bucket) co_await sleep_seconds(turn.job_bucket->reserve(steady_seconds(), count));
-  co_await sleep_seconds(tenant_limits_.reserve(job.tenant, steady_seconds(), count));
-  co_await sleep_seconds(provider_limits_.reserve(provider.name(), steady_seconds(), count));
+  if (turn.job_bucket) co_await wait_for_tokens(RateLevel::job, turn.job_bucket->reserve(steady_seconds(), count));
+  co_await wait_for_tokens(RateLevel::tenant, tenant_limits_.reserve(job.tenant, steady_seconds(), count));
+  co_await wait_for_tokens(RateLevel::provider, provider_limits_.reserve(provider.name(), steady_seconds(), count));
+}
+
+asio::awaitable<void> Dispatcher::wait_for_tokens(RateLevel level, double seconds) {
+  if (seconds <= 0) co_return;
+  const auto i = static_cast<std::size_t>(level);
+  metrics_.rate_waits[i].fetch_add(1, std::memory_order_relaxed);
+  metrics_.rate_wait_ns[i].fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+  co_await sleep_seconds(seconds);
 }
 
 // One lane's part of an unlimited job's turn: a seq range, what of it is
@@ -817,7 +828,8 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
         Provider& provider = *groups[c.group].reg->provider;
         co_await take_tokens(job, turn, provider, c.n);
         asio::co_spawn(co_await asio::this_coro::executor,
-                       send_chunk(provider, messages.subspan(c.from, c.n), chunk_outcomes[launched], done, launched),
+                       send_chunk(provider, *groups[c.group].reg->metrics, messages.subspan(c.from, c.n),
+                                  chunk_outcomes[launched], done, launched),
                        asio::detached);
         ++launched;
       }
@@ -841,29 +853,38 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
 
   const std::int64_t now = now_unix_ms();
   std::size_t g = 0;  // the group of message k: groups are contiguous, in order
+  AttemptTally tally;
   for (std::size_t k = 0; k < sent_count; ++k) {
-    while (k >= groups[g].to) ++g;
+    while (k >= groups[g].to) {
+      tally.flush(*groups[g].reg->metrics);
+      ++g;
+    }
     const ProviderSettings& settings = groups[g].reg->settings;
     auto& state = items[message_item[k]].state;
     const auto& o = outcomes[k];
+    if (state.attempts > 0) ++tally.retries;
     state.attempts += 1;
     if (o.ok) {
       state.status = RecipientStatus::sent;
       state.sent_at = now;
       state.error_code.clear();
       state.error_message.clear();
+      tally.count(messages[k].channel, AttemptOutcome::sent);
       continue;
     }
     state.error_code = o.error_code;
     state.error_message = o.error_message;
     if (o.transient && state.attempts < settings.max_attempts) {
       state.next_attempt_at = now + std::max(backoff_ms(settings, state.attempts), o.retry_after_ms);
+      tally.count(messages[k].channel, AttemptOutcome::retried);
       continue;  // stays ENQUEUED, in the retry queue
     }
     state.status = RecipientStatus::failed;
+    tally.count(messages[k].channel, AttemptOutcome::failed);
     if (o.transient)
       state.error_message = fmt::format("gave up after {} attempts: {}", state.attempts, o.error_message);
   }
+  if (sent_count > 0) tally.flush(*groups[g].reg->metrics);
 
   // Outcomes, counters, retry queue and cursor in one synced batch.
   std::vector<StateChange> changes;

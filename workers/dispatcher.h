@@ -37,6 +37,7 @@
 
 #include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
+#include "workers/dispatch_metrics.h"
 #include "workers/provider.h"
 #include "workers/rate_limiter.h"
 #include "workers/rate_meter.h"
@@ -118,10 +119,21 @@ class Dispatcher final : public JobListener {
   // kHoldAfterFailures times in a row. Cleared by the next good turn.
   std::optional<DispatchHold> hold_of(const JobKey& job) const;
 
+  // What dispatch counted (for /metrics): rate-limit waits, and per
+  // provider, attempts by channel and outcome, retries and messages in
+  // flight. Providers are all registered before start(), so the names and
+  // slots `f` sees stay valid while the dispatcher lives.
+  const DispatchMetrics& metrics() const { return metrics_; }
+  template <typename F>
+  void for_each_provider_metrics(F f) const {
+    for (const auto& [name, reg] : providers_) f(std::string_view(name), static_cast<const ProviderMetrics&>(*reg.metrics));
+  }
+
  private:
   struct Registered {
     std::unique_ptr<Provider> provider;
     ProviderSettings settings;
+    std::unique_ptr<ProviderMetrics> metrics;  // its slots, fixed at registration
   };
   struct Turn;  // one job's loop state, defined in the .cpp
   // What a turn leaves the loop to do.
@@ -163,6 +175,8 @@ class Dispatcher final : public JobListener {
                                         LaneChannel& done);
   // Waits until the job, tenant and `provider`'s buckets all allow n messages.
   boost::asio::awaitable<void> take_tokens(const Job& job, Turn& turn, const Provider& provider, std::size_t n);
+  // Sleeps `seconds` (a bucket's answer), counted as a wait at `level`.
+  boost::asio::awaitable<void> wait_for_tokens(RateLevel level, double seconds);
   // Moves a turn's worth of not-final recipients (main window, then retry
   // queue) to `to`; `finished` when none are left.
   TurnOutcome sweep(const Job& job, Turn& turn, RecipientStatus to, const char* code, const char* message);
@@ -198,6 +212,7 @@ class Dispatcher final : public JobListener {
   RateLimiter tenant_limits_;
   DispatchObserver* observer_ = nullptr;
   const ProviderAccess* access_ = nullptr;
+  DispatchMetrics metrics_;
 
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
