@@ -80,6 +80,9 @@ class MetricsTest : public CrierTest {
     std::vector<json::object> out;
     std::string line;
     while (std::getline(in, line)) {
+      // The server may be writing the last line right now: only whole lines
+      // (ended by a newline) are read.
+      if (in.eof()) break;
       if (!line.starts_with("{")) {
         EXPECT_EQ(line.find("[crier]"), std::string::npos) << "a log line not in JSON: " << line;
         continue;
@@ -288,6 +291,10 @@ class MetricsLogLevelTest : public MetricsTest {
 TEST_F(MetricsLogLevelTest, SighupReloadsTheLogLevelFromTheConfigFile) {
   // A successful GET is logged at debug: not at info.
   ASSERT_EQ(api().get("/v1/jobs", {{"X-Request-Id", "get-at-info"}}).status, 200);
+  // A request's line is written after its answer: wait for a later one that
+  // is logged at info (a 404), so the first was judged before the reload.
+  ASSERT_EQ(api().get("/v1/jobs/job_nope", {{"X-Request-Id", "barrier"}}).status, 404);
+  ASSERT_TRUE(poll_until(10s, [&] { return logged("barrier"); })) << server().output_tail();
   write_config("[server]\nlog_level = \"debug\"\n" + MetricsTest::config_toml());
   ASSERT_EQ(::kill(server().pid(), SIGHUP), 0);
   ASSERT_TRUE(poll_until(10s, [&] {
