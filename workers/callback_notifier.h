@@ -29,6 +29,7 @@
 #include "engine/job_store.h"
 #include "workers/dispatcher.h"
 #include "workers/egress_policy.h"
+#include "workers/http_client.h"
 #include "workers/tenant_signing.h"
 
 namespace crier {
@@ -43,6 +44,7 @@ struct CallbackOptions {
   std::chrono::milliseconds backoff_base{1000};
   std::chrono::milliseconds backoff_max{60000};
   std::chrono::milliseconds timeout{10000};
+  NetworkOptions network;  // [tls]: trust anchors
 };
 
 struct CallbackStats {

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "workers/thread_priority.h"
+#include "workers/tls_peer_check.h"
 
 namespace crier {
 namespace asio = boost::asio;
@@ -135,6 +136,9 @@ struct PooledHttpClient::Impl {
   HttpClientOptions options;
   ssl::context tls_context{ssl::context::tls_client};
   std::atomic<std::uint64_t> requests{0}, connections_opened{0}, reused{0}, stale_retries{0};
+  // Why https cannot work (an unreadable ca_file); every https request then
+  // fails with it rather than trusting less or more than configured.
+  std::string tls_setup_error;
   bool closing = false;
   std::map<std::string, Origin> origins;  // touched on the io thread only
   Clock::time_point next_sweep = Clock::now();
@@ -146,8 +150,17 @@ struct PooledHttpClient::Impl {
   explicit Impl(HttpClientOptions o) : options(std::move(o)) {
     if (options.max_connections_per_origin == 0) options.max_connections_per_origin = 1;
     boost::system::error_code ec;
+    // Honours SSL_CERT_FILE and SSL_CERT_DIR (OpenSSL reads them here).
     tls_context.set_default_verify_paths(ec);
-    if (ec) spdlog::warn("http client: no system trust store ({}); https peers will fail", ec.message());
+    if (ec && options.network.ca_file.empty())
+      spdlog::warn("http client: no system trust store ({}); https peers will fail", ec.message());
+    if (!options.network.ca_file.empty()) {
+      tls_context.load_verify_file(options.network.ca_file, ec);
+      if (ec) {
+        tls_setup_error = fmt::format("cannot load the CA file {}: {}", options.network.ca_file, ec.message());
+        spdlog::error("http client: {}; https requests will fail", tls_setup_error);
+      }
+    }
     tls_context.set_verify_mode(ssl::verify_peer);
     work.emplace(io.get_executor());
     thread = std::thread([this] {
@@ -272,6 +285,7 @@ struct PooledHttpClient::Impl {
                            fmt::format("{} leads to an internal address (loopback, private, link-local...), "
                                        "which this server does not send to", t.host));
 
+    if (t.tls && !tls_setup_error.empty()) co_return transport_error("tls_failed", tls_setup_error);
     auto c = std::make_unique<Connection>();
     if (t.tls) c->tls.emplace(io, tls_context);
     else c->plain.emplace(io);
@@ -284,14 +298,14 @@ struct PooledHttpClient::Impl {
     low.socket().set_option(tcp::no_delay(true), cec);
 
     if (t.tls) {
-      boost::system::error_code ip_ec;
-      asio::ip::make_address(t.host, ip_ec);
-      // SNI is for names only (RFC 6066); the certificate is checked either way.
-      if (ip_ec) SSL_set_tlsext_host_name(c->tls->native_handle(), t.host.c_str());
-      c->tls->set_verify_callback(ssl::host_name_verification(t.host));
+      if (!expect_peer(c->tls->native_handle(), t.host))
+        co_return transport_error("tls_failed", fmt::format("cannot check a certificate for '{}'", t.host));
       auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, use_tuple);
       if (hec == beast::error::timeout) co_return transport_error("timeout", "TLS handshake timed out");
-      if (hec) co_return transport_error("tls_failed", fmt::format("TLS with {}: {}", t.host, hec.message()));
+      if (hec) {
+        auto failure = tls_failure(c->tls->native_handle(), hec, t.host);
+        co_return transport_error(std::move(failure.code), std::move(failure.message));
+      }
     }
     ++connections_opened;
     co_return std::move(c);
