@@ -42,11 +42,11 @@ Result<void> load_toml(Config& c, const std::string& path) {
   // error at start-up, never silently the default.
   static const std::set<std::string, std::less<>> kSections = {"server",   "storage",   "auth",    "limits",
                                                                "dispatch", "providers", "tenants", "egress",
-                                                               "tls"};
+                                                               "tls",      "network"};
   for (const auto& [name, node] : t)
     if (!kSections.count(name.str()))
       return config_error(fmt::format("{}: [{}] is not a known section (server, storage, auth, limits, "
-                                      "dispatch, providers, tenants, egress, tls)", path, name.str()));
+                                      "dispatch, providers, tenants, egress, tls, network)", path, name.str()));
   auto section = [&](const char* name) -> Result<const toml::table*> {
     static const toml::table empty;
     auto* n = t.get(name);
@@ -56,8 +56,8 @@ Result<void> load_toml(Config& c, const std::string& path) {
   };
   auto server = section("server"), storage = section("storage"), auth = section("auth"),
        limits = section("limits"), dispatch = section("dispatch"), egress = section("egress");
-  auto tls = section("tls");
-  for (auto* r : {&server, &storage, &auth, &limits, &dispatch, &egress, &tls})
+  auto tls = section("tls"), network = section("network");
+  for (auto* r : {&server, &storage, &auth, &limits, &dispatch, &egress, &tls, &network})
     if (!*r) return r->error();
 
   TomlFields sv(**server, "server");
@@ -123,6 +123,9 @@ Result<void> load_toml(Config& c, const std::string& path) {
   TomlFields tl(**tls, "tls");
   tl.str("ca_file", c.providers.network.ca_file);
   if (auto r = tl.finish(); !r) return r;
+  TomlFields ne(**network, "network");
+  ne.integer("max_idle_connections", c.providers.network.max_idle_connections, 1, 1'000'000);
+  if (auto r = ne.finish(); !r) return r;
   if (auto r = load_providers(t, c.providers); !r) return r;
   return {};
 }

@@ -48,7 +48,7 @@ struct ProviderConfig {
 struct ProvidersConfig {
   std::vector<ProviderConfig> providers;          // in name order
   std::map<std::string, RateLimit> tenant_limits;  // [tenants.NAME]
-  // [tls] ca_file: given to every HTTP
+  // [tls] ca_file and [network] max_idle_connections: given to every HTTP
   // provider (webhook, vendors) and the callbacks.
   NetworkOptions network;
 };

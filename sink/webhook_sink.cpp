@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "workers/accept_backoff.h"
 #include "workers/webhook_signature.h"
 
 namespace crier {
@@ -73,7 +74,7 @@ struct WebhookSink::Impl {
   mutable std::mutex signers_mu;
   std::vector<WebhookSigner> signers;  // a signature by any of them verifies
   unsigned short port = 0;
-  std::atomic<std::uint64_t> connections{0}, tls_handshake_failures{0};
+  std::atomic<std::uint64_t> connections{0}, tls_handshake_failures{0}, accept_failures{0};
   std::optional<asio::ssl::context> tls;  // set in TLS mode
 
   mutable std::mutex mu;  // guards everything below it
@@ -95,6 +96,7 @@ struct WebhookSink::Impl {
     SinkStats s = counts;
     s.connections = connections.load();
     s.tls_handshake_failures = tls_handshake_failures.load();
+    s.accept_failures = accept_failures.load();
     s.max_1s_window = arrivals.max_window(1000);
     return s;
   }
@@ -111,6 +113,7 @@ struct WebhookSink::Impl {
                                         {"injected_failures", s.injected_failures},
                                         {"connections", s.connections},
                                         {"tls_handshake_failures", s.tls_handshake_failures},
+                                        {"accept_failures", s.accept_failures},
                                         {"max_1s_window", s.max_1s_window},
                                         {"paths", std::move(paths)}});
   }
@@ -140,6 +143,7 @@ struct WebhookSink::Impl {
     recent.clear();
     connections = 0;
     tls_handshake_failures = 0;
+    accept_failures = 0;
   }
 
   // The whole decision for one request: no I/O, so the rules read plainly.
@@ -269,15 +273,20 @@ struct WebhookSink::Impl {
   }
 
   asio::awaitable<void> accept_loop() {
+    AcceptBackoff backoff;
     while (acceptor->is_open()) {
       auto [ec, socket] = co_await acceptor->async_accept(asio::make_strand(*io), use_tuple);
       if (ec == asio::error::operation_aborted) break;
       // No `continue` around co_await (g++ 12); on an error (e.g. out of
-      // descriptors) wait a little, then accept again.
+      // descriptors) pause, longer each time in a row (accept_backoff.h).
       if (ec) {
-        asio::steady_timer pause(*io, std::chrono::milliseconds(50));
+        ++accept_failures;
+        auto pause_for = backoff.after_failure();
+        spdlog::warn("sink: accept failed: {}; next attempt in {} ms", ec.message(), pause_for.count());
+        asio::steady_timer pause(*io, pause_for);
         co_await pause.async_wait(use_tuple);
       } else {
+        backoff.after_success();
         ++connections;
         socket.set_option(tcp::no_delay(true), ec);
         auto executor = socket.get_executor();

@@ -74,6 +74,7 @@ struct SinkStats {
   std::uint64_t injected_failures = 0;  // answered by fail_first or permanent_marker
   std::uint64_t connections = 0;        // TCP connections accepted
   std::uint64_t tls_handshake_failures = 0;  // TLS mode: clients that did not complete the handshake
+  std::uint64_t accept_failures = 0;    // failed accepts (e.g. out of descriptors), each followed by a pause
   // The most 2xx answers in any one second (sliding, to the millisecond),
   // over the first 30 minutes since the first one (or since a reset).
   std::uint64_t max_1s_window = 0;

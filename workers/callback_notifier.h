@@ -44,7 +44,7 @@ struct CallbackOptions {
   std::chrono::milliseconds backoff_base{1000};
   std::chrono::milliseconds backoff_max{60000};
   std::chrono::milliseconds timeout{10000};
-  NetworkOptions network;  // [tls]: trust anchors
+  NetworkOptions network;  // [tls] and [network]: trust anchors, idle connection cap
 };
 
 struct CallbackStats {

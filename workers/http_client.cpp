@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cctype>
 #include <deque>
+#include <list>
 #include <map>
 #include <optional>
 #include <thread>
@@ -96,11 +97,16 @@ bool stale(const beast::error_code& ec) {
          ec == ssl::error::stream_truncated;
 }
 
+struct Origin;
+
 struct Connection {
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   Clock::time_point idle_since;
+  // While idle: its place in the client's least-recently-used list.
+  std::list<Connection*>::iterator lru;
+  Origin* owner = nullptr;
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 };
@@ -136,9 +142,13 @@ struct PooledHttpClient::Impl {
   HttpClientOptions options;
   ssl::context tls_context{ssl::context::tls_client};
   std::atomic<std::uint64_t> requests{0}, connections_opened{0}, reused{0}, stale_retries{0};
+  std::atomic<std::uint64_t> idle_now{0}, peak_idle{0}, idle_evicted{0};
   // Why https cannot work (an unreadable ca_file); every https request then
   // fails with it rather than trusting less or more than configured.
   std::string tls_setup_error;
+  // Every idle connection of every origin, least recently used first, with
+  // the origin that holds it: the cap evicts from the front.
+  std::list<Connection*> lru;
   bool closing = false;
   std::map<std::string, Origin> origins;  // touched on the io thread only
   Clock::time_point next_sweep = Clock::now();
@@ -149,6 +159,7 @@ struct PooledHttpClient::Impl {
 
   explicit Impl(HttpClientOptions o) : options(std::move(o)) {
     if (options.max_connections_per_origin == 0) options.max_connections_per_origin = 1;
+    if (options.network.max_idle_connections == 0) options.network.max_idle_connections = 1;
     boost::system::error_code ec;
     // Honours SSL_CERT_FILE and SSL_CERT_DIR (OpenSSL reads them here).
     tls_context.set_default_verify_paths(ec);
@@ -186,6 +197,7 @@ struct PooledHttpClient::Impl {
     if (thread.joinable()) thread.join();
     // Pending coroutines die with io: their leases must not wake anyone.
     closing = true;
+    lru.clear();
     for (auto& [key, o] : origins) {
       o.idle.clear();
       o.waiters.clear();
@@ -223,11 +235,40 @@ struct PooledHttpClient::Impl {
       return;
     }
     if (c) {
-      c->idle_since = Clock::now();
-      o.idle.push_back(std::move(c));
+      park(o, std::move(c));
     } else {
       --o.open;
     }
+  }
+
+  // Keeps `c` idle for reuse, closing the least recently used idle
+  // connection of any origin when that would pass the cap.
+  void park(Origin& o, ConnectionPtr c) {
+    c->idle_since = Clock::now();
+    c->lru = lru.insert(lru.end(), c.get());
+    c->owner = &o;
+    o.idle.push_back(std::move(c));
+    while (lru.size() > options.network.max_idle_connections) {
+      // The oldest idle connection overall is the oldest of its origin.
+      Origin& owner = *lru.front()->owner;
+      drop_oldest_idle(owner);
+      --owner.open;
+      ++idle_evicted;
+    }
+    idle_now = lru.size();
+    if (lru.size() > peak_idle) peak_idle = lru.size();
+  }
+
+  // Takes an idle connection out of the LRU bookkeeping (it is about to be
+  // used or closed).
+  void unlist(Connection& c) {
+    lru.erase(c.lru);
+    idle_now = lru.size();
+  }
+
+  void drop_oldest_idle(Origin& o) {
+    unlist(*o.idle.front());
+    o.idle.pop_front();
   }
 
   // Closes connections idle too long and forgets origins nobody uses, so a
@@ -239,7 +280,7 @@ struct PooledHttpClient::Impl {
     for (auto it = origins.begin(); it != origins.end();) {
       Origin& o = it->second;
       while (!o.idle.empty() && now - o.idle.front()->idle_since > options.idle_timeout) {
-        o.idle.pop_front();
+        drop_oldest_idle(o);
         --o.open;
       }
       if (o.open == 0 && o.waiters.empty()) it = origins.erase(it);
@@ -251,6 +292,7 @@ struct PooledHttpClient::Impl {
     if (!o.idle.empty()) {
       ConnectionPtr c = std::move(o.idle.back());
       o.idle.pop_back();
+      unlist(*c);
       // Too long idle: the server has likely dropped it; its permit opens a new one.
       if (Clock::now() - c->idle_since > options.idle_timeout) c.reset();
       co_return Lease(this, &o, std::move(c));
@@ -482,7 +524,9 @@ asio::awaitable<std::vector<Result<HttpResponse>>> PooledHttpClient::request_all
 }
 
 HttpClientStats PooledHttpClient::stats() const {
-  return {impl_->requests.load(), impl_->connections_opened.load(), impl_->reused.load(), impl_->stale_retries.load()};
+  return {impl_->requests.load(),     impl_->connections_opened.load(), impl_->reused.load(),
+          impl_->stale_retries.load(), impl_->idle_now.load(),           impl_->peak_idle.load(),
+          impl_->idle_evicted.load()};
 }
 
 const HttpClientOptions& PooledHttpClient::options() const { return impl_->options; }

@@ -53,7 +53,7 @@ namespace crier {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
-// What every HTTP client of a server shares: [tls] of the
+// What every HTTP client of a server shares: [tls] and [network] of the
 // configuration (docs/configuration.md).
 struct NetworkOptions {
   // A PEM file of trust anchors, used in addition to the default ones
@@ -61,6 +61,10 @@ struct NetworkOptions {
   // that cannot be read fails every https request (tls_failed), never the
   // process.
   std::string ca_file;
+  // Idle keep-alive connections kept over all origins of one client; past
+  // it the least recently used idle one is closed. Bounds the descriptors a
+  // job with many distinct webhook hosts can hold open between requests.
+  std::size_t max_idle_connections = 256;
 };
 
 struct HttpClientOptions {
@@ -102,6 +106,9 @@ struct HttpClientStats {
   std::uint64_t connections_opened = 0;   // successful connects (TLS included)
   std::uint64_t reused = 0;               // requests sent on a kept-alive connection
   std::uint64_t stale_retries = 0;        // reused connections found closed, retried once
+  std::uint64_t idle = 0;                 // idle keep-alive connections now
+  std::uint64_t peak_idle = 0;            // the most idle ones at any moment
+  std::uint64_t idle_evicted = 0;         // closed to stay within max_idle_connections
 };
 
 class PooledHttpClient {
