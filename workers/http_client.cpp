@@ -4,7 +4,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -25,6 +24,7 @@
 #include <optional>
 #include <thread>
 
+#include "workers/deadline_resolver.h"
 #include "workers/thread_priority.h"
 #include "workers/tls_peer_check.h"
 
@@ -308,20 +308,17 @@ struct PooledHttpClient::Impl {
   }
 
   asio::awaitable<Result<ConnectionPtr>> connect(const Target& t, Clock::time_point deadline) {
-    using namespace asio::experimental::awaitable_operators;
-    tcp::resolver resolver(io);
-    asio::steady_timer timer(io, deadline);
-    auto resolved = co_await (resolver.async_resolve(t.host, t.port, use_tuple) || timer.async_wait(use_tuple));
-    if (resolved.index() == 1) co_return transport_error("timeout", fmt::format("resolving {} timed out", t.host));
-    auto [rec, resolved_endpoints] = std::get<0>(resolved);
-    if (rec) co_return transport_error("connect_failed", fmt::format("cannot resolve {}: {}", t.host, rec.message()));
+    // Not Boost's resolver: a hung lookup would outlive the deadline and
+    // hold up every other lookup of this client (deadline_resolver.h).
+    auto resolved = co_await resolve_until(t.host, t.port, deadline);
+    if (!resolved) co_return resolved.error();
     // Judged on the addresses connected to, not on the name: what the name
     // resolved to is what the socket uses, so no later lookup can swap it.
     // The message does not say which address: a tenant must not learn how
     // the operator's internal names resolve.
     std::vector<tcp::endpoint> endpoints;
-    for (const auto& e : resolved_endpoints)
-      if (!options.egress || options.egress->permits(address_of(e.endpoint().address()))) endpoints.push_back(e.endpoint());
+    for (const auto& e : *resolved)
+      if (!options.egress || options.egress->permits(address_of(e.address()))) endpoints.push_back(e);
     if (endpoints.empty())
       co_return make_error(ErrorKind::invalid, "egress_denied",
                            fmt::format("{} leads to an internal address (loopback, private, link-local...), "

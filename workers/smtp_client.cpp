@@ -21,6 +21,7 @@
 #include <tuple>
 #include <utility>
 
+#include "workers/deadline_resolver.h"
 #include "workers/smtp_message.h"
 
 namespace crier::smtp {
@@ -212,11 +213,18 @@ struct Session::Impl {
   }
 
   asio::awaitable<DeliveryOutcome> negotiate() {
-    tcp::resolver resolver(tcp.get_executor());
-    auto [rec, endpoints] = co_await resolver.async_resolve(options.host, std::to_string(options.port), kNoThrow);
-    if (rec) co_return transient("connect_failed", fmt::format("cannot resolve {}: {}", options.host, rec.message()));
+    // The lookup has a deadline too: Boost's resolver would wait for a hung
+    // DNS server as long as it takes (deadline_resolver.h).
+    const std::string port = std::to_string(options.port);  // no temporaries in co_await (g++ 12)
+    auto resolved = co_await resolve_until(options.host, port, std::chrono::steady_clock::now() + options.command_timeout);
+    if (!resolved) {
+      if (resolved.error().code == "timeout")
+        co_return transient("timeout", fmt::format("resolving {} took longer than {} ms", options.host,
+                                                   options.command_timeout.count()));
+      co_return transient("connect_failed", resolved.error().message);
+    }
     tcp.expires_after(options.command_timeout);
-    auto [cec, endpoint] = co_await tcp.async_connect(endpoints, kNoThrow);
+    auto [cec, endpoint] = co_await tcp.async_connect(*resolved, kNoThrow);
     if (cec)
       co_return transient("connect_failed",
                           fmt::format("cannot connect to {}:{}: {}", options.host, options.port, cec.message()));
