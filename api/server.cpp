@@ -15,6 +15,7 @@
 #include "api/errors.h"
 #include "api/request_record.h"
 #include "engine/ids.h"
+#include "workers/accept_backoff.h"
 
 namespace crier::api {
 namespace asio = boost::asio;
@@ -121,16 +122,23 @@ struct Server::Impl {
   }
 
   asio::awaitable<void> accept_loop() {
+    AcceptBackoff backoff;
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
       // if/else rather than `continue`: g++ 12 miscompiles some loops that
       // continue around co_await.
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
-        spdlog::warn("accept: {}", ec.message());
+        // Out of descriptors, accept fails again at once: pause, longer each
+        // time in a row, so the sessions that could free some get the CPU.
+        auto pause_for = backoff.after_failure();
+        spdlog::warn("accept: {}; next attempt in {} ms", ec.message(), pause_for.count());
+        asio::steady_timer pause(io, pause_for);
+        co_await pause.async_wait(use_tuple);
       } else if (connections.load() >= options.max_connections) {
         refuse(std::move(socket));
       } else {
+        backoff.after_success();
         socket.set_option(tcp::no_delay(true), ec);
         ++connections;
         asio::co_spawn(asio::make_strand(io), session(std::move(socket)), [this](std::exception_ptr e) {

@@ -41,11 +41,12 @@ Result<void> load_toml(Config& c, const std::string& path) {
   // Every section and key is checked: a misspelt or mistyped one is an
   // error at start-up, never silently the default.
   static const std::set<std::string, std::less<>> kSections = {"server",   "storage",   "auth",    "limits",
-                                                               "dispatch", "providers", "tenants", "egress"};
+                                                               "dispatch", "providers", "tenants", "egress",
+                                                               "tls",      "network"};
   for (const auto& [name, node] : t)
     if (!kSections.count(name.str()))
       return config_error(fmt::format("{}: [{}] is not a known section (server, storage, auth, limits, "
-                                      "dispatch, providers, tenants, egress)", path, name.str()));
+                                      "dispatch, providers, tenants, egress, tls, network)", path, name.str()));
   auto section = [&](const char* name) -> Result<const toml::table*> {
     static const toml::table empty;
     auto* n = t.get(name);
@@ -55,7 +56,8 @@ Result<void> load_toml(Config& c, const std::string& path) {
   };
   auto server = section("server"), storage = section("storage"), auth = section("auth"),
        limits = section("limits"), dispatch = section("dispatch"), egress = section("egress");
-  for (auto* r : {&server, &storage, &auth, &limits, &dispatch, &egress})
+  auto tls = section("tls"), network = section("network");
+  for (auto* r : {&server, &storage, &auth, &limits, &dispatch, &egress, &tls, &network})
     if (!*r) return r->error();
 
   TomlFields sv(**server, "server");
@@ -120,6 +122,12 @@ Result<void> load_toml(Config& c, const std::string& path) {
   eg.strings("allow", allow);
   if (auto r = eg.finish(); !r) return r;
   if (allow) c.egress_allow.insert(c.egress_allow.end(), allow->begin(), allow->end());
+  TomlFields tl(**tls, "tls");
+  tl.str("ca_file", c.providers.network.ca_file);
+  if (auto r = tl.finish(); !r) return r;
+  TomlFields ne(**network, "network");
+  ne.integer("max_idle_connections", c.providers.network.max_idle_connections, 1, 1'000'000);
+  if (auto r = ne.finish(); !r) return r;
   if (auto r = load_providers(t, c.providers); !r) return r;
   return {};
 }

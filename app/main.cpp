@@ -87,6 +87,7 @@ int serve(crier::Config config, const std::string& config_path) {
   CallbackOptions callback_options;
   callback_options.signing = &signing;
   callback_options.egress = *egress;
+  callback_options.network = config.providers.network;
   CallbackNotifier callbacks(**store, **store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
   dispatcher.set_observer(&callbacks);

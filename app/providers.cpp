@@ -196,11 +196,18 @@ Result<void> register_providers(const ProvidersConfig& config, const std::string
             WebhookProviderOptions with_signing = o;
             with_signing.tenant_signing = signing;
             with_signing.egress = egress;
+            with_signing.network = config.network;
             return make_webhook_provider(std::move(with_signing));
           } else if constexpr (std::is_same_v<T, SmtpProviderOptions>) {
-            return make_smtp_provider(o);
+            // [tls] ca_file is the trust anchor of STARTTLS too, unless the
+            // provider names its own.
+            SmtpProviderOptions with_ca = o;
+            if (with_ca.tls_ca_file.empty()) with_ca.tls_ca_file = config.network.ca_file;
+            return make_smtp_provider(std::move(with_ca));
           } else {
-            return make_http_vendor_provider(o);
+            HttpVendorOptions with_network = o;
+            with_network.network = config.network;
+            return make_http_vendor_provider(std::move(with_network));
           }
         },
         p.options);

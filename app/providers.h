@@ -48,6 +48,9 @@ struct ProviderConfig {
 struct ProvidersConfig {
   std::vector<ProviderConfig> providers;          // in name order
   std::map<std::string, RateLimit> tenant_limits;  // [tenants.NAME]
+  // [tls] ca_file and [network] max_idle_connections: given to every HTTP
+  // provider (webhook, vendors) and the callbacks.
+  NetworkOptions network;
 };
 
 // The built-in providers: log, null, webhook (unsigned, default pool).

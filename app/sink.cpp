@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <charconv>
@@ -26,6 +28,8 @@ SinkCommand::SinkCommand(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   command_->add_option("--threads", threads_, "I/O threads (default 1)")->check(CLI::Range(1u, 64u));
   command_->add_option("--keep-requests", keep_requests_, "recent requests kept for GET /_sink/requests (default 1000)");
+  command_->add_option("--tls-cert", tls_cert_, "serve HTTPS with this PEM certificate (chain, leaf first); needs --tls-key");
+  command_->add_option("--tls-key", tls_key_, "the PEM private key of --tls-cert");
   command_->add_option("--report-every", report_every_, "print a one-line count summary every SECONDS")
       ->check(CLI::NonNegativeNumber);
 }
@@ -51,7 +55,12 @@ int SinkCommand::run() const {
   options.retry_after_s = retry_after_;
   options.threads = threads_;
   options.keep_requests = keep_requests_;
+  options.tls_cert_file = tls_cert_;
+  options.tls_key_file = tls_key_;
 
+  // Warnings (e.g. a failed accept) go to stderr: stdout is the listening
+  // line and the reports, which scripts read.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("sink"));
   WebhookSink sink(options);
   auto bound = sink.start();
   if (!bound) {

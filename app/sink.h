@@ -1,6 +1,7 @@
 // `crier sink`: a webhook receiver from the shell, for trying Crier out and
 // for benchmarks. It prints "crier sink listening on http://HOST:PORT" as its
-// first line (tests read the port from it), optionally a one-line count
+// first line ("https://" with --tls-cert and --tls-key; tests read the port
+// from it), optionally a one-line count
 // summary every --report-every seconds, and runs until SIGINT or SIGTERM.
 #pragma once
 
@@ -34,6 +35,7 @@ class SinkCommand {
   unsigned threads_ = 1;
   double report_every_ = 0;
   std::size_t keep_requests_ = 1000;
+  std::string tls_cert_, tls_key_;  // both set: HTTPS
 };
 
 }  // namespace crier

@@ -6,11 +6,14 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -23,6 +26,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "workers/accept_backoff.h"
 #include "workers/webhook_signature.h"
 
 namespace crier {
@@ -70,7 +74,8 @@ struct WebhookSink::Impl {
   mutable std::mutex signers_mu;
   std::vector<WebhookSigner> signers;  // a signature by any of them verifies
   unsigned short port = 0;
-  std::atomic<std::uint64_t> connections{0};
+  std::atomic<std::uint64_t> connections{0}, tls_handshake_failures{0}, accept_failures{0};
+  std::optional<asio::ssl::context> tls;  // set in TLS mode
 
   mutable std::mutex mu;  // guards everything below it
   SinkStats counts;       // `connections` lives in the atomic above
@@ -90,6 +95,8 @@ struct WebhookSink::Impl {
     std::lock_guard lock(mu);
     SinkStats s = counts;
     s.connections = connections.load();
+    s.tls_handshake_failures = tls_handshake_failures.load();
+    s.accept_failures = accept_failures.load();
     s.max_1s_window = arrivals.max_window(1000);
     return s;
   }
@@ -105,6 +112,8 @@ struct WebhookSink::Impl {
                                         {"bad_signatures", s.bad_signatures},
                                         {"injected_failures", s.injected_failures},
                                         {"connections", s.connections},
+                                        {"tls_handshake_failures", s.tls_handshake_failures},
+                                        {"accept_failures", s.accept_failures},
                                         {"max_1s_window", s.max_1s_window},
                                         {"paths", std::move(paths)}});
   }
@@ -133,6 +142,8 @@ struct WebhookSink::Impl {
     attempts.clear();
     recent.clear();
     connections = 0;
+    tls_handshake_failures = 0;
+    accept_failures = 0;
   }
 
   // The whole decision for one request: no I/O, so the rules read plainly.
@@ -211,14 +222,38 @@ struct WebhookSink::Impl {
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
-    beast::tcp_stream stream(std::move(socket));
+    if (!tls) {
+      beast::tcp_stream stream(std::move(socket));
+      co_await serve(stream);
+      beast::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(30));
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (hec) {
+      ++tls_handshake_failures;
+      co_return;
+    }
+    co_await serve(stream);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    // close_notify; a client that just closes is as good.
+    beast::error_code ignored;
+    co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+
+  // The request/answer loop of one connection, plain or TLS.
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream) {
+    auto& low = beast::get_lowest_layer(stream);
     // Room for a whole request: Beast reads at least what the buffer has
     // room for, and from an empty buffer only 512 bytes, which split every
     // webhook delivery (about 560 bytes) into two reads.
     beast::flat_buffer buffer;
     buffer.reserve(4096);
     for (;;) {
-      stream.expires_after(std::chrono::seconds(120));  // an idle keep-alive client goes eventually
+      low.expires_after(std::chrono::seconds(120));  // an idle keep-alive client goes eventually
       http::request_parser<http::string_body> parser;
       parser.body_limit(options.max_body_bytes);
       auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
@@ -226,29 +261,32 @@ struct WebhookSink::Impl {
       Request req = parser.release();
       Answer a = handle(req);
       if (a.delay.count() > 0) {
-        asio::steady_timer timer(stream.get_executor(), a.delay);
+        asio::steady_timer timer(low.get_executor(), a.delay);
         co_await timer.async_wait(use_tuple);
       }
       a.response.keep_alive(req.keep_alive());
       a.response.prepare_payload();
-      stream.expires_after(std::chrono::seconds(30));
+      low.expires_after(std::chrono::seconds(30));
       auto [wec, wn] = co_await http::async_write(stream, a.response, use_tuple);
       if (wec || !a.response.keep_alive()) break;
     }
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   asio::awaitable<void> accept_loop() {
+    AcceptBackoff backoff;
     while (acceptor->is_open()) {
       auto [ec, socket] = co_await acceptor->async_accept(asio::make_strand(*io), use_tuple);
       if (ec == asio::error::operation_aborted) break;
       // No `continue` around co_await (g++ 12); on an error (e.g. out of
-      // descriptors) wait a little, then accept again.
+      // descriptors) pause, longer each time in a row (accept_backoff.h).
       if (ec) {
-        asio::steady_timer pause(*io, std::chrono::milliseconds(50));
+        ++accept_failures;
+        auto pause_for = backoff.after_failure();
+        spdlog::warn("sink: accept failed: {}; next attempt in {} ms", ec.message(), pause_for.count());
+        asio::steady_timer pause(*io, pause_for);
         co_await pause.async_wait(use_tuple);
       } else {
+        backoff.after_success();
         ++connections;
         socket.set_option(tcp::no_delay(true), ec);
         auto executor = socket.get_executor();
@@ -293,6 +331,20 @@ Result<unsigned short> WebhookSink::start() {
     if (auto r = add_secret(d.options.secret); !r) return r.error();
   for (const auto& secret : d.options.more_secrets)
     if (auto r = add_secret(secret); !r) return r.error();
+  if (d.options.tls_cert_file.empty() != d.options.tls_key_file.empty())
+    return make_error(ErrorKind::invalid, "invalid_tls", "TLS needs both a certificate and a key file");
+  if (!d.options.tls_cert_file.empty()) {
+    boost::system::error_code tec;
+    d.tls.emplace(asio::ssl::context::tls_server);
+    d.tls->use_certificate_chain_file(d.options.tls_cert_file, tec);
+    if (!tec) d.tls->use_private_key_file(d.options.tls_key_file, asio::ssl::context::pem, tec);
+    if (tec) {
+      d.tls.reset();
+      return make_error(ErrorKind::invalid, "invalid_tls",
+                        fmt::format("cannot load {} / {}: {}", d.options.tls_cert_file, d.options.tls_key_file,
+                                    tec.message()));
+    }
+  }
   unsigned threads = std::max(1u, d.options.threads);
   d.io.emplace(static_cast<int>(threads));
   boost::system::error_code ec;
@@ -321,7 +373,7 @@ Result<unsigned short> WebhookSink::start() {
 unsigned short WebhookSink::port() const { return impl_->port; }
 
 std::string WebhookSink::url(std::string_view path) const {
-  return fmt::format("http://{}:{}{}", impl_->options.host, impl_->port, path);
+  return fmt::format("{}://{}:{}{}", impl_->tls ? "https" : "http", impl_->options.host, impl_->port, path);
 }
 
 void WebhookSink::stop() {

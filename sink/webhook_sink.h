@@ -14,7 +14,8 @@
 // POST /_sink/reset.
 //
 // Keep-alive, one coroutine per connection on its own io threads. All
-// accessors are thread-safe.
+// accessors are thread-safe. With tls_cert_file and tls_key_file it speaks
+// HTTPS only (a client that fails the handshake is not counted).
 #pragma once
 
 #include <chrono>
@@ -45,6 +46,10 @@ struct SinkOptions {
   int permanent_status = 400;
   std::chrono::milliseconds response_delay{0};  // every counted POST waits this long before its answer
   std::size_t max_body_bytes = 16 << 20;
+  // PEM files: the certificate (chain, leaf first) and its private key. Both
+  // set: HTTPS; both empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // One received request, as recorded.
@@ -68,6 +73,8 @@ struct SinkStats {
   std::uint64_t bad_signatures = 0;     // answered 401
   std::uint64_t injected_failures = 0;  // answered by fail_first or permanent_marker
   std::uint64_t connections = 0;        // TCP connections accepted
+  std::uint64_t tls_handshake_failures = 0;  // TLS mode: clients that did not complete the handshake
+  std::uint64_t accept_failures = 0;    // failed accepts (e.g. out of descriptors), each followed by a pause
   // The most 2xx answers in any one second (sliding, to the millisecond),
   // over the first 30 minutes since the first one (or since a reset).
   std::uint64_t max_1s_window = 0;
@@ -82,14 +89,15 @@ class WebhookSink {
   WebhookSink& operator=(const WebhookSink&) = delete;
 
   // Binds and starts serving; the bound port. Errors: invalid_secret,
-  // listen_failed. Call once.
+  // invalid_tls (a certificate or key that does not load, or only one of
+  // the two), listen_failed. Call once.
   Result<unsigned short> start();
   unsigned short port() const;
   // Accepts signatures by `secret` too from now on (e.g. a tenant's secret
   // read from the server after both started); turns checking on. Errors:
   // invalid_secret. Thread-safe.
   Result<void> add_secret(std::string_view secret);
-  // "http://HOST:PORT" + path.
+  // "http://HOST:PORT" + path ("https://" in TLS mode).
   std::string url(std::string_view path = "/") const;
   // Closes the listener and every connection and joins the threads; the
   // counters stay readable. Idempotent.

@@ -60,6 +60,7 @@ HttpClientOptions client_options(const CallbackOptions& o) {
   c.max_connections_per_origin = 8;
   c.timeout = o.timeout;
   c.egress = o.egress;
+  c.network = o.network;
   return c;
 }
 

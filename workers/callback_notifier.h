@@ -41,6 +41,7 @@
 #include "engine/job_store.h"
 #include "workers/dispatcher.h"
 #include "workers/egress_policy.h"
+#include "workers/http_client.h"
 #include "workers/tenant_signing.h"
 
 namespace crier {
@@ -55,6 +56,7 @@ struct CallbackOptions {
   std::chrono::milliseconds backoff_base{1000};
   std::chrono::milliseconds backoff_max{60000};
   std::chrono::milliseconds timeout{10000};
+  NetworkOptions network;  // [tls] and [network]: trust anchors, idle connection cap
 };
 
 struct CallbackStats {

@@ -4,7 +4,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -20,11 +19,14 @@
 #include <atomic>
 #include <cctype>
 #include <deque>
+#include <list>
 #include <map>
 #include <optional>
 #include <thread>
 
+#include "workers/deadline_resolver.h"
 #include "workers/thread_priority.h"
+#include "workers/tls_peer_check.h"
 
 namespace crier {
 namespace asio = boost::asio;
@@ -95,11 +97,16 @@ bool stale(const beast::error_code& ec) {
          ec == ssl::error::stream_truncated;
 }
 
+struct Origin;
+
 struct Connection {
   std::optional<beast::tcp_stream> plain;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   Clock::time_point idle_since;
+  // While idle: its place in the client's least-recently-used list.
+  std::list<Connection*>::iterator lru;
+  Origin* owner = nullptr;
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 };
@@ -135,6 +142,13 @@ struct PooledHttpClient::Impl {
   HttpClientOptions options;
   ssl::context tls_context{ssl::context::tls_client};
   std::atomic<std::uint64_t> requests{0}, connections_opened{0}, reused{0}, stale_retries{0};
+  std::atomic<std::uint64_t> idle_now{0}, peak_idle{0}, idle_evicted{0};
+  // Why https cannot work (an unreadable ca_file); every https request then
+  // fails with it rather than trusting less or more than configured.
+  std::string tls_setup_error;
+  // Every idle connection of every origin, least recently used first, with
+  // the origin that holds it: the cap evicts from the front.
+  std::list<Connection*> lru;
   bool closing = false;
   std::map<std::string, Origin> origins;  // touched on the io thread only
   Clock::time_point next_sweep = Clock::now();
@@ -145,9 +159,19 @@ struct PooledHttpClient::Impl {
 
   explicit Impl(HttpClientOptions o) : options(std::move(o)) {
     if (options.max_connections_per_origin == 0) options.max_connections_per_origin = 1;
+    if (options.network.max_idle_connections == 0) options.network.max_idle_connections = 1;
     boost::system::error_code ec;
+    // Honours SSL_CERT_FILE and SSL_CERT_DIR (OpenSSL reads them here).
     tls_context.set_default_verify_paths(ec);
-    if (ec) spdlog::warn("http client: no system trust store ({}); https peers will fail", ec.message());
+    if (ec && options.network.ca_file.empty())
+      spdlog::warn("http client: no system trust store ({}); https peers will fail", ec.message());
+    if (!options.network.ca_file.empty()) {
+      tls_context.load_verify_file(options.network.ca_file, ec);
+      if (ec) {
+        tls_setup_error = fmt::format("cannot load the CA file {}: {}", options.network.ca_file, ec.message());
+        spdlog::error("http client: {}; https requests will fail", tls_setup_error);
+      }
+    }
     tls_context.set_verify_mode(ssl::verify_peer);
     work.emplace(io.get_executor());
     thread = std::thread([this] {
@@ -173,6 +197,7 @@ struct PooledHttpClient::Impl {
     if (thread.joinable()) thread.join();
     // Pending coroutines die with io: their leases must not wake anyone.
     closing = true;
+    lru.clear();
     for (auto& [key, o] : origins) {
       o.idle.clear();
       o.waiters.clear();
@@ -210,11 +235,40 @@ struct PooledHttpClient::Impl {
       return;
     }
     if (c) {
-      c->idle_since = Clock::now();
-      o.idle.push_back(std::move(c));
+      park(o, std::move(c));
     } else {
       --o.open;
     }
+  }
+
+  // Keeps `c` idle for reuse, closing the least recently used idle
+  // connection of any origin when that would pass the cap.
+  void park(Origin& o, ConnectionPtr c) {
+    c->idle_since = Clock::now();
+    c->lru = lru.insert(lru.end(), c.get());
+    c->owner = &o;
+    o.idle.push_back(std::move(c));
+    while (lru.size() > options.network.max_idle_connections) {
+      // The oldest idle connection overall is the oldest of its origin.
+      Origin& owner = *lru.front()->owner;
+      drop_oldest_idle(owner);
+      --owner.open;
+      ++idle_evicted;
+    }
+    idle_now = lru.size();
+    if (lru.size() > peak_idle) peak_idle = lru.size();
+  }
+
+  // Takes an idle connection out of the LRU bookkeeping (it is about to be
+  // used or closed).
+  void unlist(Connection& c) {
+    lru.erase(c.lru);
+    idle_now = lru.size();
+  }
+
+  void drop_oldest_idle(Origin& o) {
+    unlist(*o.idle.front());
+    o.idle.pop_front();
   }
 
   // Closes connections idle too long and forgets origins nobody uses, so a
@@ -226,7 +280,7 @@ struct PooledHttpClient::Impl {
     for (auto it = origins.begin(); it != origins.end();) {
       Origin& o = it->second;
       while (!o.idle.empty() && now - o.idle.front()->idle_since > options.idle_timeout) {
-        o.idle.pop_front();
+        drop_oldest_idle(o);
         --o.open;
       }
       if (o.open == 0 && o.waiters.empty()) it = origins.erase(it);
@@ -238,6 +292,7 @@ struct PooledHttpClient::Impl {
     if (!o.idle.empty()) {
       ConnectionPtr c = std::move(o.idle.back());
       o.idle.pop_back();
+      unlist(*c);
       // Too long idle: the server has likely dropped it; its permit opens a new one.
       if (Clock::now() - c->idle_since > options.idle_timeout) c.reset();
       co_return Lease(this, &o, std::move(c));
@@ -253,25 +308,23 @@ struct PooledHttpClient::Impl {
   }
 
   asio::awaitable<Result<ConnectionPtr>> connect(const Target& t, Clock::time_point deadline) {
-    using namespace asio::experimental::awaitable_operators;
-    tcp::resolver resolver(io);
-    asio::steady_timer timer(io, deadline);
-    auto resolved = co_await (resolver.async_resolve(t.host, t.port, use_tuple) || timer.async_wait(use_tuple));
-    if (resolved.index() == 1) co_return transport_error("timeout", fmt::format("resolving {} timed out", t.host));
-    auto [rec, resolved_endpoints] = std::get<0>(resolved);
-    if (rec) co_return transport_error("connect_failed", fmt::format("cannot resolve {}: {}", t.host, rec.message()));
+    // Not Boost's resolver: a hung lookup would outlive the deadline and
+    // hold up every other lookup of this client (deadline_resolver.h).
+    auto resolved = co_await resolve_until(t.host, t.port, deadline);
+    if (!resolved) co_return resolved.error();
     // Judged on the addresses connected to, not on the name: what the name
     // resolved to is what the socket uses, so no later lookup can swap it.
     // The message does not say which address: a tenant must not learn how
     // the operator's internal names resolve.
     std::vector<tcp::endpoint> endpoints;
-    for (const auto& e : resolved_endpoints)
-      if (!options.egress || options.egress->permits(address_of(e.endpoint().address()))) endpoints.push_back(e.endpoint());
+    for (const auto& e : *resolved)
+      if (!options.egress || options.egress->permits(address_of(e.address()))) endpoints.push_back(e);
     if (endpoints.empty())
       co_return make_error(ErrorKind::invalid, "egress_denied",
                            fmt::format("{} leads to an internal address (loopback, private, link-local...), "
                                        "which this server does not send to", t.host));
 
+    if (t.tls && !tls_setup_error.empty()) co_return transport_error("tls_failed", tls_setup_error);
     auto c = std::make_unique<Connection>();
     if (t.tls) c->tls.emplace(io, tls_context);
     else c->plain.emplace(io);
@@ -284,14 +337,14 @@ struct PooledHttpClient::Impl {
     low.socket().set_option(tcp::no_delay(true), cec);
 
     if (t.tls) {
-      boost::system::error_code ip_ec;
-      asio::ip::make_address(t.host, ip_ec);
-      // SNI is for names only (RFC 6066); the certificate is checked either way.
-      if (ip_ec) SSL_set_tlsext_host_name(c->tls->native_handle(), t.host.c_str());
-      c->tls->set_verify_callback(ssl::host_name_verification(t.host));
+      if (!expect_peer(c->tls->native_handle(), t.host))
+        co_return transport_error("tls_failed", fmt::format("cannot check a certificate for '{}'", t.host));
       auto [hec] = co_await c->tls->async_handshake(ssl::stream_base::client, use_tuple);
       if (hec == beast::error::timeout) co_return transport_error("timeout", "TLS handshake timed out");
-      if (hec) co_return transport_error("tls_failed", fmt::format("TLS with {}: {}", t.host, hec.message()));
+      if (hec) {
+        auto failure = tls_failure(c->tls->native_handle(), hec, t.host);
+        co_return transport_error(std::move(failure.code), std::move(failure.message));
+      }
     }
     ++connections_opened;
     co_return std::move(c);
@@ -468,7 +521,9 @@ asio::awaitable<std::vector<Result<HttpResponse>>> PooledHttpClient::request_all
 }
 
 HttpClientStats PooledHttpClient::stats() const {
-  return {impl_->requests.load(), impl_->connections_opened.load(), impl_->reused.load(), impl_->stale_retries.load()};
+  return {impl_->requests.load(),     impl_->connections_opened.load(), impl_->reused.load(),
+          impl_->stale_retries.load(), impl_->idle_now.load(),           impl_->peak_idle.load(),
+          impl_->idle_evicted.load()};
 }
 
 const HttpClientOptions& PooledHttpClient::options() const { return impl_->options; }

@@ -1,6 +1,9 @@
 // An HTTP/1.1 client for providers: a bounded pool of keep-alive connections
-// per origin (scheme://host:port), http and https (system trust store, SNI,
-// host name verification).
+// per origin (scheme://host:port), http and https. HTTPS always verifies
+// the peer: its chain against the trust anchors (NetworkOptions::ca_file,
+// else SSL_CERT_FILE / SSL_CERT_DIR, else the system store), its validity
+// dates, and its name (SNI and the certificate's DNS names for a host name,
+// its IP addresses for an address literal).
 //
 // The client runs its I/O on one thread of its own. Callers on any executor
 // and any thread co_await request() or request_all(); the work hops to the
@@ -13,7 +16,13 @@
 //   connect_failed  resolving or connecting failed (refused, unreachable)
 //   egress_denied   every address the host resolved to is refused by the
 //                   client's egress policy (nothing was connected to)
-//   tls_failed      the TLS handshake or certificate check failed
+//   tls_unknown_ca  the peer's chain does not lead to a trusted CA
+//                   (self-signed, unknown issuer, incomplete chain)
+//   tls_certificate_expired  the peer's certificate (or one of its chain)
+//                   is past its notAfter date, or not yet valid
+//   tls_hostname_mismatch  the certificate is valid but not for this host
+//   tls_failed      any other TLS failure (handshake, protocol, a revoked or
+//                   malformed certificate, an unreadable ca_file)
 //   timeout         no complete answer within the request timeout
 //   network_error   the connection broke mid-exchange
 //   bad_response    the answer is not HTTP/1.1 or is larger than allowed
@@ -44,6 +53,20 @@ namespace crier {
 
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
+// What every HTTP client of a server shares: [tls] and [network] of the
+// configuration (docs/configuration.md).
+struct NetworkOptions {
+  // A PEM file of trust anchors, used in addition to the default ones
+  // (SSL_CERT_FILE / SSL_CERT_DIR when set, else the system store). A file
+  // that cannot be read fails every https request (tls_failed), never the
+  // process.
+  std::string ca_file;
+  // Idle keep-alive connections kept over all origins of one client; past
+  // it the least recently used idle one is closed. Bounds the descriptors a
+  // job with many distinct webhook hosts can hold open between requests.
+  std::size_t max_idle_connections = 256;
+};
+
 struct HttpClientOptions {
   // Open connections (busy + idle) per origin; further requests queue.
   std::size_t max_connections_per_origin = 32;
@@ -59,6 +82,7 @@ struct HttpClientOptions {
   // resolving (egress_policy.h); unset: any address (destinations the
   // operator configured, not the tenants).
   std::optional<EgressPolicy> egress;
+  NetworkOptions network;
 };
 
 struct HttpRequest {
@@ -82,6 +106,9 @@ struct HttpClientStats {
   std::uint64_t connections_opened = 0;   // successful connects (TLS included)
   std::uint64_t reused = 0;               // requests sent on a kept-alive connection
   std::uint64_t stale_retries = 0;        // reused connections found closed, retried once
+  std::uint64_t idle = 0;                 // idle keep-alive connections now
+  std::uint64_t peak_idle = 0;            // the most idle ones at any moment
+  std::uint64_t idle_evicted = 0;         // closed to stay within max_idle_connections
 };
 
 class PooledHttpClient {

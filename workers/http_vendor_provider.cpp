@@ -62,6 +62,7 @@ class HttpVendorProvider final : public Provider {
     HttpClientOptions c;
     c.max_connections_per_origin = o.pool_size;
     c.timeout = o.timeout;
+    c.network = o.network;
     return c;
   }
 

@@ -46,6 +46,7 @@ struct HttpVendorOptions {
   std::size_t pool_size = 32;
   std::chrono::milliseconds timeout{10'000};
   HttpHeaders extra_headers;
+  NetworkOptions network;  // [tls] and [network]: trust anchors, idle connection cap
 };
 
 std::unique_ptr<Provider> make_http_vendor_provider(HttpVendorOptions options);

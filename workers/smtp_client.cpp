@@ -3,6 +3,8 @@
 #include "workers/webhook_signature.h"  // base64_encode
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
@@ -21,6 +23,7 @@
 #include <tuple>
 #include <utility>
 
+#include "workers/deadline_resolver.h"
 #include "workers/smtp_message.h"
 
 namespace crier::smtp {
@@ -212,11 +215,18 @@ struct Session::Impl {
   }
 
   asio::awaitable<DeliveryOutcome> negotiate() {
-    tcp::resolver resolver(tcp.get_executor());
-    auto [rec, endpoints] = co_await resolver.async_resolve(options.host, std::to_string(options.port), kNoThrow);
-    if (rec) co_return transient("connect_failed", fmt::format("cannot resolve {}: {}", options.host, rec.message()));
+    // The lookup has a deadline too: Boost's resolver would wait for a hung
+    // DNS server as long as it takes (deadline_resolver.h).
+    const std::string port = std::to_string(options.port);  // no temporaries in co_await (g++ 12)
+    auto resolved = co_await resolve_until(options.host, port, std::chrono::steady_clock::now() + options.command_timeout);
+    if (!resolved) {
+      if (resolved.error().code == "timeout")
+        co_return transient("timeout", fmt::format("resolving {} took longer than {} ms", options.host,
+                                                   options.command_timeout.count()));
+      co_return transient("connect_failed", resolved.error().message);
+    }
     tcp.expires_after(options.command_timeout);
-    auto [cec, endpoint] = co_await tcp.async_connect(endpoints, kNoThrow);
+    auto [cec, endpoint] = co_await tcp.async_connect(*resolved, kNoThrow);
     if (cec)
       co_return transient("connect_failed",
                           fmt::format("cannot connect to {}:{}: {}", options.host, options.port, cec.message()));
@@ -393,24 +403,38 @@ struct Session::Impl {
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
+// Every session lives on a strand of its own: its socket, its TLS stream
+// and the timer of beast::tcp_stream (whose expiry closes the socket from a
+// handler of its own) are never touched by two threads at once, whichever
+// thread of the dispatch pool the caller runs on and whichever lane takes the
+// session from the pool next. Each public operation hops onto that strand.
 asio::awaitable<Session::Opened> Session::open(SmtpProviderOptions options, std::shared_ptr<TlsClientContext> tls) {
-  auto impl = std::make_unique<Impl>(co_await asio::this_coro::executor, std::move(options), std::move(tls));
-  DeliveryOutcome result = co_await impl->negotiate();
-  if (!result.ok) co_return Opened{nullptr, std::move(result)};
-  co_return Opened{std::unique_ptr<Session>(new Session(std::move(impl))), {}};
+  auto strand = asio::make_strand(co_await asio::this_coro::executor);
+  // Named, not a temporary in the co_await expression (g++ 12 destroys those twice).
+  auto on_strand = [strand, options = std::move(options), tls = std::move(tls)]() mutable -> asio::awaitable<Opened> {
+    auto impl = std::make_unique<Impl>(strand, std::move(options), std::move(tls));
+    DeliveryOutcome result = co_await impl->negotiate();
+    if (!result.ok) co_return Opened{nullptr, std::move(result)};
+    co_return Opened{std::unique_ptr<Session>(new Session(std::move(impl))), {}};
+  };
+  co_return co_await asio::co_spawn(strand, std::move(on_strand), asio::use_awaitable);
 }
 
 asio::awaitable<DeliveryOutcome> Session::send(std::string_view from, std::string_view to, std::string_view payload,
                                                std::size_t size) {
-  return impl_->transaction(from, to, payload, size);
+  co_return co_await asio::co_spawn(impl_->tcp.get_executor(), impl_->transaction(from, to, payload, size),
+                                    asio::use_awaitable);
 }
 
 asio::awaitable<void> Session::quit() {
-  if (impl_->usable) co_await impl_->exchange("QUIT\r\n");
-  impl_->usable = false;
-  error_code ignored;
-  impl_->tcp.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  impl_->tcp.socket().close(ignored);
+  auto on_strand = [this]() -> asio::awaitable<void> {
+    if (impl_->usable) co_await impl_->exchange("QUIT\r\n");
+    impl_->usable = false;
+    error_code ignored;
+    impl_->tcp.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    impl_->tcp.socket().close(ignored);
+  };
+  co_await asio::co_spawn(impl_->tcp.get_executor(), std::move(on_strand), asio::use_awaitable);
 }
 
 bool Session::usable() const { return impl_->usable; }

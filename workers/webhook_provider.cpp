@@ -77,6 +77,7 @@ class WebhookProvider final : public Provider {
     HttpClientOptions c;
     c.max_connections_per_origin = o.pool_size;
     c.timeout = o.timeout;
+    c.network = o.network;
     // The tenants choose where a provider without credentials sends; one
     // with credentials sends only where the operator said.
     if (!carries_credentials(o)) c.egress = o.egress;

@@ -44,6 +44,7 @@ struct WebhookProviderOptions {
   // Not applied to a provider that carries credentials: it sends only to
   // the URL the operator configured.
   EgressPolicy egress;
+  NetworkOptions network;  // [tls] and [network]: trust anchors, idle connection cap
 };
 
 // Whether the provider carries the operator's credentials: a signing secret
