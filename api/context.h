@@ -44,6 +44,11 @@ struct ApiContext {
   std::atomic<bool> ready{false};
   // WhatsApp senders (/v1/senders); the same store JobService was given.
   SenderStore* senders = nullptr;
+  // Called at the named points where a crash would be hardest to survive
+  // ("idempotent_answer": an action under an Idempotency-Key is done, its
+  // answer not stored yet), so tests can crash there on purpose: app/main.cpp
+  // kills the process when CRIER_CRASH_AT names the point; api tests throw.
+  std::function<void(std::string_view point)> crash_point = [](std::string_view) {};
 };
 
 }  // namespace crier::api

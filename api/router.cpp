@@ -287,6 +287,7 @@ ApiResponse Router::with_idempotency(ApiRequest& req, const std::function<ApiRes
   if (!stored) return fail(stored.error(), req);
   if (*stored) return (*stored)->request_hash == hash ? replay(**stored) : fail(key_reused(), req);
   ApiResponse r = serve(req);
+  ctx_.crash_point("idempotent_answer");
   // Server errors are not stored: a retry should try again.
   if (r.status < 500) {
     IdempotentAnswer a{hash, r.status, r.body, ctx_.jobs.now_ms() + kIdempotencyTtlMs};

@@ -136,6 +136,11 @@ int serve(crier::Config config, const std::string& config_path) {
   ctx.hold_of = [&](const JobKey& k) { return dispatcher.hold_of(k); };
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
   ctx.senders = store->get();
+  // For crash tests only: die at a named point as a kill -9 would.
+  if (const char* at = std::getenv("CRIER_CRASH_AT"); at && *at)
+    ctx.crash_point = [at = std::string(at)](std::string_view point) {
+      if (point == at) std::raise(SIGKILL);
+    };
   api::Router router(ctx);
 
   listen->io_threads = config.threads;
