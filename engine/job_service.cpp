@@ -356,7 +356,8 @@ Result<RecipientView> JobService::apply_receipt(std::string_view tenant, const R
 Result<Job> JobService::apply_locked(Job job, JobAction action, const IdempotencyClaim* claim) {
   JobCounters counters;
   const bool reserves = action == JobAction::run && !job.spec.sender.empty();
-  if (action == JobAction::finish || reserves) {
+  // finish and cancel depend on what is outstanding.
+  if (action == JobAction::finish || action == JobAction::cancel || reserves) {
     auto c = jobs_.counters(job.key);
     if (!c) return c.error();
     counters = *c;

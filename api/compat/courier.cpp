@@ -378,7 +378,8 @@ std::string_view courier_status(JobStatus s) {
     case JobStatus::created: return "CREATED";
     case JobStatus::scheduled:
     case JobStatus::processing:
-    case JobStatus::paused: return "PROCESSING";
+    case JobStatus::paused:
+    case JobStatus::cancelling: return "PROCESSING";  // ERROR once its counters are final
     case JobStatus::completed:
     case JobStatus::partial: return "COMPLETED";
     case JobStatus::failed:

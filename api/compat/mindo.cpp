@@ -332,6 +332,9 @@ std::string_view mindo_status(JobStatus s, const JobCounters& c) {
     case JobStatus::partial: return "PARTIAL";
     case JobStatus::failed: return "FAILED";
     case JobStatus::cancelled: return "CANCELLED";
+    // Mindo has no transient state: still under way until the sweep ends,
+    // so CANCELLED always comes with final counts.
+    case JobStatus::cancelling: return "PROCESSING";
   }
   return "FAILED";
 }

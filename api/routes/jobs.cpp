@@ -316,7 +316,7 @@ ApiResponse list_jobs(ApiContext& ctx, const ApiRequest& req) {
   if (auto it = req.query.find("status"); it != req.query.end() && !it->second.empty()) {
     status = parse_job_status(it->second);
     if (!status)
-      return fail(bad("invalid_status", "status must be one of CREATED, SCHEDULED, PROCESSING, PAUSED, COMPLETED, PARTIAL, FAILED, CANCELLED", "status"), req);
+      return fail(bad("invalid_status", "status must be one of CREATED, SCHEDULED, PROCESSING, PAUSED, COMPLETED, PARTIAL, FAILED, CANCELLED, CANCELLING", "status"), req);
   }
   std::string after;
   if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {

@@ -292,7 +292,10 @@ TEST_F(MindoTest, StatusAndCancel) {
 
   auto c = mindo("POST", std::string(kPath) + bulk_id + "/cancel/");
   ASSERT_EQ(c.status, 200) << c.body;
-  EXPECT_EQ(body_of(c).at("status"), "CANCELLED");
+  // Under way (Crier's CANCELLING) until the waiting recipients are swept,
+  // then CANCELLED, with final counts.
+  EXPECT_EQ(body_of(c).at("status"), "PROCESSING");
+  EXPECT_EQ(wait_for_mindo_status(bulk_id, "CANCELLED"), "CANCELLED");
   EXPECT_EQ(job_status(text(b.at("task_id"))), "CANCELLED");
   auto again = mindo("POST", std::string(kPath) + bulk_id + "/cancel/");
   EXPECT_EQ(again.status, 409);
