@@ -280,20 +280,23 @@ ApiResponse Router::with_idempotency(ApiRequest& req, const std::function<ApiRes
   struct Release {
     Router* r;
     ApiRequest* q;
-    ~Release() { r->release(q->tenant, q->idempotency_key); }
+    ~Release() {
+      q->idempotency = nullptr;  // it points at key_claim below
+      r->release(q->tenant, q->idempotency_key);
+    }
   } release{this, &req};
 
   auto stored = ctx_.idempotency.find_answer(req.tenant, req.idempotency_key, ctx_.jobs.now_ms());
   if (!stored) return fail(stored.error(), req);
-  IdempotencyClaim claim{req.tenant, req.idempotency_key, hash, ctx_.jobs.now_ms() + kIdempotencyTtlMs, {}};
+  IdempotencyClaim key_claim{req.tenant, req.idempotency_key, hash, ctx_.jobs.now_ms() + kIdempotencyTtlMs, {}};
   if (*stored) {
     if ((*stored)->request_hash != hash) return fail(key_reused(), req);
     if ((*stored)->answered()) return replay(**stored);
     // The action was stored and its answer lost (a crash in between): the
     // handler runs again, and the engine answers from what it did then.
-    claim.committed_job = (*stored)->committed_job;
+    key_claim.committed_job = (*stored)->committed_job;
   }
-  req.idempotency = &claim;
+  req.idempotency = &key_claim;
   ApiResponse r = serve(req);
   req.idempotency = nullptr;
   ctx_.crash_point("idempotent_answer");
