@@ -17,8 +17,10 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
+# --egress-allow 127.0.0.0/8: the walk-through's receiver (crier sink) runs on
+# this machine, and loopback is refused by default.
 run: build
-	./$(BUILD_DIR)/crier serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+	./$(BUILD_DIR)/crier serve --listen $(LISTEN) --data-dir $(DATA_DIR) --egress-allow 127.0.0.0/8
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300

@@ -9,9 +9,12 @@
 #include <optional>
 #include <string>
 
+#include "api/auth.h"
 #include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
 #include "engine/notification_group.h"
+#include "workers/egress_policy.h"
+#include "workers/tenant_signing.h"
 
 namespace crier::api {
 
@@ -32,7 +35,7 @@ struct ApiContext {
   TemplateStore& templates;
   IdempotencyStore& idempotency;
   GroupStore& groups;
-  std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant
+  ApiKeys api_keys;  // SHA-256 of each key -> tenant
   ApiLimits limits;
   bool sync_writes = true;
   std::function<double(const JobKey&)> rate_of = [](const JobKey&) { return 0.0; };
@@ -41,6 +44,12 @@ struct ApiContext {
     return std::optional<DispatchHold>();
   };
   std::function<bool(std::string_view)> provider_exists = [](std::string_view) { return true; };
+  // The tenants' webhook signing secrets (GET/rotate /v1/webhook-secret);
+  // null: those routes answer 503.
+  TenantSigning* signing = nullptr;
+  // Job-level webhook_url and callback_url are checked against it at create
+  // (what can be judged without a lookup; the rest when connecting).
+  EgressPolicy egress{};
   std::atomic<bool> ready{false};
   // WhatsApp senders (/v1/senders); the same store JobService was given.
   SenderStore* senders = nullptr;

@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "api/auth.h"
 #include "api/compat/facades.h"
 #include "api/errors.h"
 #include "api/routes/routes.h"
@@ -145,8 +146,7 @@ void Router::release(const std::string& tenant, const std::string& key) {
 }
 
 std::optional<ApiResponse> Router::authenticate(ApiRequest& req) const {
-  // The same Bearer rule as the façades that use one (api/compat/common.h).
-  if (auto auth = compat::bearer_auth(ctx_, req); !auth) return fail(auth.error(), req);
+  if (auto r = authenticate_bearer(ctx_.api_keys, req); !r) return fail(r.error(), req);
   return std::nullopt;
 }
 
@@ -348,6 +348,17 @@ ApiResponse Router::route(ApiRequest& req) {
         if (m == "POST") return job_action(ctx_, req, p[2], *action);
         return method_not_allowed(req, "POST");
       }
+    }
+    return not_found();
+  }
+  if (p.size() >= 2 && p[1] == "webhook-secret") {
+    if (p.size() == 2) {
+      if (m == "GET") return get_webhook_secret(ctx_, req);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3 && p[2] == "rotate") {
+      if (m == "POST") return rotate_webhook_secret(ctx_, req);
+      return method_not_allowed(req, "POST");
     }
     return not_found();
   }

@@ -12,24 +12,22 @@
 namespace crier {
 namespace {
 
-bool valid_tenant(std::string_view t) {
-  return !t.empty() && t.size() <= 64 && std::all_of(t.begin(), t.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-}
+bool valid_tenant(std::string_view t) { return valid_tenant_name(t); }
 
 }  // namespace
 
 Result<void> add_api_key(Config& config, std::string_view pair) {
-  auto eq = pair.find('=');
-  if (eq == std::string_view::npos || eq == 0)
-    return config_error(fmt::format("API key '{}' must be KEY=TENANT", pair));
-  std::string key(pair.substr(0, eq)), tenant(pair.substr(eq + 1));
+  // A key is a secret: no message here quotes it, nor the entry holding it.
+  // Split at the last '=': a tenant has none, a key may.
+  auto eq = pair.rfind('=');
+  if (eq == std::string_view::npos || eq == 0) return config_error("an API key entry must be KEY=TENANT");
+  std::string_view key = pair.substr(0, eq);
+  std::string tenant(pair.substr(eq + 1));
   if (key.size() < 8 || std::any_of(key.begin(), key.end(), [](char c) { return c <= 0x20 || c >= 0x7f; }))
     return config_error("an API key must be at least 8 visible ASCII characters");
   if (!valid_tenant(tenant))
     return config_error(fmt::format("tenant '{}' must be 1 to 64 letters, digits, '-', '_' or '.'", tenant));
-  config.api_keys[key] = tenant;
+  config.api_keys.add(key, std::move(tenant));
   return {};
 }
 
@@ -42,12 +40,12 @@ Result<void> load_toml(Config& c, const std::string& path) {
   }
   // Every section and key is checked: a misspelt or mistyped one is an
   // error at start-up, never silently the default.
-  static const std::set<std::string, std::less<>> kSections = {"server", "storage",   "auth",   "limits",
-                                                               "dispatch", "providers", "tenants"};
+  static const std::set<std::string, std::less<>> kSections = {"server",   "storage",   "auth",    "limits",
+                                                               "dispatch", "providers", "tenants", "egress"};
   for (const auto& [name, node] : t)
     if (!kSections.count(name.str()))
       return config_error(fmt::format("{}: [{}] is not a known section (server, storage, auth, limits, "
-                                      "dispatch, providers, tenants)", path, name.str()));
+                                      "dispatch, providers, tenants, egress)", path, name.str()));
   auto section = [&](const char* name) -> Result<const toml::table*> {
     static const toml::table empty;
     auto* n = t.get(name);
@@ -56,8 +54,8 @@ Result<void> load_toml(Config& c, const std::string& path) {
     return config_error(fmt::format("{} must be a table", name));
   };
   auto server = section("server"), storage = section("storage"), auth = section("auth"),
-       limits = section("limits"), dispatch = section("dispatch");
-  for (auto* r : {&server, &storage, &auth, &limits, &dispatch})
+       limits = section("limits"), dispatch = section("dispatch"), egress = section("egress");
+  for (auto* r : {&server, &storage, &auth, &limits, &dispatch, &egress})
     if (!*r) return r->error();
 
   TomlFields sv(**server, "server");
@@ -115,8 +113,12 @@ Result<void> load_toml(Config& c, const std::string& path) {
       c.dispatch.channel_providers[*ch] = *provider;
     }
   }
+  TomlFields eg(**egress, "egress");
+  std::optional<std::vector<std::string>> allow;
+  eg.strings("allow", allow);
+  if (auto r = eg.finish(); !r) return r;
+  if (allow) c.egress_allow.insert(c.egress_allow.end(), allow->begin(), allow->end());
   if (auto r = load_providers(t, c.providers); !r) return r;
-  if (t["providers"]["webhook"]["signing_secret"]) c.webhook_secret_configured = true;
   return {};
 }
 

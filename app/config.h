@@ -26,13 +26,12 @@ struct Config {
   unsigned min_rate_window = 10;
   bool sync_writes = true;
   std::string log_level = "info";
-  std::map<std::string, std::string, std::less<>> api_keys;  // key -> tenant
+  api::ApiKeys api_keys;  // SHA-256 digests of the keys -> tenant
   api::ApiLimits limits;
   DispatchOptions dispatch;
   ProvidersConfig providers = default_providers();
-  // Where the built-in webhook provider's signing secret is kept when the
-  // config names none: generated once, like the API key.
-  bool webhook_secret_configured = false;
+  // CIDRs opened in the egress deny-list ([egress] allow, --egress-allow).
+  std::vector<std::string> egress_allow;
 };
 
 // Parses "KEY=TENANT" into the map; errors name the bad entry.

@@ -7,49 +7,21 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <random>
 #include <thread>
 
 #include "api/router.h"
 #include "api/server.h"
 #include "app/config.h"
+#include "app/secrets.h"
 #include "app/sink.h"
 #include "engine/time_format.h"
 #include "storage/rocks_store.h"
 #include "workers/callback_notifier.h"
 #include "workers/dispatcher.h"
-#include "workers/webhook_signature.h"
+#include "workers/tenant_signing.h"
 
 namespace {
-
-// With no key (or webhook signing secret) configured, one is generated once
-// and kept in the data directory, so `make run` works out of the box and
-// keeps working. `make_secret` builds a new one from 16 random bytes.
-crier::Result<std::string> stored_secret(const std::string& data_dir, const char* file,
-                                         std::string (*make_secret)(const std::string& random)) {
-  auto path = std::filesystem::path(data_dir) / file;
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (std::ifstream in(path); in) {
-    std::string key;
-    std::getline(in, key);
-    if (key.size() >= 8) return key;
-  }
-  std::random_device rd;
-  std::string random;
-  for (int i = 0; i < 4; ++i) {
-    auto v = rd();
-    random.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  std::string key = make_secret(random);
-  std::ofstream out(path, std::ios::trunc);
-  out << key << "\n";
-  if (!out) return crier::make_error(crier::ErrorKind::internal, "key_write_failed", "cannot write " + path.string());
-  std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
-  return key;
-}
 
 int serve(crier::Config config, const std::string& config_path) {
   using namespace crier;
@@ -69,35 +41,23 @@ int serve(crier::Config config, const std::string& config_path) {
     spdlog::critical("{}", listen.error().message);
     return 2;
   }
-  bool generated_key = false;
+  // With no key configured, one is generated once and kept in the data
+  // directory, so `make run` works out of the box and keeps working.
+  std::optional<StoredSecret> generated_key;
   if (config.api_keys.empty()) {
-    auto key = stored_secret(config.data_dir, "api_key", [](const std::string& random) {
-      std::string key = "crier_";
-      for (unsigned char c : random) key += fmt::format("{:02x}", c);
-      return key;
-    });
+    auto key = load_or_create_api_key(config.data_dir);
     if (!key) {
       spdlog::critical("{}", key.error().message);
       return 2;
     }
-    config.api_keys[*key] = "default";
-    generated_key = true;
+    config.api_keys.add(key->key, "default");
+    generated_key = std::move(*key);
   }
-  // The built-in webhook provider signs every message; with no secret
-  // configured it uses (and shows) one kept in the data directory.
-  std::string webhook_secret;
-  if (!config.webhook_secret_configured) {
-    auto secret = stored_secret(config.data_dir, "webhook_secret", [](const std::string& random) {
-      return "whsec_" + base64_encode(random);
-    });
-    if (!secret) {
-      spdlog::critical("{}", secret.error().message);
-      return 2;
-    }
-    webhook_secret = *secret;
-    for (auto& p : config.providers.providers)
-      if (auto* w = std::get_if<WebhookProviderOptions>(&p.options); w && w->name == "webhook")
-        w->signing_secret = webhook_secret;
+  // Where Crier may connect on a tenant's behalf (webhooks, callbacks).
+  auto egress = EgressPolicy::allowing(config.egress_allow);
+  if (!egress) {
+    spdlog::critical("{}", egress.error().message);
+    return 2;
   }
 
   auto store = RocksStore::open({config.data_dir, config.sync_writes});
@@ -107,16 +67,17 @@ int serve(crier::Config config, const std::string& config_path) {
   }
   JobService service(**store, **store, now_unix_ms);
   service.set_senders(store->get());
-  // Callbacks are signed with the webhook provider's secret. Built before
-  // the dispatcher, so it outlives the loops that feed it.
+  // Every tenant signs its webhooks and callbacks with a secret of its own,
+  // made on first use and kept in the store.
+  TenantSigning signing(**store, now_unix_ms);
+  // Built before the dispatcher, so it outlives the loops that feed it.
   CallbackOptions callback_options;
-  for (const auto& p : config.providers.providers)
-    if (auto* w = std::get_if<WebhookProviderOptions>(&p.options); w && w->name == "webhook")
-      callback_options.signing_secret = w->signing_secret;
+  callback_options.signing = &signing;
+  callback_options.egress = *egress;
   CallbackNotifier callbacks(**store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
   dispatcher.set_observer(&callbacks);
-  if (auto r = register_providers(config.providers, config.data_dir, dispatcher); !r) {
+  if (auto r = register_providers(config.providers, config.data_dir, &signing, *egress, dispatcher); !r) {
     spdlog::critical("{}", r.error().message);
     return 2;
   }
@@ -130,12 +91,20 @@ int serve(crier::Config config, const std::string& config_path) {
       return 2;
     }
   service.set_listener(&dispatcher);
+  // Who may use which provider: checked at every create, and again before
+  // a stored job sends.
+  ProviderAccess access(provider_grants(config.providers), config.dispatch.default_provider,
+                        config.dispatch.channel_providers);
+  service.set_provider_access(&access);
+  dispatcher.set_provider_access(&access);
 
   api::ApiContext ctx{service, **store, **store, **store, **store, config.api_keys, config.limits, config.sync_writes};
   ctx.rate_of = [&](const JobKey& k) { return dispatcher.rate_per_second(k); };
   ctx.hold_of = [&](const JobKey& k) { return dispatcher.hold_of(k); };
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
   ctx.senders = store->get();
+  ctx.signing = &signing;
+  ctx.egress = *egress;
   // For crash tests only: die at a named point as a kill -9 would.
   if (const char* at = std::getenv("CRIER_CRASH_AT"); at && *at)
     ctx.crash_point = [at = std::string(at)](std::string_view point) {
@@ -160,10 +129,15 @@ int serve(crier::Config config, const std::string& config_path) {
 
   // The first line names the port: tests that listen on port 0 read it.
   fmt::print("crier listening on http://{}:{}\n", listen->host, *port);
-  if (generated_key)
-    fmt::print("API key (tenant 'default'): {}\n  (stored in {}/api_key)\n", config.api_keys.begin()->first, config.data_dir);
-  if (!webhook_secret.empty())
-    fmt::print("webhook signing secret: {}\n  (stored in {}/webhook_secret)\n", webhook_secret, config.data_dir);
+  // A key is shown once, when it is made; after that it is only named.
+  if (generated_key && generated_key->created)
+    fmt::print("API key (tenant 'default'): {}\n  (stored in {})\n", generated_key->key, generated_key->path);
+  else if (generated_key)
+    fmt::print("API key (tenant 'default'): in {}\n", generated_key->path);
+  if (generated_key) {
+    generated_key->key.assign(generated_key->key.size(), '\0');  // the digest is what stays
+    generated_key.reset();
+  }
   fmt::print("data directory: {}\n", config.data_dir);
   std::fflush(stdout);
 
@@ -250,7 +224,7 @@ int main(int argc, char** argv) {
   // every core busy (workers/thread_priority.h).
   config.dispatch.nice = 10;
   std::string config_file;
-  std::vector<std::string> keys;
+  std::vector<std::string> keys, egress_allow;
   unsigned threads = 0, dispatch_threads = 0;
   std::optional<std::size_t> max_connections, min_body_rate;
   std::optional<unsigned> request_timeout, min_rate_window;
@@ -279,6 +253,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--default-provider", default_provider, "provider for every job that names none, whatever its channel (e.g. log or null for a dry run); "
                         "without it: dispatch.channels, else dispatch.default_provider (log)");
   serve_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error (default info)");
+  serve_cmd->add_option("--egress-allow", egress_allow, "CIDR, repeatable: let webhooks and callbacks reach these "
+                        "addresses, which are refused by default (loopback, private, link-local...), e.g. "
+                        "--egress-allow 127.0.0.0/8 for receivers on this machine");
   serve_cmd->add_flag("--no-sync", no_sync, "acknowledge writes before the WAL is fsync'd (faster; a power loss may lose acknowledged data)");
   crier::SinkCommand sink_command(app);
   std::string compact_dir;
@@ -324,5 +301,6 @@ int main(int argc, char** argv) {
   }
   if (!log_level.empty()) config.log_level = log_level;
   if (no_sync) config.sync_writes = false;
+  config.egress_allow.insert(config.egress_allow.end(), egress_allow.begin(), egress_allow.end());
   return serve(std::move(config), config_file);
 }

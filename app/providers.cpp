@@ -32,6 +32,7 @@ Result<ProviderConfig> parse_provider(const std::string& name, const toml::table
   TomlFields f(t, where, {"type"});
   ProviderConfig out;
   read_settings(f, out.settings);
+  f.strings("tenants", out.tenants);
   if (type == "log") {
     LogProviderOptions o;
     o.name = name;
@@ -91,10 +92,54 @@ Result<ProviderConfig> parse_provider(const std::string& name, const toml::table
     return config_error(fmt::format("{}.type '{}' is not a provider type ({})", where, type, kTypes));
   }
   if (auto r = f.finish(); !r) return r.error();
+  if (out.tenants) {
+    for (const auto& tenant : *out.tenants)
+      if (tenant != "*" && !valid_tenant_name(tenant))
+        return config_error(fmt::format("{}.tenants: '{}' is not a tenant name (1 to 64 letters, digits, '-', '_' "
+                                        "or '.'), nor \"*\" for every tenant", where, tenant));
+  } else if (out.carries_credentials()) {
+    // Never every tenant by accident: the operator says who.
+    return config_error(fmt::format("{} carries credentials: name the tenants that may use it "
+                                    "(tenants = [\"acme\"], or [\"*\"] for every tenant)", where));
+  }
   return out;
 }
 
 }  // namespace
+
+bool valid_tenant_name(std::string_view t) {
+  return !t.empty() && t.size() <= 64 && std::all_of(t.begin(), t.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+bool ProviderConfig::carries_credentials() const {
+  return std::visit(
+      [](const auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, LogProviderOptions> || std::is_same_v<T, NullProviderOptions>) return false;
+        else if constexpr (std::is_same_v<T, WebhookProviderOptions>) return crier::carries_credentials(o);
+        else return true;  // smtp and the HTTP vendors send in the operator's name
+      },
+      options);
+}
+
+std::vector<ProviderGrant> provider_grants(const ProvidersConfig& config) {
+  std::vector<ProviderGrant> grants;
+  for (const auto& p : config.providers) {
+    ProviderGrant g;
+    g.provider = p.name();
+    g.fixed_destination = p.carries_credentials();
+    if (!p.tenants) g.every_tenant = !g.fixed_destination;  // parse_provider refused the other case
+    else
+      for (const auto& t : *p.tenants) {
+        if (t == "*") g.every_tenant = true;
+        else g.tenants.insert(t);
+      }
+    grants.push_back(std::move(g));
+  }
+  return grants;
+}
 
 std::string ProviderConfig::name() const {
   return std::visit([](const auto& o) { return o.name; }, options);
@@ -137,7 +182,7 @@ Result<void> load_providers(const toml::table& t, ProvidersConfig& out) {
 }
 
 Result<void> register_providers(const ProvidersConfig& config, const std::string& data_dir,
-                                Dispatcher& dispatcher) {
+                                TenantSigning* signing, const EgressPolicy& egress, Dispatcher& dispatcher) {
   for (const auto& p : config.providers) {
     std::unique_ptr<Provider> provider = std::visit(
         [&](const auto& o) -> std::unique_ptr<Provider> {
@@ -148,7 +193,10 @@ Result<void> register_providers(const ProvidersConfig& config, const std::string
           } else if constexpr (std::is_same_v<T, NullProviderOptions>) {
             return make_null_provider(o.name);
           } else if constexpr (std::is_same_v<T, WebhookProviderOptions>) {
-            return make_webhook_provider(o);
+            WebhookProviderOptions with_signing = o;
+            with_signing.tenant_signing = signing;
+            with_signing.egress = egress;
+            return make_webhook_provider(std::move(with_signing));
           } else if constexpr (std::is_same_v<T, SmtpProviderOptions>) {
             return make_smtp_provider(o);
           } else {

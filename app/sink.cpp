@@ -16,7 +16,8 @@ namespace crier {
 SinkCommand::SinkCommand(CLI::App& app) {
   command_ = app.add_subcommand("sink", "Run a webhook receiver that counts what it gets (tests, benchmarks)");
   command_->add_option("--listen", listen_, "HOST:PORT to listen on (default 127.0.0.1:8099; port 0 picks a free one)");
-  command_->add_option("--secret", secret_, "verify Standard Webhooks signatures with this secret (whsec_... or raw)");
+  command_->add_option("--secret", secrets_, "verify Standard Webhooks signatures with this secret (whsec_... or raw); "
+                       "repeatable: a signature by any of them is accepted (one sink for several tenants)");
   command_->add_option("--fail-first", fail_first_, "answer the first K attempts of every message id with --fail-status")
       ->check(CLI::NonNegativeNumber);
   command_->add_option("--fail-status", fail_status_, "status for injected failures (default 503)")
@@ -44,7 +45,7 @@ int SinkCommand::run() const {
   options.host = listen_.substr(0, colon);
   if (options.host.size() > 1 && options.host.front() == '[') options.host = options.host.substr(1, options.host.size() - 2);
   options.port = static_cast<unsigned short>(port);
-  options.secret = secret_;
+  options.more_secrets = secrets_;
   options.fail_first = fail_first_;
   options.fail_status = fail_status_;
   options.retry_after_s = retry_after_;

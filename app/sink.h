@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -26,7 +27,7 @@ class SinkCommand {
  private:
   CLI::App* command_ = nullptr;
   std::string listen_ = "127.0.0.1:8099";
-  std::string secret_;
+  std::vector<std::string> secrets_;  // --secret, repeatable
   int fail_first_ = 0;
   int fail_status_ = 503;
   int retry_after_ = 0;

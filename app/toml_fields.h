@@ -10,7 +10,9 @@
 #include <cmath>
 #include <cstdint>
 #include <set>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/result.h"
 #include "workers/http_client.h"
@@ -77,6 +79,21 @@ class TomlFields {
       if (!v) return fail(fmt::format("{}.{}.{} must be a string", where_, key, name.str()));
       out.emplace_back(std::string(name.str()), *v);
     }
+  }
+  // An array of strings; absent leaves `out` as it was.
+  void strings(const char* key, std::optional<std::vector<std::string>>& out) {
+    seen_.insert(key);
+    auto* n = t_.get(key);
+    if (!n) return;
+    auto* a = n->as_array();
+    if (!a) return fail(fmt::format("{}.{} must be an array of strings", where_, key));
+    std::vector<std::string> values;
+    for (const auto& e : *a) {
+      auto v = e.value<std::string>();
+      if (!v) return fail(fmt::format("{}.{} must be an array of strings", where_, key));
+      values.push_back(*v);
+    }
+    out = std::move(values);
   }
   // The first error, else the first key nobody asked about.
   Result<void> finish() {

@@ -28,10 +28,13 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 source "$here/lib.sh"
 
-"$crier" serve --listen 127.0.0.1:$port --data-dir "$work/data" --api-key "$key=bench" > "$work/serve.log" 2>&1 &
+# The sink is on loopback, which the egress guard refuses unless allowed.
+"$crier" serve --listen 127.0.0.1:$port --data-dir "$work/data" --api-key "$key=bench" \
+  --egress-allow 127.0.0.0/8 > "$work/serve.log" 2>&1 &
 server=$!; pids+=($server)
 wait_line "$work/serve.log" "crier listening"
-secret=$(cat "$work/data/webhook_secret")
+# The tenant's own signing secret, as its receivers get it.
+secret=$(curl -sf -H "Authorization: Bearer $key" "http://127.0.0.1:$port/v1/webhook-secret" | jget '["secret"]')
 "$crier" sink --listen 127.0.0.1:$sink_port --secret "$secret" --threads 1 --keep-requests 0 > "$work/sink.log" 2>&1 &
 sink=$!; pids+=($sink)
 wait_line "$work/sink.log" "crier sink listening"

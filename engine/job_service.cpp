@@ -179,6 +179,11 @@ Result<Job> JobService::prepare(std::string_view tenant, JobSpec spec) {
                         "provider");
   }
   if (auto r = apply_sender(tenant, spec); !r) return r.error();
+  // The one place a job's providers are checked against its tenant: every
+  // create (native, with users, the vendors' façades) prepares first, and
+  // after the sender has set its provider, so that one is checked too.
+  if (access_)
+    if (auto r = access_->check(tenant, spec); !r) return r.error();
   if (!spec.template_id.empty()) {
     auto t = templates_.find_template(tenant, spec.template_id);
     if (!t) return t.error();

@@ -16,6 +16,7 @@
 #include "engine/job_state.h"
 #include "engine/job_store.h"
 #include "engine/sender_store.h"
+#include "engine/provider_access.h"
 
 namespace crier {
 
@@ -46,6 +47,9 @@ class JobService {
   void set_listener(JobListener* listener) { listener_ = listener; }
   // Where senders are kept; without it, a job naming a sender is refused.
   void set_senders(SenderStore* senders) { senders_ = senders; }
+  // Which tenant may use which provider; checked by prepare() (so by every
+  // create). Null: any provider, for tests of other rules.
+  void set_provider_access(const ProviderAccess* access) { access_ = access; }
   std::int64_t now_ms() const { return clock_(); }
 
   // Validates the spec, snapshots a named template's content into the job,
@@ -57,6 +61,8 @@ class JobService {
   // A job that names a sender takes the sender's provider when it names none
   // (another provider than the sender's is refused) and its pace: rate_limit
   // is the sender's messages_per_second, or the job's own when that is lower.
+  // Every provider the job may send through (each routed channel's, the
+  // sender's) must be the tenant's to use (provider_not_allowed).
   //
   // With an Idempotency-Key's claim, the key's record is written with the
   // job; a claim whose earlier attempt already made its job (committed_job)
@@ -128,6 +134,7 @@ class JobService {
   Clock clock_;
   JobListener* listener_ = nullptr;
   SenderStore* senders_ = nullptr;
+  const ProviderAccess* access_ = nullptr;
   // Striped: bounded memory whatever the number of jobs.
   std::array<std::mutex, 64> locks_;
   std::array<std::mutex, 16> sender_locks_;

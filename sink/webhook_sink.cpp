@@ -67,7 +67,8 @@ std::int64_t unix_now_s() {
 
 struct WebhookSink::Impl {
   SinkOptions options;
-  std::optional<WebhookSigner> signer;
+  mutable std::mutex signers_mu;
+  std::vector<WebhookSigner> signers;  // a signature by any of them verifies
   unsigned short port = 0;
   std::atomic<std::uint64_t> connections{0};
 
@@ -150,13 +151,9 @@ struct WebhookSink::Impl {
     const std::uint64_t key = hash_of(id.empty() ? std::string_view(req.body()) : id);
     int status = 200;
     std::string error;
-    if (signer) {
-      auto v = signer->verify(req["webhook-id"], req["webhook-timestamp"], req["webhook-signature"], req.body(),
-                              unix_now_s(), options.tolerance_s);
-      if (!v) {
-        status = 401;
-        error = v.error().code;
-      }
+    if (auto refused = verify(req)) {
+      status = 401;
+      error = std::move(*refused);
     }
 
     std::lock_guard lock(mu);
@@ -261,19 +258,41 @@ struct WebhookSink::Impl {
       }
     }
   }
+
+  // The error code when the signing secrets are set and none verifies the
+  // request's signature; nullopt when it verifies or nothing is checked.
+  std::optional<std::string> verify(const http::request<http::string_body>& req) const {
+    std::lock_guard lock(signers_mu);
+    if (signers.empty()) return std::nullopt;
+    std::optional<std::string> first_error;
+    for (const auto& signer : signers) {
+      auto v = signer.verify(req["webhook-id"], req["webhook-timestamp"], req["webhook-signature"], req.body(),
+                             unix_now_s(), options.tolerance_s);
+      if (v) return std::nullopt;
+      if (!first_error) first_error = v.error().code;
+    }
+    return first_error;
+  }
 };
 
 WebhookSink::WebhookSink(SinkOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
 WebhookSink::~WebhookSink() { stop(); }
 
+Result<void> WebhookSink::add_secret(std::string_view secret) {
+  auto signer = WebhookSigner::from_secret(secret);
+  if (!signer) return signer.error();
+  std::lock_guard lock(impl_->signers_mu);
+  impl_->signers.push_back(std::move(*signer));
+  return {};
+}
+
 Result<unsigned short> WebhookSink::start() {
   auto& d = *impl_;
-  if (!d.options.secret.empty()) {
-    auto signer = WebhookSigner::from_secret(d.options.secret);
-    if (!signer) return signer.error();
-    d.signer.emplace(std::move(*signer));
-  }
+  if (!d.options.secret.empty())
+    if (auto r = add_secret(d.options.secret); !r) return r.error();
+  for (const auto& secret : d.options.more_secrets)
+    if (auto r = add_secret(secret); !r) return r.error();
   unsigned threads = std::max(1u, d.options.threads);
   d.io.emplace(static_cast<int>(threads));
   boost::system::error_code ec;

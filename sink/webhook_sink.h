@@ -4,8 +4,8 @@
 //
 // Every POST, on any path, is counted and answered 200 unless a rule says
 // otherwise, checked in this order:
-//   1. a signing secret is set and the Standard Webhooks signature does not
-//      verify → 401 (bad_signatures);
+//   1. signing secrets are set and the Standard Webhooks signature verifies
+//      with none of them → 401 (bad_signatures);
 //   2. fail_first > 0 and this is one of the first fail_first attempts for
 //      its message id → fail_status (with Retry-After when retry_after_s > 0);
 //   3. the body contains permanent_marker → permanent_status.
@@ -34,7 +34,8 @@ struct SinkOptions {
   std::string host = "127.0.0.1";
   unsigned short port = 0;  // 0: any free port; see port() after start()
   unsigned threads = 1;
-  std::string secret;              // "whsec_..." or raw; empty: signatures are not checked
+  std::string secret;              // "whsec_..." or raw; empty (and no more): signatures are not checked
+  std::vector<std::string> more_secrets;  // also accepted (one receiver for several tenants)
   std::int64_t tolerance_s = 300;  // accepted webhook-timestamp skew
   std::size_t keep_requests = 1000;  // the most recent requests kept for requests()
   int fail_first = 0;                // failures injected per message id before success
@@ -84,6 +85,10 @@ class WebhookSink {
   // listen_failed. Call once.
   Result<unsigned short> start();
   unsigned short port() const;
+  // Accepts signatures by `secret` too from now on (e.g. a tenant's secret
+  // read from the server after both started); turns checking on. Errors:
+  // invalid_secret. Thread-safe.
+  Result<void> add_secret(std::string_view secret);
   // "http://HOST:PORT" + path.
   std::string url(std::string_view path = "/") const;
   // Closes the listener and every connection and joins the threads; the

@@ -166,4 +166,26 @@ std::optional<NotificationGroup> decode_group(std::string_view in) {
   return g;
 }
 
+std::string encode(const TenantSigningSecrets& s) {
+  return json::serialize(json::object{{"v", 1},
+                                      {"current", s.current},
+                                      {"created_at", s.created_at},
+                                      {"previous", s.previous},
+                                      {"previous_expires_at", s.previous_expires_at}});
+}
+
+std::optional<TenantSigningSecrets> decode_signing_secrets(std::string_view in) {
+  boost::system::error_code ec;
+  auto v = json::parse(in, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto& o = v.get_object();
+  TenantSigningSecrets s;
+  s.current = get_str(o, "current");
+  if (s.current.empty()) return std::nullopt;
+  s.created_at = get_opt(o, "created_at").value_or(0);
+  s.previous = get_str(o, "previous");
+  s.previous_expires_at = get_opt(o, "previous_expires_at").value_or(0);
+  return s;
+}
+
 }  // namespace crier::records

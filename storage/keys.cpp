@@ -75,6 +75,13 @@ std::string tenant_scoped(std::string_view tenant, std::string_view name) {
   return k;
 }
 
+std::string signing_secrets(std::string_view tenant) {
+  std::string k("secret", 6);
+  k.push_back('\0');
+  k.append(tenant);
+  return k;
+}
+
 std::string retry(const JobKey& job, std::int64_t due_ms, std::uint64_t seq) {
   std::string k(job.begin(), job.end());
   put_u64(k, static_cast<std::uint64_t>(std::max<std::int64_t>(0, due_ms)));

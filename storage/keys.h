@@ -8,6 +8,8 @@
 //                    "meta" ▸ 0x00 ▸ "wal-guard"                       empty, written WITHOUT the WAL and never
 //                                                                      read: keeps the default memtable
 //                                                                      non-empty (write_gate.h)
+//                    "secret" ▸ 0x00 ▸ tenant                          the tenant's webhook signing secrets
+//                                                                      (JSON, engine/signing_secrets.h)
 //  jobs              job(16)                                           job record (JSON, job_codec)
 //  jobs_by_tenant    tenant ▸ 0x00 ▸ ~created_ms(8) ▸ job(16)         empty (listing index)
 //  recipients        job(16) ▸ seq(8)                                  recipient record (record_codec)
@@ -85,6 +87,8 @@ std::string counters(const JobKey& job);
 std::string cursor(const JobKey& job);
 std::string horizon(const JobKey& job);
 std::string tenant_scoped(std::string_view tenant, std::string_view name);
+// In the default family: a tenant's webhook signing secrets.
+std::string signing_secrets(std::string_view tenant);
 std::string retry(const JobKey& job, std::int64_t due_ms, std::uint64_t seq);
 std::int64_t due_of_retry(std::string_view key);
 std::uint64_t seq_of_retry(std::string_view key);

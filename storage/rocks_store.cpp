@@ -1006,6 +1006,23 @@ Result<void> RocksStore::put_answer(std::string_view tenant, std::string_view ke
   return impl_->write(batch, true);
 }
 
+Result<std::optional<TenantSigningSecrets>> RocksStore::find_signing_secrets(std::string_view tenant) {
+  auto v = impl_->get(kDefault, keys::signing_secrets(tenant));
+  if (!v) return v.error();
+  if (!*v) return std::optional<TenantSigningSecrets>();
+  auto s = records::decode_signing_secrets(**v);
+  if (!s) return corrupt("signing secrets record");
+  return std::optional<TenantSigningSecrets>(std::move(*s));
+}
+
+Result<void> RocksStore::put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& secrets) {
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[kDefault], keys::signing_secrets(tenant), records::encode(secrets));
+  // Synced (unless --no-sync): a secret handed out, and configured in a
+  // receiver, must survive a crash.
+  return impl_->write(batch, true);
+}
+
 std::uint64_t RocksStore::disk_bytes() const {
   std::uint64_t total = 0;
   std::error_code ec;

@@ -1,6 +1,6 @@
 // Crier's store of record: one embedded RocksDB (see keys.h for the layout).
 // Implements the engine's JobStore, TemplateStore, IdempotencyStore and
-// GroupStore and SenderStore.
+// GroupStore, SenderStore and SigningSecretStore.
 // Thread-safe. RocksDB headers stay inside the .cpp (compile time).
 #pragma once
 
@@ -12,6 +12,7 @@
 #include "engine/job_store.h"
 #include "engine/notification_group.h"
 #include "engine/sender_store.h"
+#include "engine/signing_secrets.h"
 
 namespace rocksdb {
 class WriteBatch;
@@ -27,7 +28,7 @@ struct StoreOptions {
 };
 
 class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public GroupStore,
-                         public SenderStore {
+                         public SenderStore, public SigningSecretStore {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
   ~RocksStore() override;
@@ -104,6 +105,9 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
                                            std::size_t limit) override;
   Result<std::vector<QuotaUse>> quota_uses(std::string_view tenant, std::string_view id,
                                            std::int64_t since_ms) override;
+  // SigningSecretStore (the default family; synced)
+  Result<std::optional<TenantSigningSecrets>> find_signing_secrets(std::string_view tenant) override;
+  Result<void> put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& secrets) override;
 
   // Approximate bytes on disk (SST + WAL), for status and benchmarks.
   std::uint64_t disk_bytes() const;

@@ -16,7 +16,6 @@
 
 #include "engine/time_format.h"
 #include "workers/http_client.h"
-#include "workers/webhook_signature.h"
 
 namespace crier {
 namespace asio = boost::asio;
@@ -41,9 +40,19 @@ std::string recipient_event(const Job& job, const RecipientView& v) {
   return json::serialize(e);
 }
 
-// Transport failures, 429 and 5xx are worth another try; other answers are final.
+// Transport failures, 429 and 5xx are worth another try; other answers,
+// and a destination the egress policy refuses, are final.
 bool worth_retrying(const Result<HttpResponse>& r) {
-  return !r || r->status == 429 || r->status >= 500;
+  if (!r) return r.error().code != "egress_denied";
+  return r->status == 429 || r->status >= 500;
+}
+
+HttpClientOptions client_options(const CallbackOptions& o) {
+  HttpClientOptions c;
+  c.max_connections_per_origin = 8;
+  c.timeout = o.timeout;
+  c.egress = o.egress;
+  return c;
 }
 
 }  // namespace
@@ -51,6 +60,7 @@ bool worth_retrying(const Result<HttpResponse>& r) {
 struct CallbackNotifier::Impl {
   struct Feed {
     std::string url;
+    std::string tenant;
     std::deque<std::string> events;  // serialised JSON objects
     std::uint64_t dropped = 0;       // since the last batch
     bool finished = false;           // the job reached a final status
@@ -58,7 +68,6 @@ struct CallbackNotifier::Impl {
 
   JobStore& store;
   CallbackOptions options;
-  std::optional<WebhookSigner> signer;
   PooledHttpClient client;
 
   mutable std::mutex mu;
@@ -75,13 +84,7 @@ struct CallbackNotifier::Impl {
   std::thread thread;
 
   Impl(JobStore& s, CallbackOptions o)
-      : store(s), options(std::move(o)), client(HttpClientOptions{8, options.timeout}) {
-    if (!options.signing_secret.empty()) {
-      auto made = WebhookSigner::from_secret(options.signing_secret);
-      if (made) signer.emplace(std::move(*made));
-      else spdlog::error("callbacks: the signing secret is unusable ({}): callbacks go unsigned",
-                         made.error().message);
-    }
+      : store(s), options(std::move(o)), client(client_options(options)) {
     thread = std::thread([this] { io.run(); });
   }
 
@@ -107,6 +110,7 @@ struct CallbackNotifier::Impl {
       start = inserted;
       if (inserted) {
         f.url = job.spec.callback_url;
+        f.tenant = job.tenant;
         // A feed that starts after the job's final event (a cancel sweep)
         // ends once drained, like the first one.
         f.finished = is_final(job.status);
@@ -155,7 +159,7 @@ struct CallbackNotifier::Impl {
     bool stop = false;  // the feed is done (or the notifier stopping)
     std::vector<std::string> events;
     std::uint64_t dropped = 0, number = 0;
-    std::string url;
+    std::string url, tenant;
   };
 
   // The next batch of a job's feed; empty when there is nothing to send yet.
@@ -180,6 +184,7 @@ struct CallbackNotifier::Impl {
     b.dropped = std::exchange(f.dropped, 0);
     b.number = ++last_batch;
     b.url = f.url;
+    b.tenant = f.tenant;
     return b;
   }
 
@@ -197,13 +202,21 @@ struct CallbackNotifier::Impl {
       req.url = url;
       req.body = body;
       req.headers = {{"Content-Type", "application/json"}, {"Idempotency-Key", id}};
-      if (signer) {
+      Result<HttpResponse> r = make_error(ErrorKind::internal, "not_sent", "not sent");
+      bool signed_or_unsigned = true;
+      if (options.signing) {
         auto now_s = now_unix_ms() / 1000;
-        req.headers.emplace_back("webhook-id", id);
-        req.headers.emplace_back("webhook-timestamp", std::to_string(now_s));
-        req.headers.emplace_back("webhook-signature", signer->sign(id, now_s, body));
+        auto signature = options.signing->sign(b.tenant, id, now_s, body);
+        if (signature) {
+          req.headers.emplace_back("webhook-id", id);
+          req.headers.emplace_back("webhook-timestamp", std::to_string(now_s));
+          req.headers.emplace_back("webhook-signature", std::move(*signature));
+        } else {
+          r = signature.error();  // never sent unsigned: tried again like a failed POST
+          signed_or_unsigned = false;
+        }
       }
-      auto r = co_await client.request(std::move(req));
+      if (signed_or_unsigned) r = co_await client.request(std::move(req));
       if (r && r->status >= 200 && r->status < 300) {
         delivered = true;
         break;

@@ -10,14 +10,15 @@
 //               "counters":{…},"at":…}]}
 // Headers: webhook-id "<job_id>.<batch>" (the same on every retry of the
 // batch), webhook-timestamp, webhook-signature (Standard Webhooks, with the
-// server's webhook signing secret).
+// job's tenant's signing secret: tenant_signing.h).
 //
 // A dead or slow callback URL never slows dispatch: events wait in a bounded
 // queue per job (the oldest are dropped past it, and the next batch says how
 // many in "dropped"), and batches are sent from a thread of their own. A
 // failed batch (transport error, 429, 5xx) is retried with exponential
 // backoff up to max_attempts, then given up; other statuses give it up at
-// once. Events live in memory: a restart loses those not yet sent.
+// once; so is one whose callback_url the egress policy refuses. Events live
+// in memory: a restart loses those not yet sent.
 #pragma once
 
 #include <chrono>
@@ -27,11 +28,14 @@
 
 #include "engine/job_store.h"
 #include "workers/dispatcher.h"
+#include "workers/egress_policy.h"
+#include "workers/tenant_signing.h"
 
 namespace crier {
 
 struct CallbackOptions {
-  std::string signing_secret;  // "whsec_…" or raw; empty: unsigned
+  TenantSigning* signing = nullptr;  // signs with the job's tenant's secret; null: unsigned
+  EgressPolicy egress;               // where a callback_url may lead (egress_policy.h)
   std::size_t max_queued_per_job = 10000;
   std::size_t max_batch = 1000;  // events per POST
   std::chrono::milliseconds interval{1000};  // at most one POST per job per interval

@@ -322,12 +322,7 @@ void Dispatcher::arm_timer(const JobKey& key, std::chrono::milliseconds delay) {
 }
 
 Dispatcher::Registered* Dispatcher::provider_for(const Job& job, Channel channel) {
-  std::string_view name = job.spec.provider;
-  if (name.empty()) {
-    auto ch = options_.channel_providers.find(channel);
-    name = ch != options_.channel_providers.end() ? ch->second : options_.default_provider;
-  }
-  auto it = providers_.find(name);
+  auto it = providers_.find(crier::provider_for(job.spec, channel, options_.default_provider, options_.channel_providers));
   return it == providers_.end() ? nullptr : &it->second;
 }
 
@@ -466,7 +461,14 @@ asio::awaitable<Dispatcher::TurnOutcome> Dispatcher::process_turn(const Job& job
 
   // Every channel the job may send on needs its provider.
   for (Channel channel : routed_channels(job.spec)) {
-    if (provider_for(job, channel)) continue;
+    if (Registered* p = provider_for(job, channel)) {
+      // Checked at create time; checked again in case the operator took the
+      // provider from this tenant since.
+      if (access_ && !access_->may_use(job.tenant, p->provider->name()))
+        co_return sweep(job, turn, RecipientStatus::failed, "provider_not_allowed",
+                        "the job's tenant may not use its provider");
+      continue;
+    }
     // Validated at create time, so the config changed since: the job waits
     // (PROCESSING, nothing lost) until a restart brings the provider back.
     spdlog::error("job {}: the provider of its {} messages ('{}') is not configured: it waits until it is",
@@ -750,6 +752,7 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
       // Assigned, not moved: the strings' buffers stay with the pool.
       message_id_into(m.message_id, id, item.recipient.seq);
       m.job_id.assign(id);
+      m.tenant.assign(job.tenant);
       m.seq = item.recipient.seq;
       m.channel = channel;
       m.to.assign(address_on(job.spec, item.recipient, channel));

@@ -91,6 +91,10 @@ class Dispatcher final : public JobListener {
   void set_provider_limit(std::string_view provider, RateLimit limit);
   void set_tenant_limit(std::string_view tenant, RateLimit limit);
   void set_observer(DispatchObserver* observer) { observer_ = observer; }
+  // Checked again before a stored job sends (it may predate the rule, or a
+  // config that took the provider from its tenant): a job whose tenant may
+  // not use its provider has its recipients FAILED provider_not_allowed.
+  void set_provider_access(const ProviderAccess* access) { access_ = access; }
 
   void start();
   // Stops the loops at their next turn (waiting up to `grace` for sends in
@@ -193,6 +197,7 @@ class Dispatcher final : public JobListener {
   RateLimiter provider_limits_;
   RateLimiter tenant_limits_;
   DispatchObserver* observer_ = nullptr;
+  const ProviderAccess* access_ = nullptr;
 
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;

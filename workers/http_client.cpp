@@ -75,6 +75,19 @@ Result<Target> parse_target(std::string_view url) {
   return t;
 }
 
+EgressPolicy::Address address_of(const asio::ip::address& a) {
+  EgressPolicy::Address out{};
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    out[10] = out[11] = 0xff;
+    std::copy(b.begin(), b.end(), out.begin() + 12);
+  } else {
+    auto b = a.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), out.begin());
+  }
+  return out;
+}
+
 // A server closed a kept-alive connection before (or while) we reused it.
 bool stale(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -245,8 +258,19 @@ struct PooledHttpClient::Impl {
     asio::steady_timer timer(io, deadline);
     auto resolved = co_await (resolver.async_resolve(t.host, t.port, use_tuple) || timer.async_wait(use_tuple));
     if (resolved.index() == 1) co_return transport_error("timeout", fmt::format("resolving {} timed out", t.host));
-    auto [rec, endpoints] = std::get<0>(resolved);
+    auto [rec, resolved_endpoints] = std::get<0>(resolved);
     if (rec) co_return transport_error("connect_failed", fmt::format("cannot resolve {}: {}", t.host, rec.message()));
+    // Judged on the addresses connected to, not on the name: what the name
+    // resolved to is what the socket uses, so no later lookup can swap it.
+    // The message does not say which address: a tenant must not learn how
+    // the operator's internal names resolve.
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& e : resolved_endpoints)
+      if (!options.egress || options.egress->permits(address_of(e.endpoint().address()))) endpoints.push_back(e.endpoint());
+    if (endpoints.empty())
+      co_return make_error(ErrorKind::invalid, "egress_denied",
+                           fmt::format("{} leads to an internal address (loopback, private, link-local...), "
+                                       "which this server does not send to", t.host));
 
     auto c = std::make_unique<Connection>();
     if (t.tls) c->tls.emplace(io, tls_context);

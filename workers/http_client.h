@@ -11,6 +11,8 @@
 // Transport failures come back as Error values with a stable code:
 //   invalid_url     the URL does not parse, or its scheme is not http/https
 //   connect_failed  resolving or connecting failed (refused, unreachable)
+//   egress_denied   every address the host resolved to is refused by the
+//                   client's egress policy (nothing was connected to)
 //   tls_failed      the TLS handshake or certificate check failed
 //   timeout         no complete answer within the request timeout
 //   network_error   the connection broke mid-exchange
@@ -29,12 +31,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "engine/result.h"
+#include "workers/egress_policy.h"
 
 namespace crier {
 
@@ -51,6 +55,10 @@ struct HttpClientOptions {
   // Larger answers are a bad_response (providers only read the start).
   std::size_t max_response_bytes = 1 << 20;
   std::string user_agent = "crier/0.1";
+  // Checked against the address each connection is opened to, after
+  // resolving (egress_policy.h); unset: any address (destinations the
+  // operator configured, not the tenants).
+  std::optional<EgressPolicy> egress;
 };
 
 struct HttpRequest {

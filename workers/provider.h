@@ -23,6 +23,7 @@ namespace crier {
 struct OutboundMessage {
   std::string message_id;  // the same on every attempt: receivers dedupe on it
   std::string job_id;
+  std::string tenant;  // the job's: whose signing secret signs it
   std::uint64_t seq = 0;
   Channel channel = Channel::email;
   std::string to;  // the address on the channel (email, E.164 phone, token, URL)

@@ -1,5 +1,6 @@
 #include "workers/webhook_provider.h"
 
+#include <boost/beast/http/status.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -27,14 +28,13 @@ std::int64_t retry_after_ms(std::string_view value) {
   return std::min<std::int64_t>(seconds, 86'400) * 1000;
 }
 
-// The start of a peer's answer, on one line, for error messages.
-std::string quote_body(std::string_view body) {
-  constexpr std::size_t kMax = 200;
-  std::string out(body.substr(0, kMax));
-  for (auto& c : out)
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (body.size() > kMax) out += "…";
-  return out;
+// "HTTP 404 Not Found": the status and its standard reason phrase, never
+// the peer's words. A recipient's error is shown to the tenant, and a
+// receiver's answer (an internal service's, say) is not the tenant's to read.
+std::string status_line(int status) {
+  auto reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(status));
+  if (reason.empty() || reason.front() == '<') return fmt::format("HTTP {}", status);
+  return fmt::format("HTTP {} {}", status, std::string_view(reason.data(), reason.size()));
 }
 
 DeliveryOutcome failure(bool transient, std::string code, std::string message) {
@@ -49,7 +49,7 @@ DeliveryOutcome failure(bool transient, std::string code, std::string message) {
 class WebhookProvider final : public Provider {
  public:
   explicit WebhookProvider(WebhookProviderOptions options)
-      : options_(std::move(options)), client_(client_options(options_)) {
+      : options_(std::move(options)), client_(client_options(options_)), fixed_(carries_credentials(options_)) {
     if (!options_.signing_secret.empty()) {
       auto signer = WebhookSigner::from_secret(options_.signing_secret);
       if (signer) signer_.emplace(std::move(*signer));
@@ -63,9 +63,13 @@ class WebhookProvider final : public Provider {
   std::string_view name() const override { return options_.name; }
 
   boost::asio::awaitable<std::vector<DeliveryOutcome>> send(std::span<const OutboundMessage> messages) override {
-    const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch()).count();
-    return send_each(client_, messages, [this, now_s](const OutboundMessage& m) { return build(m, now_s); });
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    // A chunk is one job's: its tenant's keys are looked up once.
+    TenantKeys keys;
+    return send_each(client_, messages, [this, now_ms, keys](const OutboundMessage& m) mutable {
+      return build(m, now_ms, keys);
+    });
   }
 
  private:
@@ -73,13 +77,29 @@ class WebhookProvider final : public Provider {
     HttpClientOptions c;
     c.max_connections_per_origin = o.pool_size;
     c.timeout = o.timeout;
+    // The tenants choose where a provider without credentials sends; one
+    // with credentials sends only where the operator said.
+    if (!carries_credentials(o)) c.egress = o.egress;
     return c;
   }
 
-  Result<HttpRequest> build(const OutboundMessage& m, std::int64_t now_s) const {
+  // The keys of the tenant last signed for.
+  struct TenantKeys {
+    std::string tenant;
+    std::shared_ptr<const TenantSigning::Keys> keys;
+  };
+
+  Result<HttpRequest> build(const OutboundMessage& m, std::int64_t now_ms, TenantKeys& tenant_keys) const {
     if (!secret_error_.empty()) return make_error(ErrorKind::invalid, "invalid_secret", secret_error_);
+    const std::int64_t now_s = now_ms / 1000;
+    if (!signer_ && options_.tenant_signing && (!tenant_keys.keys || tenant_keys.tenant != m.tenant)) {
+      auto k = options_.tenant_signing->keys(m.tenant);
+      // The store failed: worth another try later, never sent unsigned.
+      if (!k) return make_error(ErrorKind::unavailable, "signing_unavailable", k.error().message);
+      tenant_keys = {m.tenant, std::move(*k)};
+    }
     HttpRequest req;
-    req.url = m.to.empty() ? options_.default_url : m.to;
+    req.url = fixed_ || m.to.empty() ? options_.default_url : m.to;
     if (req.url.empty()) return make_error(ErrorKind::invalid, "invalid_address", "no webhook URL");
     boost::system::error_code ec;
     json::value data = json::parse(m.content.json_body, ec);
@@ -96,10 +116,11 @@ class WebhookProvider final : public Provider {
     req.headers.reserve(5 + options_.extra_headers.size());
     req.headers.emplace_back("Content-Type", "application/json");
     req.headers.emplace_back("Idempotency-Key", m.message_id);
-    if (signer_) {
+    if (signer_ || tenant_keys.keys) {
       req.headers.emplace_back("webhook-id", m.message_id);
       req.headers.emplace_back("webhook-timestamp", std::to_string(now_s));
-      req.headers.emplace_back("webhook-signature", signer_->sign(m.message_id, now_s, req.body));
+      req.headers.emplace_back("webhook-signature", signer_ ? signer_->sign(m.message_id, now_s, req.body)
+                                                            : tenant_keys.keys->sign(m.message_id, now_s, req.body, now_ms));
     }
     for (const auto& h : options_.extra_headers) req.headers.push_back(h);
     return req;
@@ -107,6 +128,7 @@ class WebhookProvider final : public Provider {
 
   WebhookProviderOptions options_;
   PooledHttpClient client_;
+  const bool fixed_;  // carries credentials: default_url is the only destination
   std::optional<WebhookSigner> signer_;
   std::string secret_error_;
 };
@@ -126,7 +148,10 @@ boost::asio::awaitable<std::vector<DeliveryOutcome>> send_each(PooledHttpClient&
       requests.push_back(std::move(*req));
       sent.push_back(i);
     } else {
-      outcomes[i] = failure(false, req.error().code, req.error().message);
+      // A refusal of the message is final; a fault of ours (a store that
+      // cannot give a signing key) is worth another try.
+      const bool transient = req.error().kind == ErrorKind::unavailable || req.error().kind == ErrorKind::internal;
+      outcomes[i] = failure(transient, req.error().code, req.error().message);
     }
   }
   if (!requests.empty()) {
@@ -140,14 +165,14 @@ DeliveryOutcome http_delivery_outcome(const Result<HttpResponse>& result) {
   if (!result) {
     const Error& e = result.error();
     if (e.code == "invalid_url" || e.code == "invalid_method") return failure(false, "invalid_address", e.message);
-    if (e.code == "invalid_header") return failure(false, e.code, e.message);
+    if (e.code == "invalid_header" || e.code == "egress_denied") return failure(false, e.code, e.message);
     // Transport failures, and anything unexpected, are worth another try:
     // the idempotency key makes a repeat harmless.
     return failure(true, e.code, e.message);
   }
   const HttpResponse& r = *result;
   if (r.status >= 200 && r.status < 300) return {};
-  auto message = fmt::format("HTTP {}: {}", r.status, quote_body(r.body));
+  auto message = status_line(r.status);
   if (r.status == 429 || r.status >= 500) {
     auto o = failure(true, r.status == 429 ? "rate_limited" : fmt::format("http_{}", r.status), std::move(message));
     if (r.status == 429 || r.status == 503) o.retry_after_ms = retry_after_ms(r.header("Retry-After"));
@@ -156,7 +181,22 @@ DeliveryOutcome http_delivery_outcome(const Result<HttpResponse>& result) {
   return failure(false, fmt::format("http_{}", r.status), std::move(message));
 }
 
+bool carries_credentials(const WebhookProviderOptions& options) {
+  if (!options.signing_secret.empty() || !options.extra_headers.empty()) return true;
+  // user:password@ in the authority
+  std::string_view url = options.default_url;
+  auto scheme = url.find("://");
+  if (scheme == std::string_view::npos) return false;
+  auto authority = url.substr(scheme + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  return authority.find('@') != std::string_view::npos;
+}
+
 Result<void> validate_webhook_options(const WebhookProviderOptions& options) {
+  if (carries_credentials(options) && options.default_url.empty())
+    return make_error(ErrorKind::invalid, "invalid_config",
+                      "url is required: a provider that carries credentials (signing_secret, headers) sends "
+                      "only to its own url");
   if (options.signing_secret.empty()) return {};
   auto signer = WebhookSigner::from_secret(options.signing_secret);
   if (!signer) return signer.error();

@@ -5,9 +5,11 @@
 //    "user_id": "u1" | null, "correlation_id": "c9" | null,
 //    "channel": "webhook", "data": <the job's rendered JSON body>}
 // Headers: Content-Type: application/json; Idempotency-Key: <message_id>;
-// with a signing secret also webhook-id (= message_id, identical on every
-// attempt, so receivers drop duplicates), webhook-timestamp and
-// webhook-signature (Standard Webhooks, see webhook_signature.h).
+// when signed also webhook-id (= message_id, identical on every attempt, so
+// receivers drop duplicates), webhook-timestamp and webhook-signature
+// (Standard Webhooks, see webhook_signature.h): with the provider's own
+// secret, else with the message's tenant's (both the new and the previous
+// one during a rotation's grace period; tenant_signing.h).
 #pragma once
 
 #include <chrono>
@@ -19,21 +21,40 @@
 #include <string>
 
 #include "engine/result.h"
+#include "workers/egress_policy.h"
 #include "workers/http_client.h"
+#include "workers/tenant_signing.h"
 #include "workers/provider.h"
 
 namespace crier {
 
 struct WebhookProviderOptions {
   std::string name = "webhook";
-  std::string default_url;     // used when a message's `to` is empty
-  std::string signing_secret;  // "whsec_<base64>" or raw; empty: unsigned
+  // Used when a message's `to` is empty; the only destination of a provider
+  // that carries credentials (below).
+  std::string default_url;
+  std::string signing_secret;  // "whsec_<base64>" or raw; empty: the tenant's secret (below)
+  // Signs each message with its tenant's secret when the provider has no
+  // secret of its own; null (and no secret): unsigned.
+  TenantSigning* tenant_signing = nullptr;
   std::size_t pool_size = 32;  // keep-alive connections per origin
   std::chrono::milliseconds timeout{10'000};  // per request
   HttpHeaders extra_headers;   // added to every request (e.g. an API key)
+  // Where it may connect (egress_policy.h): the tenants choose its URLs.
+  // Not applied to a provider that carries credentials: it sends only to
+  // the URL the operator configured.
+  EgressPolicy egress;
 };
 
-// Start-up check for configuration: the signing secret must parse.
+// Whether the provider carries the operator's credentials: a signing secret
+// of its own, extra headers, or a user:password in its URL. Such a provider
+// sends only to its `default_url`: a message's `to` (the recipient's or the
+// job's webhook_url) never redirects it, so a tenant can never point the
+// operator's credentials or signature at a URL of its choosing.
+bool carries_credentials(const WebhookProviderOptions& options);
+
+// Start-up check for configuration: the signing secret must parse, and a
+// provider that carries credentials needs its URL.
 Result<void> validate_webhook_options(const WebhookProviderOptions& options);
 
 // A provider for these options. With a secret validate_webhook_options()
@@ -44,8 +65,10 @@ std::unique_ptr<Provider> make_webhook_provider(WebhookProviderOptions options);
 // How every HTTP provider reads an answer: 2xx ok; transport failures
 // (connect_failed, timeout, ...) transient; 429 (rate_limited) and 5xx
 // (http_<status>) transient, 429 and 503 honouring Retry-After in seconds;
-// any other status permanent http_<status>, the message quoting the start of
-// the body; an invalid URL permanent invalid_address.
+// any other status permanent http_<status>. The message is the status line
+// ("HTTP 400 Bad Request"), never the body. An invalid URL is permanent
+// invalid_address; a destination the egress policy refuses permanent
+// egress_denied.
 DeliveryOutcome http_delivery_outcome(const Result<HttpResponse>& result);
 
 // What every HTTP provider's send() does: one request per message, built by

@@ -3,42 +3,16 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
-
+#include "api/auth.h"
 #include "api/routes/routes.h"
 
 namespace crier::api::compat {
 namespace json = boost::json;
 
-namespace {
-
-Result<void> tenant_of_key(const ApiContext& ctx, ApiRequest& req, std::string_view key) {
-  auto it = ctx.api_keys.find(key);
-  if (it == ctx.api_keys.end()) return make_error(ErrorKind::unauthorized, "invalid_api_key", "the API key is not valid");
-  req.tenant = it->second;
-  return {};
-}
-
-}  // namespace
-
-Result<void> bearer_auth(const ApiContext& ctx, ApiRequest& req) {
-  std::string_view auth = req.authorization;
-  constexpr std::string_view kBearer = "bearer ";
-  if (auth.empty())
-    return make_error(ErrorKind::unauthorized, "missing_api_key", "send your API key as 'Authorization: Bearer <key>'");
-  if (auth.size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), auth.begin(),
-                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); }))
-    return make_error(ErrorKind::unauthorized, "invalid_api_key", "the Authorization header must be 'Bearer <key>'");
-  return tenant_of_key(ctx, req, auth.substr(kBearer.size()));
-}
+Result<void> bearer_auth(const ApiContext& ctx, ApiRequest& req) { return authenticate_bearer(ctx.api_keys, req); }
 
 Result<void> header_key_auth(const ApiContext& ctx, ApiRequest& req, std::string_view header_name) {
-  auto key = header(req, header_name);
-  if (key.empty())
-    return make_error(ErrorKind::unauthorized, "missing_api_key", fmt::format("send your API key in the {} header", header_name));
-  return tenant_of_key(ctx, req, key);
+  return authenticate_key_header(ctx.api_keys, req, header_name);
 }
 
 std::vector<std::string_view> path_parts(std::string_view path) {

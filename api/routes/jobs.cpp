@@ -148,17 +148,24 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
     if (url->empty()) continue;
     auto n = normalize_webhook_url(*url);
     if (!n) return bad(std::string("invalid_") + key, std::string(key) + " must be an absolute http or https URL", key);
+    // A literal internal address (or localhost) is refused now; a name is
+    // judged by the address it resolves to, when sending.
+    if (auto allowed = ctx.egress.check_url(*n); !allowed) {
+      Error e = allowed.error();
+      e.message = std::string(key) + ": " + e.message;
+      e.field = key;
+      return e;
+    }
     *target = *n;
   }
   auto corr = opt_string(o, "correlation_id", 256);
   if (!corr) return corr.error();
   spec.correlation_id = *corr;
 
+  // Whether the provider exists and is the tenant's to use is the engine's
+  // rule (JobService::prepare), for every path that creates a job.
   auto provider = opt_string(o, "provider", 64);
   if (!provider) return provider.error();
-  if (!provider->empty() && !ctx.provider_exists(*provider))
-    return make_error(ErrorKind::unprocessable, "unknown_provider",
-                      fmt::format("no provider '{}' is configured", *provider), "provider");
   spec.provider = *provider;
   // The sender's existence, provider and pace are the engine's (JobService::prepare).
   auto sender = opt_string(o, "sender", 64);

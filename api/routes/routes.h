@@ -86,6 +86,11 @@ ApiResponse put_sender(ApiContext& ctx, const ApiRequest& req, std::string_view 
 ApiResponse get_sender(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse delete_sender(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse list_senders(ApiContext& ctx, const ApiRequest& req);
+// webhook_secret.cpp: the tenant's webhook signing secret
+// GET /v1/webhook-secret
+ApiResponse get_webhook_secret(ApiContext& ctx, const ApiRequest& req);
+// POST /v1/webhook-secret/rotate {"grace_period_seconds": 0..2592000 (default 86400)}
+ApiResponse rotate_webhook_secret(ApiContext& ctx, const ApiRequest& req);
 
 // Shared by the families.
 ApiResponse json_response(int status, const boost::json::value& body);

@@ -25,6 +25,7 @@
 #include "tests/support/temp_dir.h"
 #include "workers/dispatcher.h"
 #include "workers/provider.h"
+#include "workers/tenant_signing.h"
 
 namespace crier::testing {
 
@@ -54,11 +55,19 @@ class ApiTest : public ::testing::Test {
     dispatcher_->add_provider(make_null_provider());
     dispatcher_->add_provider(make_log_provider((dir_.path() / "delivery.log").string()));
     service_->set_listener(dispatcher_.get());
+    // null and log for everyone; "vault" (a provider with credentials,
+    // not registered: jobs naming it never run) for tenant "other" only.
+    access_ = std::make_unique<ProviderAccess>(
+        std::vector<ProviderGrant>{{"null", true, {}, false}, {"log", true, {}, false}, {"vault", false, {"other"}, true}},
+        "log", std::map<Channel, std::string>{});
+    service_->set_provider_access(access_.get());
     ctx_.reset(new api::ApiContext{*service_, *store_, *store_, *store_, *store_,
                                    {{kKeyAcme, "acme"}, {kKeyOther, "other"}}, api::ApiLimits{}});
     ctx_->rate_of = [this](const JobKey& k) { return dispatcher_->rate_per_second(k); };
     ctx_->provider_exists = [this](std::string_view name) { return dispatcher_->has_provider(name); };
     ctx_->senders = store_.get();
+    signing_ = std::make_unique<TenantSigning>(*store_, now_unix_ms);
+    ctx_->signing = signing_.get();
     ctx_->ready = true;
     router_ = std::make_unique<api::Router>(*ctx_);
     dispatcher_->start();
@@ -229,6 +238,8 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<RocksStore> store_;
   std::unique_ptr<JobService> service_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<ProviderAccess> access_;
+  std::unique_ptr<TenantSigning> signing_;
   std::unique_ptr<api::ApiContext> ctx_;
   std::unique_ptr<api::Router> router_;
 };

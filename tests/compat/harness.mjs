@@ -196,7 +196,9 @@ export async function startCrier(options = {}) {
                             /^crier sink listening on (http:\/\/\S+?)\/?$/, deadlineMs);
     const sinkUrl = sink.url;
     const context = { sinkUrl, dataDir, scratchDir };
-    const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--api-key', `${apiKey}=${tenant}`];
+    // The sink is on loopback, which the egress guard refuses unless allowed.
+    const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, '--api-key', `${apiKey}=${tenant}`,
+                  '--egress-allow', '127.0.0.0/8'];
     if (options.config !== undefined) {
       const toml = typeof options.config === 'function' ? options.config(context) : options.config;
       const configPath = path.join(scratchDir, 'crier.toml');

@@ -18,6 +18,7 @@ async function startWithWhatsapp() {
 type = "whatsapp_cloud"
 url = "${sinkUrl}${META_PATH}"
 auth_token = "wa-token"
+tenants = ["*"]
 
 [dispatch.channels]
 whatsapp = "wa"

@@ -21,6 +21,7 @@ url = "${sinkUrl}${SMS_PATH}"
 account_sid = "AC1"
 auth_token = "tok"
 from = "+15550001111"
+tenants = ["*"]
 
 [dispatch.channels]
 sms = "sms"

@@ -19,7 +19,11 @@ constexpr std::size_t kItems = 25;
 
 TEST_F(ChannelTest, BlerifyBulkItemsAreDeliveredAndReadBackAsSent) {
   auto sink = start_sink(sink_options(kSigningSecret));
-  start_with_config(fmt::format("[providers.hooks]\ntype = \"webhook\"\nsigning_secret = \"{}\"\n", kSigningSecret));
+  // A provider with a secret of its own carries credentials: it names its
+  // tenants and sends only to its own url.
+  start_with_config(fmt::format("[providers.hooks]\ntype = \"webhook\"\nsigning_secret = \"{}\"\nurl = \"{}\"\n"
+                                "tenants = [\"acme\"]\n",
+                                kSigningSecret, sink->url("/blerify")));
 
   json::object group{{"channel", "webhook"},
                      {"provider", "hooks"},

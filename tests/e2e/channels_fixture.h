@@ -61,6 +61,15 @@ class ChannelTest : public CrierTest {
     return o;
   }
 
+  // The tenant's webhook signing secret, as GET /v1/webhook-secret gives it.
+  static std::string tenant_secret(HttpClient& api) {
+    return str(require(api.get("/v1/webhook-secret"), 200, "webhook secret"), "secret");
+  }
+  // Makes the sink verify what the tenant of `api` sends.
+  static void trust_tenant_secret(WebhookSink& sink, HttpClient& api) {
+    if (auto r = sink.add_secret(tenant_secret(api)); !r) throw std::runtime_error(r.error().message);
+  }
+
   // A started WebhookSink; throws when it cannot listen.
   static std::unique_ptr<WebhookSink> start_sink(SinkOptions options) {
     auto sink = std::make_unique<WebhookSink>(std::move(options));

@@ -72,25 +72,22 @@ std::string ingest_and_run(HttpClient& api, const json::object& spec, const json
   return id;
 }
 
+// A provider with no secret of its own: it signs with each tenant's.
 std::string provider_config(std::string_view name, std::string_view type, std::string_view extra) {
-  return fmt::format("[providers.{}]\ntype = \"{}\"\nsigning_secret = \"{}\"\n{}\n", name, type,
-                     kSigningSecret, extra);
+  return fmt::format("[providers.{}]\ntype = \"{}\"\n{}\n", name, type, extra);
 }
 
 // ---- webhook -------------------------------------------------------------------
 
 // 2 000 recipients through the built-in webhook provider, signed with the
-// secret the server generated and stored: each arrives once, verified, with
-// its own rendered data, and the listing names the id the sink saw.
-TEST_F(ChannelTest, WebhookFanOutArrivesOnceSignedWithTheStoredSecret) {
+// tenant's own secret, as the tenant reads it from the API: each arrives
+// once, verified, with its own rendered data, and the listing names the id
+// the sink saw.
+TEST_F(ChannelTest, WebhookFanOutArrivesOnceSignedWithTheTenantsSecret) {
   start_with_config("");
-  std::ifstream in(data_dir() / "webhook_secret");
-  std::string secret;
-  std::getline(in, secret);
+  const std::string secret = tenant_secret(api());
   ASSERT_TRUE(secret.starts_with("whsec_")) << secret;
-  EXPECT_NE(server().output_tail(100000).find("webhook signing secret: " + secret),
-            std::string::npos)
-      << "the server shows the secret it signs with";
+  EXPECT_EQ(server().output_tail(100000).find(secret), std::string::npos) << "a tenant's secret is not logged";
 
   constexpr std::size_t kUsers = 2000;
   auto options = sink_options(secret);
@@ -146,11 +143,12 @@ TEST_F(ChannelTest, WebhookFanOutArrivesOnceSignedWithTheStoredSecret) {
 // with the same id and body and lands once, on the third attempt.
 TEST_F(ChannelTest, TransientFailuresAreRetriedUntilTheyArrive) {
   constexpr std::size_t kUsers = 50;
-  auto options = sink_options(kSigningSecret);
+  auto options = sink_options();
   options.fail_first = 2;
   auto sink = start_sink(options);
   start_with_config(provider_config("webhook", "webhook",
                                     "backoff_base_ms = 5\nbackoff_max_ms = 20\nmax_attempts = 5"));
+  trust_tenant_secret(*sink, api());
   auto id =
       ingest_and_run(api(), webhook_job(sink->url("/hooks"), "webhook"), webhook_users(kUsers));
   auto job = wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"});
@@ -180,11 +178,12 @@ TEST_F(ChannelTest, TransientFailuresAreRetriedUntilTheyArrive) {
 // recipient gives up after its second attempt with the last error.
 TEST_F(ChannelTest, RetriesStopAtTheProvidersMaxAttempts) {
   constexpr std::size_t kUsers = 20;
-  auto options = sink_options(kSigningSecret);
+  auto options = sink_options();
   options.fail_first = 5;
   auto sink = start_sink(options);
   start_with_config(provider_config("flaky", "webhook",
                                     "backoff_base_ms = 5\nbackoff_max_ms = 20\nmax_attempts = 2"));
+  trust_tenant_secret(*sink, api());
   auto id = ingest_and_run(api(), webhook_job(sink->url("/hooks"), "flaky"), webhook_users(kUsers));
   auto job = wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"});
   ASSERT_EQ(str(job, "status"), "FAILED") << counters_snapshot(job);
@@ -193,7 +192,7 @@ TEST_F(ChannelTest, RetriesStopAtTheProvidersMaxAttempts) {
   auto stats = sink->stats();
   EXPECT_EQ(stats.requests, 2 * kUsers);
   EXPECT_EQ(stats.unique, 0u);
-  EXPECT_EQ(stats.bad_signatures, 0u) << "a provider configured by name signs with its own secret";
+  EXPECT_EQ(stats.bad_signatures, 0u) << "a provider with no secret of its own signs with the tenant's";
   for (const auto& u : list_all_users(api(), id)) {
     SCOPED_TRACE(json::serialize(u));
     EXPECT_EQ(str(u, "status"), "FAILED");
@@ -209,11 +208,12 @@ TEST_F(ChannelTest, RetriesStopAtTheProvidersMaxAttempts) {
 // sent, and the job ends PARTIAL.
 TEST_F(ChannelTest, PermanentFailuresFailAtOnceAndTheJobIsPartial) {
   constexpr std::size_t kUsers = 30;
-  auto options = sink_options(kSigningSecret);
+  auto options = sink_options();
   options.permanent_marker = "bounce";
   auto sink = start_sink(options);
   start_with_config(
       provider_config("webhook", "webhook", "backoff_base_ms = 5\nbackoff_max_ms = 20"));
+  trust_tenant_secret(*sink, api());
   auto spec = webhook_job(sink->url("/hooks"), "webhook");
   spec["content"] = {{"webhook", {{"body", {{"tag", "{{tag}}"}}}}}};
   spec["data"] = {{"tag", "ok"}};
@@ -263,7 +263,7 @@ TEST_F(ChannelTest, SmtpRelayDeliversEveryEmailOnce) {
       fmt::format("[providers.relay]\ntype = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nfrom = "
                   "\"bulk@crier.example\"\n"
                   "from_name = \"Crier E2E\"\ntls = \"none\"\npool_size = "
-                  "4\n\n[dispatch.channels]\nemail = \"relay\"\n",
+                  "4\ntenants = [\"acme\"]\n\n[dispatch.channels]\nemail = \"relay\"\n",
                   smtp.port()));
   auto id = create_job(api(), email_job_spec());
   auto users = email_users(0, kUsers);
@@ -312,14 +312,15 @@ TEST_F(ChannelTest, SmtpRelayDeliversEveryEmailOnce) {
 TEST_F(ChannelTest, RoutedJobSendsEachUserOnItsFirstReachableChannel) {
   constexpr std::size_t kUsers = 30;
   testing::SmtpSinkProcess smtp(scratch_file("smtp-sink"));
-  auto options = sink_options(kSigningSecret);
+  auto options = sink_options();
   options.keep_requests = kUsers + 10;
   auto sink = start_sink(options);
   start_with_config(
       fmt::format("[providers.relay]\ntype = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nfrom = "
-                  "\"bulk@crier.example\"\ntls = \"none\"\npool_size = 2\n\n{}\n"
+                  "\"bulk@crier.example\"\ntls = \"none\"\npool_size = 2\ntenants = [\"acme\"]\n\n{}\n"
                   "[dispatch.channels]\nemail = \"relay\"\nwebhook = \"webhook\"\n",
                   smtp.port(), provider_config("webhook", "webhook", "")));
+  trust_tenant_secret(*sink, api());  // the webhook provider signs with the tenant's secret
   auto id = create_job(
       api(), json::object{{"routing", {{"method", "single"}, {"channels", json::array{"email", "webhook"}}}},
                           {"content",
@@ -421,9 +422,9 @@ TEST_F(ChannelTest, HttpVendorsGetTheirOwnRequestShapes) {
   start_with_config(fmt::format(
       "[providers.sms]\ntype = \"twilio_sms\"\nurl = \"{}\"\naccount_sid = \"AC123\"\nauth_token = "
       "\"tok\"\n"
-      "from = \"+15550001111\"\n\n"
-      "[providers.push]\ntype = \"fcm_push\"\nurl = \"{}\"\nauth_token = \"fcm-token\"\n\n"
-      "[providers.wa]\ntype = \"whatsapp_cloud\"\nurl = \"{}\"\nauth_token = \"wa-token\"\n",
+      "from = \"+15550001111\"\ntenants = [\"acme\"]\n\n"
+      "[providers.push]\ntype = \"fcm_push\"\nurl = \"{}\"\nauth_token = \"fcm-token\"\ntenants = [\"acme\"]\n\n"
+      "[providers.wa]\ntype = \"whatsapp_cloud\"\nurl = \"{}\"\nauth_token = \"wa-token\"\ntenants = [\"*\"]\n",
       sink->url(sms_path), sink->url(push_path), sink->url(wa_path)));
 
   auto sms = sms_job_spec();
@@ -525,14 +526,44 @@ TEST_F(ChannelTest, HttpVendorsGetTheirOwnRequestShapes) {
   EXPECT_EQ(ids_at[wa_path], sent_message_ids(api(), wa_id));
 }
 
+// ---- who may use which provider ---------------------------------------------------
+
+// A provider that carries the operator's credentials (here a header) is its
+// tenants' only, and sends only to its own url: another tenant's job naming
+// it is 422 with nothing stored, and its tenant's job cannot point it at a
+// URL of its choosing.
+TEST_F(ChannelTest, AProviderWithCredentialsIsItsTenantsOnlyAndSendsOnlyToItsUrl) {
+  auto vault = start_sink(sink_options());
+  auto elsewhere = start_sink(sink_options());
+  start_with_config(fmt::format("[providers.vault]\ntype = \"webhook\"\nurl = \"{}\"\ntenants = [\"{}\"]\n"
+                                "headers = {{ Authorization = \"Bearer operator-token\" }}\n",
+                                vault->url("/vault"), kTenantB));
+  const auto spec = webhook_job(elsewhere->url("/steal"), "vault");
+  auto refused = api().post_json("/v1/jobs", spec);
+  auto e = expect_error(refused, 422, "provider_not_allowed");
+  EXPECT_EQ(str(e, "field"), "provider");
+  EXPECT_TRUE(require(api().get("/v1/jobs"), 200, "list").at("jobs").as_array().empty());
+
+  auto id = ingest_and_run(api_b(), spec, webhook_users(5));
+  auto job = wait_for_status(api_b(), id, {"COMPLETED", "PARTIAL", "FAILED"});
+  ASSERT_EQ(str(job, "status"), "COMPLETED") << counters_snapshot(job);
+  EXPECT_EQ(vault->stats().accepted, 5u);
+  EXPECT_EQ(elsewhere->stats().requests, 0u) << "the job's webhook_url redirected the operator's credentials";
+  for (const auto& r : vault->requests()) {
+    EXPECT_EQ(r.target, "/vault");
+    EXPECT_EQ(r.header("Authorization"), "Bearer operator-token");
+  }
+}
+
 // ---- callbacks -------------------------------------------------------------------
 
 // A job with a callback_url: signed batches report every recipient once
 // and end with the job's final status and counters.
 TEST_F(ChannelTest, CallbacksReportEveryRecipientAndTheFinalStatus) {
   constexpr std::size_t kUsers = 200;
-  auto sink = start_sink(sink_options(kSigningSecret));
+  auto sink = start_sink(sink_options());
   start_with_config(provider_config("webhook", "webhook", ""));
+  trust_tenant_secret(*sink, api());
   auto spec = webhook_job(sink->url("/hooks"), "webhook");
   spec["callback_url"] = sink->url("/callbacks");
   auto id = ingest_and_run(api(), spec, webhook_users(kUsers));
@@ -607,8 +638,9 @@ TEST_F(ChannelTest, CallbacksReportEveryRecipientAndTheFinalStatus) {
 // one; a repeat changes nothing; another tenant cannot touch the message.
 TEST_F(ChannelTest, ReceiptsMoveCountersAndStayWithinTheTenant) {
   constexpr std::size_t kUsers = 10;
-  auto sink = start_sink(sink_options(kSigningSecret));
+  auto sink = start_sink(sink_options());
   start_with_config(provider_config("webhook", "webhook", ""));
+  trust_tenant_secret(*sink, api());
   auto id =
       ingest_and_run(api(), webhook_job(sink->url("/hooks"), "webhook"), webhook_users(kUsers));
   ASSERT_EQ(str(wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"}), "status"),
@@ -731,6 +763,15 @@ TEST_F(ChannelTest, ABadConfigStopsTheServerNamingTheKey) {
        "providers.relay.port"},
       {"[providers.sms]\ntype = \"twilio_sms\"\n", "providers.sms.url is required"},
       {"[providers.webhook]\nsigning_secret = \"whsec_***\"\n", "providers.webhook"},
+      {"[providers.webhook]\nsigning_secret = \"whsec_xsqMk3QFQW+ENIEA3ZT5mvwbknfKxPKT\"\n",
+       "providers.webhook: url is required"},
+      {"[providers.partner]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nheaders = { X-Key = \"k\" }\n",
+       "providers.partner carries credentials: name the tenants"},
+      {"[providers.relay]\ntype = \"smtp\"\nfrom = \"a@b.example\"\n", "providers.relay carries credentials"},
+      {"[providers.null]\ntenants = [\"not a tenant\"]\n", "providers.null.tenants"},
+      {"[providers.null]\ntenants = \"acme\"\n", "providers.null.tenants must be an array of strings"},
+      {"[egress]\nallow = [\"10.0.0.0/33\"]\n", "egress allow entry '10.0.0.0/33' is not a CIDR"},
+      {"[egress]\nallowed = [\"10.0.0.0/8\"]\n", "egress.allowed is not a known setting"},
       {"[tenants.acme]\nrate = 5\n", "tenants.acme.rate is not a known setting"},
       {"[dispatch.channels]\nemail = \"nowhere\"\n", "nowhere"},
       {"[providers.webhook\n", "crier.toml"},

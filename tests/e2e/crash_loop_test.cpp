@@ -48,8 +48,11 @@ class CrashLoopTest : public CrierTest {
     sink_ = std::make_unique<WebhookSink>(o);
     auto port = sink_->start();
     ASSERT_TRUE(port) << port.error().message;
-    std::ofstream(config_path()) << fmt::format("[providers.hook]\ntype = \"webhook\"\nsigning_secret = \"{}\"\n",
-                                                kSigningSecret);
+    // The operator's own secret is a credential: the provider then sends
+    // only to its url, and names the tenants that may use it.
+    std::ofstream(config_path()) << fmt::format(
+        "[providers.hook]\ntype = \"webhook\"\nsigning_secret = \"{}\"\nurl = \"{}\"\ntenants = [\"*\"]\n",
+        kSigningSecret, sink_->url("/hook"));
     CrierTest::SetUp();
   }
   void TearDown() override {

@@ -105,7 +105,11 @@ class DispatchTest : public CrierTest {
   // The [providers.hook] table's limit and retry settings, and any [tenants.*].
   virtual std::string limits_toml() const { return "max_attempts = 3\nbackoff_base_ms = 200\n"; }
   std::string config_toml(std::string_view limits) const {
-    return fmt::format("[providers.hook]\ntype = \"webhook\"\nsigning_secret = \"{}\"\n{}", kSecret, limits);
+    // The operator's own secret: a credential, so the provider sends only to
+    // its url, and every tenant may use it because the operator says so.
+    return fmt::format("[providers.hook]\ntype = \"webhook\"\nsigning_secret = \"{}\"\nurl = \"{}\"\n"
+                       "tenants = [\"*\"]\n{}",
+                       kSecret, sink_->url("/hook"), limits);
   }
   std::string config_toml() const { return config_toml(limits_toml()); }
   // warn: a restarted server must print its "listening" line first, and at

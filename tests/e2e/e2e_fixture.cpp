@@ -35,7 +35,7 @@ void CrierTest::start_server() {
   client_a_.reset();
   client_b_.reset();
   server_.reset();
-  server_ = std::make_unique<ServerProcess>(dir_.path(), args);
+  server_ = std::make_unique<ServerProcess>(dir_.path(), args, std::chrono::seconds(20), allow_loopback_egress());
   client_a_ = std::make_unique<HttpClient>(server_->port(), kKeyA);
   client_b_ = std::make_unique<HttpClient>(server_->port(), kKeyB);
 }

@@ -52,6 +52,9 @@ class CrierTest : public ::testing::Test {
   // there, whatever its channel); empty: no flag, so the config's
   // [dispatch] routing applies.
   virtual std::string default_provider() const { return "log"; }
+  // Whether the server may reach loopback receivers (--egress-allow
+  // 127.0.0.0/8); false for the tests of the egress guard.
+  virtual bool allow_loopback_egress() const { return true; }
 
   // Starts the server on data_dir() (again, after a stop or kill9).
   void start_server();

@@ -19,7 +19,7 @@ constexpr const char* kNumber = "813497231850626";
 TEST_F(ChannelTest, MindoSendBulkReachesTheWhatsappProviderWithButtons) {
   auto sink = start_sink(sink_options());  // Meta does not sign
   const std::string wa_path = fmt::format("/v19.0/{}/messages", kNumber);
-  start_with_config(fmt::format("[providers.wa]\ntype = \"whatsapp_cloud\"\nurl = \"{}\"\nauth_token = \"wa-token\"\n",
+  start_with_config(fmt::format("[providers.wa]\ntype = \"whatsapp_cloud\"\nurl = \"{}\"\nauth_token = \"wa-token\"\ntenants = [\"acme\"]\n",
                                 sink->url(wa_path)));
 
   require(api().put_json(std::string("/v1/senders/") + kNumber,

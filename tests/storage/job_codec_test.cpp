@@ -223,5 +223,21 @@ TEST(GroupCodecTest, RefusesARecordWithoutItsSpecOrId) {
   EXPECT_FALSE(records::decode_group("{").has_value());
 }
 
+TEST(JobCodecTest, SigningSecretsRoundTrip) {
+  TenantSigningSecrets s{"whsec_bmV3", kMs, "whsec_b2xk", kMs + 86'400'000};
+  auto back = records::decode_signing_secrets(records::encode(s));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->current, s.current);
+  EXPECT_EQ(back->created_at, s.created_at);
+  EXPECT_EQ(back->previous, s.previous);
+  EXPECT_EQ(back->previous_expires_at, s.previous_expires_at);
+  TenantSigningSecrets only{"whsec_bmV3", kMs, "", 0};
+  back = records::decode_signing_secrets(records::encode(only));
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->previous.empty());
+  EXPECT_FALSE(records::decode_signing_secrets("{}"));
+  EXPECT_FALSE(records::decode_signing_secrets("not json"));
+}
+
 }  // namespace
 }  // namespace crier

@@ -163,6 +163,13 @@ TEST(KeysTest, QuotaUseKeysRoundTripTheirTimeAndSortByIt) {
   EXPECT_EQ(keys::at_of_quota_use(std::string("acme\0q", 6)), std::nullopt);
 }
 
+// Read by exact Get only (never scanned), so distinct is enough.
+TEST(KeysTest, SigningSecretKeysAreOnePerTenantAndApartFromTheStoreFormat) {
+  const std::string a = keys::signing_secrets("a");
+  EXPECT_EQ(a, std::string("secret\0a", 8));
+  EXPECT_NE(keys::signing_secrets("ab"), a);
+  EXPECT_NE(a.substr(0, 5), std::string("meta\0", 5));
+}
 
 }  // namespace
 }  // namespace crier

@@ -68,10 +68,14 @@ unsigned short port_of(std::string_view line) {
 }  // namespace
 
 ServerProcess::ServerProcess(std::filesystem::path data_dir, std::vector<std::string> extra_args,
-                             std::chrono::milliseconds start_deadline)
+                             std::chrono::milliseconds start_deadline, bool allow_loopback_egress)
     : data_dir_(std::move(data_dir)) {
   std::filesystem::create_directories(data_dir_);
   std::vector<std::string> args = {CRIER_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_.string()};
+  if (allow_loopback_egress) {
+    args.push_back("--egress-allow");
+    args.push_back("127.0.0.0/8");
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
 
   int out_fd = ::open(output_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -20,9 +20,13 @@ namespace crier::testing {
 
 class ServerProcess {
  public:
-  // Starts `crier serve --listen 127.0.0.1:0 --data-dir <data_dir> <extra_args...>`.
+  // Starts `crier serve --listen 127.0.0.1:0 --data-dir <data_dir>
+  // [--egress-allow 127.0.0.0/8] <extra_args...>`. The tests' receivers run
+  // on loopback, which the egress guard refuses unless allowed; a test of
+  // the guard itself passes allow_loopback_egress = false.
   ServerProcess(std::filesystem::path data_dir, std::vector<std::string> extra_args = {},
-                std::chrono::milliseconds start_deadline = std::chrono::seconds(20));
+                std::chrono::milliseconds start_deadline = std::chrono::seconds(20),
+                bool allow_loopback_egress = true);
   // Kills the server (SIGKILL) if it is still running.
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;

@@ -171,6 +171,32 @@ TEST_F(DispatcherTest, AJobWhoseProviderIsGoneWaitsAndLosesNothing) {
   EXPECT_EQ(counters(job)[Counter::sent], 250);
 }
 
+// A stored job whose tenant may not use its provider (stored before the
+// rule, or the config took the provider away since) sends nothing: its
+// recipients fail provider_not_allowed. Another tenant's job goes out.
+TEST_F(DispatcherTest, AStoredJobWhoseTenantMayNotUseItsProviderSendsNothing) {
+  ProviderAccess access({{"log", false, {"globex"}, true}, {"null", true, {}, false}}, "log", {});
+  dispatcher_->set_provider_access(&access);
+  Job job = create(email_spec());  // acme's, to "log"
+  ingest(job, users(job, 0, 150));
+  run(job);
+  EXPECT_EQ(wait_final(job), JobStatus::failed);
+  auto c = counters(job);
+  expect_invariants(c);
+  EXPECT_EQ(c[Counter::failed], 150);
+  EXPECT_EQ(c[Counter::sent], 0);
+  EXPECT_TRUE(log_lines().empty()) << "nothing reached the provider";
+  EXPECT_EQ(recipients(job).front().state.error_code, "provider_not_allowed");
+
+  JobSpec open = email_spec();
+  open.provider = "null";
+  Job other = create(open);
+  ingest(other, users(other, 0, 10));
+  run(other);
+  EXPECT_EQ(wait_final(other), JobStatus::completed);
+  dispatcher_->set_provider_access(nullptr);
+}
+
 TEST_F(DispatcherTest, NullProviderSendsWithoutLogging) {
   JobSpec spec = email_spec();
   spec.provider = "null";

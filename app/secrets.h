@@ -1,0 +1,26 @@
+// The secrets `crier serve` keeps in its data directory: the API key it
+// generates when none is configured. (Webhook signing secrets are per
+// tenant, in the store: workers/tenant_signing.h.)
+#pragma once
+
+#include <string>
+
+#include "engine/result.h"
+
+namespace crier {
+
+struct StoredSecret {
+  std::string key;
+  std::string path;
+  bool created = false;  // generated just now (show it once), or read back
+};
+
+// The key in `<data_dir>/api_key`, generated ("crier_" + 32 hex digits from
+// the system's CSPRNG) when the file does not exist. A new file is created
+// with O_CREAT|O_EXCL and mode 0600 from the start (never widened, then
+// narrowed), is not followed if a symlink is planted there, and is synced
+// before the key is used. A file that exists but holds no valid key is an
+// error, never overwritten. Messages name the path, never the key.
+Result<StoredSecret> load_or_create_api_key(const std::string& data_dir);
+
+}  // namespace crier
