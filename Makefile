@@ -41,13 +41,18 @@ bench: deps
 
 # The long run: the scale scenario (10 million recipients ingested and
 # dispatched to null), peak RSS and data-dir size per recipient after
-# `crier compact` (bench/soak.sh; N=200000 make soak for a quick check).
+# `crier compact` (bench/soak.sh; N=200000 make soak for a quick check);
+# then the long crash loop.
 soak: deps
 	@cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCRIER_BUILD_BENCH=ON \
 	  -DCRIER_BUILD_TESTS=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 	@cmake --build build-bench -j $(JOBS)
 	@mkdir -p bench/results
 	./bench/soak.sh build-bench
+	@# The long crash loop (tests/e2e/crash_loop_test.cpp): 200 000 webhooks, 12 SIGKILLs during ingest and dispatch.
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+	@cmake --build $(BUILD_DIR) --target test_e2e -j $(JOBS)
+	CRIER_CRASH_LOOP_USERS=200000 CRIER_CRASH_LOOP_KILLS=12 ./$(BUILD_DIR)/tests/test_e2e --gtest_filter='CrashLoopTest.*'
 
 format:
 	@find engine storage workers api app tests bench -name '*.h' -o -name '*.cpp' | xargs clang-format -i

@@ -60,6 +60,11 @@ struct ApiContext {
   // unless metrics_require_key.
   Metrics* metrics = nullptr;
   bool metrics_require_key = false;
+  // Called at the named points where a crash would be hardest to survive
+  // ("idempotent_answer": an action under an Idempotency-Key is done, its
+  // answer not stored yet), so tests can crash there on purpose: app/main.cpp
+  // kills the process when CRIER_CRASH_AT names the point; api tests throw.
+  std::function<void(std::string_view point)> crash_point = [](std::string_view) {};
 };
 
 }  // namespace crier::api

@@ -9,6 +9,10 @@
 #include <utility>
 #include <vector>
 
+namespace crier {
+struct IdempotencyClaim;  // engine/job_store.h
+}
+
 namespace crier::api {
 
 struct ApiRequest {
@@ -26,6 +30,10 @@ struct ApiRequest {
   std::string body;
   // Set by the router after authentication.
   std::string tenant;
+  // Set by the router while it serves a POST under an Idempotency-Key: the
+  // handlers hand it to the engine call that writes the request's action,
+  // so the key's record is stored in the same batch (engine/job_store.h).
+  const IdempotencyClaim* idempotency = nullptr;
 };
 
 struct ApiResponse {

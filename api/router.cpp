@@ -118,7 +118,7 @@ class IdempotentStream final : public BodyStream {
     if (stored_) return stored_->request_hash == hash ? replay(*stored_) : fail(key_reused(), req_);
     ApiResponse r = inner_->finish();
     if (r.status < 500) {
-      IdempotentAnswer a{hash, r.status, r.body, router_.ctx_.jobs.now_ms() + kIdempotencyTtlMs};
+      IdempotentAnswer a{hash, r.status, r.body, router_.ctx_.jobs.now_ms() + kIdempotencyTtlMs, {}};
       (void)router_.ctx_.idempotency.put_answer(req_.tenant, req_.idempotency_key, a);
     }
     return r;
@@ -286,16 +286,29 @@ ApiResponse Router::with_idempotency(ApiRequest& req, const std::function<ApiRes
   struct Release {
     Router* r;
     ApiRequest* q;
-    ~Release() { r->release(q->tenant, q->idempotency_key); }
+    ~Release() {
+      q->idempotency = nullptr;  // it points at key_claim below
+      r->release(q->tenant, q->idempotency_key);
+    }
   } release{this, &req};
 
   auto stored = ctx_.idempotency.find_answer(req.tenant, req.idempotency_key, ctx_.jobs.now_ms());
   if (!stored) return fail(stored.error(), req);
-  if (*stored) return (*stored)->request_hash == hash ? replay(**stored) : fail(key_reused(), req);
+  IdempotencyClaim key_claim{req.tenant, req.idempotency_key, hash, ctx_.jobs.now_ms() + kIdempotencyTtlMs, {}};
+  if (*stored) {
+    if ((*stored)->request_hash != hash) return fail(key_reused(), req);
+    if ((*stored)->answered()) return replay(**stored);
+    // The action was stored and its answer lost (a crash in between): the
+    // handler runs again, and the engine answers from what it did then.
+    key_claim.committed_job = (*stored)->committed_job;
+  }
+  req.idempotency = &key_claim;
   ApiResponse r = serve(req);
+  req.idempotency = nullptr;
+  ctx_.crash_point("idempotent_answer");
   // Server errors are not stored: a retry should try again.
   if (r.status < 500) {
-    IdempotentAnswer a{hash, r.status, r.body, ctx_.jobs.now_ms() + kIdempotencyTtlMs};
+    IdempotentAnswer a{hash, r.status, r.body, ctx_.jobs.now_ms() + kIdempotencyTtlMs, {}};
     if (auto put = ctx_.idempotency.put_answer(req.tenant, req.idempotency_key, a); !put)
       return fail(put.error(), req);
   }

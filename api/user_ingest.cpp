@@ -96,7 +96,7 @@ Result<void> IngestAccumulator::commit() {
     entry_indexes_.clear();
     return {};
   }
-  auto c = creating_ ? ctx_.jobs.create_with(job_, entries_, uncommitted_rejects_, run_, true)
+  auto c = creating_ ? ctx_.jobs.create_with(job_, entries_, uncommitted_rejects_, run_, true, claim_)
                      : ctx_.jobs.ingest(job_, entries_, uncommitted_rejects_, true);
   creating_ = false;
   if (!c) return c.error();
@@ -318,7 +318,7 @@ Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const st
   if (auto r = require_created(job); !r) return r.error();
   IngestAccumulator acc(ctx, job);
   acc.track_outcomes();
-  if (create) acc.create_on_commit(create->run, create->all_or_nothing);
+  if (create) acc.create_on_commit(create->run, create->all_or_nothing, create->claim);
   UserParser users;
   try {
     // The server reserves SIMDJSON_PADDING bytes after the body.

@@ -46,10 +46,12 @@ class IngestAccumulator {
   // one write (JobService::create_with), started when `run`.
   // With `all_or_nothing`, one user refused or duplicated within the batch
   // refuses the batch: nothing is written (refused() tells).
-  void create_on_commit(bool run, bool all_or_nothing = false) {
+  // An Idempotency-Key's claim is stored in that write.
+  void create_on_commit(bool run, bool all_or_nothing = false, const IdempotencyClaim* claim = nullptr) {
     creating_ = true;
     run_ = run;
     all_or_nothing_ = all_or_nothing;
+    claim_ = claim;
   }
   bool refused() const { return refused_; }
   const Job& job() const { return job_; }
@@ -92,6 +94,7 @@ class IngestAccumulator {
   boost::json::array duplicated_list_;
   bool tracking_ = false;
   bool creating_ = false, run_ = false, all_or_nothing_ = false, refused_ = false;
+  const IdempotencyClaim* claim_ = nullptr;
   // all_or_nothing: whether every queued user may be stored; marks the
   // duplicates within the batch otherwise.
   bool whole_batch_acceptable();
@@ -139,6 +142,9 @@ struct CreateWith {
   // job included. (A new job holds nothing yet, so the batch's own
   // duplicates are all there can be.)
   bool all_or_nothing = false;
+  // The request's Idempotency-Key claim (ApiRequest::idempotency), stored
+  // in the create's write.
+  const IdempotencyClaim* claim = nullptr;
 };
 // The error for a batch refused whole: 400 users_refused, with how many.
 Error users_refused(const IngestReport& report);

@@ -123,6 +123,11 @@ int serve(crier::Config config, const std::string& config_path) {
   add_store_metrics(metrics, **store);
   ctx.metrics = &metrics;
   ctx.metrics_require_key = config.metrics_require_key;
+  // For crash tests only: die at a named point as a kill -9 would.
+  if (const char* at = std::getenv("CRIER_CRASH_AT"); at && *at)
+    ctx.crash_point = [at = std::string(at)](std::string_view point) {
+      if (point == at) std::raise(SIGKILL);
+    };
   api::Router router(ctx);
 
   listen->io_threads = config.threads;

@@ -22,6 +22,11 @@ enum class JobStatus : std::uint8_t {
   partial,
   failed,
   cancelled,
+  // Cancelled, while the dispatcher sweeps the recipients still PENDING or
+  // ENQUEUED to CANCELLED; CANCELLED once none is left, so a final status
+  // always comes with final counters. Last, so the stored numbers of the
+  // others do not move.
+  cancelling,
 };
 
 std::string_view to_string(JobStatus s);  // upper case, as the API shows it

@@ -5,7 +5,7 @@ namespace crier {
 std::string_view to_string(JobEvent e) {
   static constexpr std::array<std::string_view, kJobEventCount> kNames = {
       "created",   "scheduled", "started", "paused", "resumed",
-      "cancelled", "completed", "partial", "failed"};
+      "cancelled", "completed", "partial", "failed",  "cancelling"};
   return kNames[static_cast<std::size_t>(e)];
 }
 
@@ -20,10 +20,11 @@ JobEvent event_of(JobAction action, JobStatus reached) {
     case JobAction::resume:
       return JobEvent::resumed;
     case JobAction::cancel:
-      return JobEvent::cancelled;
+      return reached == JobStatus::cancelling ? JobEvent::cancelling : JobEvent::cancelled;
     case JobAction::finish:
       break;
   }
+  if (reached == JobStatus::cancelled) return JobEvent::cancelled;  // the sweep after a cancel is done
   if (reached == JobStatus::completed) return JobEvent::completed;
   if (reached == JobStatus::partial) return JobEvent::partial;
   return JobEvent::failed;

@@ -24,10 +24,11 @@ enum class JobEvent : std::uint8_t {
   completed,
   partial,
   failed,
+  cancelling,  // a cancel that left recipients to sweep; `cancelled` follows when they are
 };
-inline constexpr std::size_t kJobEventCount = 9;
-// JobStatus values, for arrays indexed by status (cancelled is the last).
-inline constexpr std::size_t kJobStatusCount = static_cast<std::size_t>(JobStatus::cancelled) + 1;
+inline constexpr std::size_t kJobEventCount = 10;
+// JobStatus values, for arrays indexed by status (cancelling is the last).
+inline constexpr std::size_t kJobStatusCount = static_cast<std::size_t>(JobStatus::cancelling) + 1;
 
 // Lower-case names, as logs and the metrics' `event` label show them.
 std::string_view to_string(JobEvent e);

@@ -44,7 +44,38 @@ std::int64_t unique_entries(std::span<const IngestEntry> entries) {
   return static_cast<std::int64_t>(seen.size()) + unkeyed;
 }
 
+// The commit insert_job_with made of these entries for a new job: the first
+// of each identity accepted in order (seqs from 0), the others duplicates.
+// Pure, so an attempt that finds its job already made answers as the first.
+IngestCommit first_commit(std::span<const IngestEntry> entries, std::int64_t rejected) {
+  IngestCommit c;
+  std::set<DedupeKey> seen;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].dedupe && !seen.insert(*entries[i].dedupe).second) {
+      c.duplicate_entries.push_back(static_cast<std::uint32_t>(i));
+      ++c.duplicates;
+    } else {
+      ++c.accepted;
+    }
+  }
+  c.counters[Counter::received] = static_cast<std::int64_t>(entries.size()) + rejected;
+  c.counters[Counter::unique] = c.accepted;
+  c.counters[Counter::pending] = c.accepted;
+  c.counters[Counter::duplicates] = c.duplicates;
+  c.counters[Counter::rejected] = rejected;
+  return c;
+}
+
 }  // namespace
+
+Result<Job> JobService::committed_job(std::string_view tenant, const JobKey& key) {
+  auto job = jobs_.find_job(key);
+  if (!job) return job.error();
+  if (!*job || (*job)->tenant != tenant)
+    return make_error(ErrorKind::internal, "storage_corrupt",
+                      "an Idempotency-Key's record names a job that does not exist");
+  return std::move(**job);
+}
 
 Result<void> JobService::apply_sender(std::string_view tenant, JobSpec& spec) {
   if (spec.sender.empty()) return {};
@@ -99,16 +130,23 @@ Result<void> JobService::reserve_quota(
   return write(QuotaReservation{job.tenant, id, job.key, now, needed});
 }
 
-Result<Job> JobService::create(std::string_view tenant, JobSpec spec) {
+Result<Job> JobService::create(std::string_view tenant, JobSpec spec, const IdempotencyClaim* claim) {
+  if (claim && claim->committed_job) return committed_job(tenant, *claim->committed_job);
   auto job = prepare(tenant, std::move(spec));
   if (!job) return job;
-  if (auto r = jobs_.insert_job(*job); !r) return r.error();
+  if (auto r = jobs_.insert_job(*job, claim); !r) return r.error();
   if (events_) events_->on_job_event(*job, JobEvent::created, std::nullopt);
   return job;
 }
 
 Result<IngestCommit> JobService::create_with(Job& job, std::span<const IngestEntry> entries, std::int64_t rejected,
-                                             bool run, bool sync) {
+                                             bool run, bool sync, const IdempotencyClaim* claim) {
+  if (claim && claim->committed_job) {
+    auto made = committed_job(job.tenant, *claim->committed_job);
+    if (!made) return made.error();
+    job = std::move(*made);
+    return first_commit(entries, rejected);
+  }
   Job stored = job;
   if (run) {
     auto started = apply_action(stored, JobAction::run);
@@ -119,7 +157,7 @@ Result<IngestCommit> JobService::create_with(Job& job, std::span<const IngestEnt
   // Only a started job consumes quota; a CREATED one reserves when it runs.
   auto written = reserve_quota(stored, run ? unique_entries(entries) : 0,
                                [&](const std::optional<QuotaReservation>& reservation) -> Result<void> {
-                                 c = jobs_.insert_job_with(stored, entries, rejected, sync, reservation);
+                                 c = jobs_.insert_job_with(stored, entries, rejected, sync, reservation, claim);
                                  if (!c) return c.error();
                                  return {};
                                });
@@ -208,10 +246,22 @@ Result<IngestCommit> JobService::ingest(const Job& job, std::span<const IngestEn
   return c;
 }
 
-Result<Job> JobService::apply(std::string_view tenant, std::string_view job_id, JobAction action) {
+Result<Job> JobService::apply(std::string_view tenant, std::string_view job_id, JobAction action,
+                              const IdempotencyClaim* claim) {
   auto job = get(tenant, job_id);
   if (!job) return job.error();
-  return apply(job->key, action);
+  // Done by the attempt whose answer was lost: not again.
+  if (claim && claim->committed_job == job->key) return job;
+  Result<Job> result = make_error(ErrorKind::internal, "unreachable", "");
+  {
+    std::lock_guard lock(lock_for(job->key));
+    auto current = jobs_.find_job(job->key);
+    if (!current) return current.error();
+    if (!*current) return make_error(ErrorKind::not_found, "job_not_found", "no such job");
+    result = apply_locked(std::move(**current), action, claim);
+  }
+  if (result && listener_) listener_->on_status_changed(*result);
+  return result;
 }
 
 Result<Job> JobService::apply(const JobKey& key, JobAction action) {
@@ -322,10 +372,11 @@ Result<RecipientView> JobService::apply_receipt(std::string_view tenant, const R
   return view;
 }
 
-Result<Job> JobService::apply_locked(Job job, JobAction action) {
+Result<Job> JobService::apply_locked(Job job, JobAction action, const IdempotencyClaim* claim) {
   JobCounters counters;
   const bool reserves = action == JobAction::run && !job.spec.sender.empty();
-  if (action == JobAction::finish || reserves) {
+  // finish and cancel depend on what is outstanding.
+  if (action == JobAction::finish || action == JobAction::cancel || reserves) {
     auto c = jobs_.counters(job.key);
     if (!c) return c.error();
     counters = *c;
@@ -335,12 +386,13 @@ Result<Job> JobService::apply_locked(Job job, JobAction action) {
   if (reserves) {
     auto written = reserve_quota(*next, counters[Counter::unique],
                                  [&](const std::optional<QuotaReservation>& reservation) -> Result<void> {
-                                   return reservation ? jobs_.update_job_with(*next, *reservation) : jobs_.update_job(*next);
+                                   return reservation ? jobs_.update_job_with(*next, *reservation, claim)
+                                                      : jobs_.update_job(*next, claim);
                                  });
     if (!written) return written.error();
     return next;
   }
-  if (auto r = jobs_.update_job(*next); !r) return r.error();
+  if (auto r = jobs_.update_job(*next, claim); !r) return r.error();
   return next;
 }
 

@@ -66,7 +66,11 @@ class JobService {
   // is the sender's messages_per_second, or the job's own when that is lower.
   // Every provider the job may send through (each routed channel's, the
   // sender's) must be the tenant's to use (provider_not_allowed).
-  Result<Job> create(std::string_view tenant, JobSpec spec);
+  //
+  // With an Idempotency-Key's claim, the key's record is written with the
+  // job; a claim whose earlier attempt already made its job (committed_job)
+  // makes none and returns that one.
+  Result<Job> create(std::string_view tenant, JobSpec spec, const IdempotencyClaim* claim = nullptr);
   // The job `create` would store, validated but not stored yet: for
   // create_with, whose users are validated against it first.
   Result<Job> prepare(std::string_view tenant, JobSpec spec);
@@ -76,8 +80,11 @@ class JobService {
   // updated to what was stored. A started job with a sender reserves its
   // unique recipients of the sender's quota in the same write, or is
   // refused (exhausted, sender_quota_exceeded) with nothing stored.
+  // A claim is written in the same write; one whose earlier attempt already
+  // made its job stores nothing: `job` becomes that job, and the commit is
+  // the one that attempt made (same entries, same seqs and duplicates).
   Result<IngestCommit> create_with(Job& job, std::span<const IngestEntry> entries, std::int64_t rejected,
-                                   bool run, bool sync);
+                                   bool run, bool sync, const IdempotencyClaim* claim = nullptr);
 
   // The tenant's job; not_found for unknown ids and other tenants' jobs alike.
   Result<Job> get(std::string_view tenant, std::string_view job_id);
@@ -89,8 +96,11 @@ class JobService {
 
   // An API action (run, pause, resume, cancel) on the tenant's job. `run` of
   // a job with a sender reserves its unique recipients of the sender's
-  // quota in the same write as the status change, or is refused.
-  Result<Job> apply(std::string_view tenant, std::string_view job_id, JobAction action);
+  // quota in the same write as the status change, or is refused. A claim
+  // is written with the change; one whose earlier attempt already changed
+  // this job changes nothing and returns the job as it is.
+  Result<Job> apply(std::string_view tenant, std::string_view job_id, JobAction action,
+                    const IdempotencyClaim* claim = nullptr);
   // Any action by key, for the workers (start a scheduled job, finish).
   Result<Job> apply(const JobKey& key, JobAction action);
 
@@ -116,7 +126,9 @@ class JobService {
   // to store with the job (none when nothing is needed).
   Result<void> reserve_quota(const Job& job, std::int64_t needed,
                              const std::function<Result<void>(const std::optional<QuotaReservation>&)>& write);
-  Result<Job> apply_locked(Job job, JobAction action);
+  Result<Job> apply_locked(Job job, JobAction action, const IdempotencyClaim* claim = nullptr);
+  // The tenant's job an earlier attempt under an Idempotency-Key made.
+  Result<Job> committed_job(std::string_view tenant, const JobKey& key);
   // The job after `action`, in memory only.
   Result<Job> apply_action(Job job, JobAction action, const JobCounters& counters = {});
 

@@ -46,14 +46,14 @@ Result<JobStatus> next_status(const Job& job, JobAction action, std::int64_t now
       if (s != JobStatus::paused) return illegal();
       return JobStatus::processing;
     case JobAction::cancel:
-      if (is_final(s)) return illegal();
-      return JobStatus::cancelled;
+      if (is_final(s) || s == JobStatus::cancelling) return illegal();
+      return counters.outstanding() > 0 ? JobStatus::cancelling : JobStatus::cancelled;
     case JobAction::finish:
-      if (s != JobStatus::processing) return illegal();
+      if (s != JobStatus::processing && s != JobStatus::cancelling) return illegal();
       if (counters.outstanding() > 0)
         return make_error(ErrorKind::conflict, "recipients_outstanding",
                           fmt::format("{} recipients are not final yet", counters.outstanding()));
-      return outcome(counters);
+      return s == JobStatus::cancelling ? JobStatus::cancelled : outcome(counters);
   }
   return illegal();
 }

@@ -35,6 +35,23 @@ struct IngestCommit {
   JobCounters counters;  // the job's counters after this commit
 };
 
+// An Idempotency-Key's hold on the durable write of the request it guards.
+// A store that is given one writes the key's record ("done; answer to
+// follow", naming the job the action made or changed) in the SAME atomic
+// batch as the action, so no crash can leave the action stored and the key
+// unaware of it: a retry finds the record and is answered from that job
+// instead of doing the action again (a second job).
+struct IdempotencyClaim {
+  std::string tenant;
+  std::string key;
+  std::string request_hash;     // of method, path and body
+  std::int64_t expires_at = 0;  // unix ms
+  // Set when an earlier attempt under this key committed its action and
+  // its answer was never stored (a crash, a failed answer write): the job
+  // that action made or changed. The action is not done again.
+  std::optional<JobKey> committed_job;
+};
+
 struct JobPage {
   std::vector<Job> jobs;
   std::string next_after;  // opaque position to continue from; empty when done
@@ -60,13 +77,16 @@ class JobStore {
 
   // Writes a new job, its tenant-listing entry and zero counters, synced;
   // a job made from a notification group (spec.notification_group) is filed
-  // under the group in the same batch (GroupStore::list_group_jobs).
-  virtual Result<void> insert_job(const Job& job) = 0;
+  // under the group in the same batch (GroupStore::list_group_jobs). With a
+  // claim, the key's record naming the job goes in that batch too.
+  virtual Result<void> insert_job(const Job& job, const IdempotencyClaim* claim = nullptr) = 0;
   virtual Result<std::optional<Job>> find_job(const JobKey& key) = 0;
-  // Overwrites the job record (synced). Callers serialise per job.
-  virtual Result<void> update_job(const Job& job) = 0;
+  // Overwrites the job record (synced). Callers serialise per job. With a
+  // claim, the key's record naming the job is in the same batch.
+  virtual Result<void> update_job(const Job& job, const IdempotencyClaim* claim = nullptr) = 0;
   // update_job and the sender's quota use in ONE atomic write (synced).
-  virtual Result<void> update_job_with(const Job& job, const QuotaReservation& reservation) = 0;
+  virtual Result<void> update_job_with(const Job& job, const QuotaReservation& reservation,
+                                       const IdempotencyClaim* claim = nullptr) = 0;
   // The tenant's jobs, newest first, after position `after` (empty: start).
   virtual Result<JobPage> list_jobs(std::string_view tenant, std::optional<JobStatus> status,
                                     std::string_view after, std::size_t limit) = 0;
@@ -86,10 +106,12 @@ class JobStore {
                                       std::int64_t rejected, bool sync) = 0;
   // insert_job and ingest in ONE atomic write batch: the job (in whatever
   // status it is given, e.g. already PROCESSING) exists with its recipients
-  // (and, with a reservation, the sender's quota use), or nothing was written.
+  // (and, with a reservation, the sender's quota use; with a claim, the
+  // key's record), or nothing was written.
   virtual Result<IngestCommit> insert_job_with(const Job& job, std::span<const IngestEntry> entries,
                                                std::int64_t rejected, bool sync,
-                                               const std::optional<QuotaReservation>& reservation) = 0;
+                                               const std::optional<QuotaReservation>& reservation,
+                                               const IdempotencyClaim* claim = nullptr) = 0;
 
   virtual Result<JobCounters> counters(const JobKey& job) = 0;
 
@@ -153,12 +175,17 @@ class TemplateStore {
                                                        std::size_t limit) = 0;
 };
 
-// A stored answer to a request made with an Idempotency-Key.
+// A stored answer to a request made with an Idempotency-Key, or, with
+// status 0, the record its action's batch left (IdempotencyClaim): the
+// action is done, its answer was not stored.
 struct IdempotentAnswer {
   std::string request_hash;  // of method, path and body
-  int status = 0;
+  int status = 0;            // 0: no answer yet, see committed_job
   std::string body;
   std::int64_t expires_at = 0;  // unix ms
+  std::optional<JobKey> committed_job;  // status 0: the job the action made or changed
+
+  bool answered() const { return status != 0; }
 };
 
 class IdempotencyStore {

@@ -13,7 +13,7 @@ namespace {
 
 constexpr std::string_view kChannels[] = {"email", "sms", "push", "webhook", "whatsapp"};
 constexpr std::string_view kJobStatuses[] = {"CREATED",   "SCHEDULED", "PROCESSING", "PAUSED",
-                                             "COMPLETED", "PARTIAL",   "FAILED",     "CANCELLED"};
+                                             "COMPLETED", "PARTIAL",   "FAILED",     "CANCELLED", "CANCELLING"};
 constexpr std::string_view kRecipientStatuses[] = {"PENDING", "ENQUEUED", "SENT",     "DELIVERED",
                                                    "FAILED",  "SKIPPED",  "CANCELLED"};
 constexpr std::string_view kCounters[] = {

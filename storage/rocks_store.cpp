@@ -13,6 +13,7 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <unordered_set>
 
@@ -67,14 +68,17 @@ Error corrupt(std::string_view what) {
   return make_error(ErrorKind::internal, "storage_corrupt", fmt::format("unreadable {}", what));
 }
 
-// Idempotency answers: expires_at(8, big-endian) ▸ status(8) ▸ hash ▸ body.
+// Idempotency answers: expires_at(8, big-endian) ▸ status(8) ▸ hash_len(8) ▸
+// hash ▸ body. Status 0 is the record an action's batch writes before its
+// answer exists; its body is the job(16) the action made or changed.
 std::string encode_answer(const IdempotentAnswer& a) {
   std::string out;
   keys::put_u64(out, static_cast<std::uint64_t>(a.expires_at));
   keys::put_u64(out, static_cast<std::uint64_t>(a.status));
   keys::put_u64(out, a.request_hash.size());
   out.append(a.request_hash);
-  out.append(a.body);
+  if (a.answered()) out.append(a.body);
+  else if (a.committed_job) out.append(reinterpret_cast<const char*>(a.committed_job->data()), a.committed_job->size());
   return out;
 }
 
@@ -87,6 +91,13 @@ std::optional<IdempotentAnswer> decode_answer(std::string_view in) {
   if (in.size() < 24 + n) return std::nullopt;
   a.request_hash = std::string(in.substr(24, n));
   a.body = std::string(in.substr(24 + n));
+  if (!a.answered()) {
+    JobKey job;
+    if (a.body.size() != job.size()) return std::nullopt;
+    std::memcpy(job.data(), a.body.data(), job.size());
+    a.committed_job = job;
+    a.body.clear();
+  }
   return a;
 }
 
@@ -447,9 +458,10 @@ void RocksStore::put_new_job(rocksdb::WriteBatch& batch, const Job& job) {
     batch.Put(impl_->cf[kGroupJobs], keys::group_job(job.tenant, job.spec.notification_group, job.key), "");
 }
 
-Result<void> RocksStore::insert_job(const Job& job) {
+Result<void> RocksStore::insert_job(const Job& job, const IdempotencyClaim* claim) {
   rocksdb::WriteBatch batch;
   put_new_job(batch, job);
+  add_claim(batch, claim, job.key);
   return impl_->write(batch, true);
 }
 
@@ -462,17 +474,26 @@ Result<std::optional<Job>> RocksStore::find_job(const JobKey& key) {
   return std::optional<Job>(std::move(*job));
 }
 
-Result<void> RocksStore::update_job(const Job& job) {
+Result<void> RocksStore::update_job(const Job& job, const IdempotencyClaim* claim) {
   rocksdb::WriteBatch batch;
   batch.Put(impl_->cf[kJobs], keys::job(job.key), records::encode(job));
+  add_claim(batch, claim, job.key);
   return impl_->write(batch, true);
 }
 
-Result<void> RocksStore::update_job_with(const Job& job, const QuotaReservation& reservation) {
+Result<void> RocksStore::update_job_with(const Job& job, const QuotaReservation& reservation,
+                                         const IdempotencyClaim* claim) {
   rocksdb::WriteBatch batch;
   batch.Put(impl_->cf[kJobs], keys::job(job.key), records::encode(job));
   add_reservation(batch, reservation);
+  add_claim(batch, claim, job.key);
   return impl_->write(batch, true);
+}
+
+void RocksStore::add_claim(rocksdb::WriteBatch& batch, const IdempotencyClaim* claim, const JobKey& job) {
+  if (!claim) return;
+  IdempotentAnswer pending{claim->request_hash, 0, {}, claim->expires_at, job};
+  batch.Put(impl_->cf[kIdempotency], keys::tenant_scoped(claim->tenant, claim->key), encode_answer(pending));
 }
 
 void RocksStore::add_reservation(rocksdb::WriteBatch& batch, const QuotaReservation& r) {
@@ -554,10 +575,12 @@ Result<IngestCommit> RocksStore::ingest(const JobKey& job, std::span<const Inges
 
 Result<IngestCommit> RocksStore::insert_job_with(const Job& job, std::span<const IngestEntry> entries,
                                                  std::int64_t rejected, bool sync,
-                                                 const std::optional<QuotaReservation>& reservation) {
+                                                 const std::optional<QuotaReservation>& reservation,
+                                                 const IdempotencyClaim* claim) {
   rocksdb::WriteBatch batch;
   if (reservation) add_reservation(batch, *reservation);
   put_new_job(batch, job);
+  add_claim(batch, claim, job.key);
   auto out = add_recipients(batch, job.key, JobCounters{}, entries, rejected);
   if (!out) return out.error();
   if (auto r = impl_->write(batch, sync); !r) return r.error();

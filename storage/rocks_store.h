@@ -43,16 +43,18 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<void> writable() const override;
 
   // JobStore
-  Result<void> insert_job(const Job& job) override;
+  Result<void> insert_job(const Job& job, const IdempotencyClaim* claim = nullptr) override;
   Result<std::optional<Job>> find_job(const JobKey& key) override;
-  Result<void> update_job(const Job& job) override;
-  Result<void> update_job_with(const Job& job, const QuotaReservation& reservation) override;
+  Result<void> update_job(const Job& job, const IdempotencyClaim* claim = nullptr) override;
+  Result<void> update_job_with(const Job& job, const QuotaReservation& reservation,
+                               const IdempotencyClaim* claim = nullptr) override;
   Result<JobPage> list_jobs(std::string_view tenant, std::optional<JobStatus> status,
                             std::string_view after, std::size_t limit) override;
   Result<void> for_each_job(const std::function<void(const Job&)>& visit, const UnreadableJob& unreadable) override;
   Result<IngestCommit> insert_job_with(const Job& job, std::span<const IngestEntry> entries,
                                        std::int64_t rejected, bool sync,
-                                       const std::optional<QuotaReservation>& reservation) override;
+                                       const std::optional<QuotaReservation>& reservation,
+                                       const IdempotencyClaim* claim = nullptr) override;
   Result<IngestCommit> ingest(const JobKey& job, std::span<const IngestEntry> entries,
                               std::int64_t rejected, bool sync) override;
   Result<JobCounters> counters(const JobKey& job) override;
@@ -161,6 +163,8 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
                                       std::span<const IngestEntry> entries, std::int64_t rejected);
   // Puts a quota use into `batch`.
   void add_reservation(rocksdb::WriteBatch& batch, const QuotaReservation& r);
+  // The claim's "done, answer to follow" record naming `job`, if any.
+  void add_claim(rocksdb::WriteBatch& batch, const IdempotencyClaim* claim, const JobKey& job);
   std::unique_ptr<Impl> impl_;
 };
 

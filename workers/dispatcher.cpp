@@ -214,7 +214,7 @@ Result<void> Dispatcher::recover() {
   auto r = store_.for_each_job(
       [&](const Job& job) {
         if (job.status == JobStatus::processing || job.status == JobStatus::scheduled ||
-            job.status == JobStatus::cancelled)
+            job.status == JobStatus::cancelling || job.status == JobStatus::cancelled)
           jobs.push_back(job);
       },
       [](std::string_view key_hex, std::string_view why) {
@@ -222,6 +222,8 @@ Result<void> Dispatcher::recover() {
       });
   if (!r) return r;
   for (const auto& job : jobs) {
+    // CANCELLED with recipients outstanding: a store from before
+    // CANCELLING, whose sweep ran under the final status.
     if (job.status == JobStatus::cancelled) {
       auto c = store_.counters(job.key);
       if (!c) {
@@ -239,6 +241,7 @@ Result<void> Dispatcher::recover() {
 void Dispatcher::on_status_changed(const Job& job) {
   switch (job.status) {
     case JobStatus::processing:
+    case JobStatus::cancelling:
     case JobStatus::cancelled: ensure_loop(job.key); break;
     case JobStatus::scheduled: arm_schedule(job); break;
     default: break;  // a paused loop notices at its next turn
@@ -371,13 +374,12 @@ asio::awaitable<void> Dispatcher::run_loop(JobKey key) {
       // Sending (or sweeping) is only worth it if its outcome can be
       // written: while the store refuses writes, nothing leaves, and the
       // job waits, held, until the store takes writes again.
-      auto writable = job.status == JobStatus::cancelled || job.status == JobStatus::processing
-                          ? store_.writable()
-                          : Result<void>();
+      const bool sweeping = job.status == JobStatus::cancelling || job.status == JobStatus::cancelled;
+      auto writable = sweeping || job.status == JobStatus::processing ? store_.writable() : Result<void>();
       if (!writable) {
         hold(key, writable.error(), failures);
         next = TurnOutcome::store_refuses;
-      } else if (job.status == JobStatus::cancelled) {
+      } else if (sweeping) {
         next = sweep(job, turn, RecipientStatus::cancelled, "cancelled", "the job was cancelled");
       } else if (job.status == JobStatus::processing) {
         try {
@@ -388,7 +390,9 @@ asio::awaitable<void> Dispatcher::run_loop(JobKey key) {
           next = turn.failed(id, make_error(ErrorKind::internal, "dispatch_failed", e.what()));
         }
       }
-      if (next == TurnOutcome::finished && job.status == JobStatus::processing) {
+      // A CANCELLING job whose sweep is done becomes CANCELLED.
+      if (next == TurnOutcome::finished &&
+          (job.status == JobStatus::processing || job.status == JobStatus::cancelling)) {
         auto r = service_.apply(key, JobAction::finish);
         if (!r && r.error().kind != ErrorKind::conflict)  // not written: the loop must stay to try again
           next = turn.failed(id, r.error());

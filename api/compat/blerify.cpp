@@ -192,7 +192,7 @@ ApiResponse bulk(ApiContext& ctx, ApiRequest& req, std::string_view group_id) {
   json::object spec{{"notification_group", group_id}};
   if (auto correlation = header(req, "correlation-id"); !correlation.empty()) spec["correlation_id"] = correlation;
   std::string users_body = json::serialize(json::object{{"users", std::move(users)}});
-  auto report = create_job_with_users(ctx, req.tenant, spec, users_body, CreateWith{.run = true, .all_or_nothing = true});
+  auto report = create_job_with_users(ctx, req.tenant, spec, users_body, CreateWith{.run = true, .all_or_nothing = true, .claim = req.idempotency});
   if (!report) return blerify_error(report.error(), req);
 
   if (!report->stored) {

@@ -256,7 +256,7 @@ ApiResponse create(ApiContext& ctx, ApiRequest& req) {
   if (!body) return courier_error(body.error(), req);
   auto spec = native_spec(ctx, req.tenant, *body);
   if (!spec) return courier_error(spec.error(), req);
-  auto job = create_job_from(ctx, req.tenant, *spec);
+  auto job = create_job_from(ctx, req.tenant, *spec, req.idempotency);
   if (!job) return courier_error(job.error(), req);
   return json_answer(200, json::object{{"jobId", job->id()}});
 }
@@ -365,7 +365,7 @@ ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id)
 // ---- run and status ---------------------------------------------------------------
 
 ApiResponse run(ApiContext& ctx, ApiRequest& req, std::string_view job_id) {
-  auto job = ctx.jobs.apply(req.tenant, job_id, JobAction::run);
+  auto job = ctx.jobs.apply(req.tenant, job_id, JobAction::run, req.idempotency);
   if (!job) return courier_error(job.error(), req);
   return empty_answer(202);
 }
@@ -378,7 +378,8 @@ std::string_view courier_status(JobStatus s) {
     case JobStatus::created: return "CREATED";
     case JobStatus::scheduled:
     case JobStatus::processing:
-    case JobStatus::paused: return "PROCESSING";
+    case JobStatus::paused:
+    case JobStatus::cancelling: return "PROCESSING";  // ERROR once its counters are final
     case JobStatus::completed:
     case JobStatus::partial: return "COMPLETED";
     case JobStatus::failed:

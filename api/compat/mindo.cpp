@@ -289,7 +289,7 @@ ApiResponse send_bulk(ApiContext& ctx, ApiRequest& req) {
                              {"total_recipients", s.total}}}});
   const std::size_t total = s.total;
   std::string users_body = json::serialize(json::object{{"users", std::move(s.users)}});
-  auto report = ingest_json_users(ctx, *job, users_body, CreateWith{true});
+  auto report = ingest_json_users(ctx, *job, users_body, CreateWith{.run = true, .claim = req.idempotency});
   if (!report) {
     if (report.error().code == "sender_quota_exceeded") return quota_refused(report.error(), sender);
     return mindo_error(report.error(), req);
@@ -302,7 +302,8 @@ ApiResponse send_bulk(ApiContext& ctx, ApiRequest& req) {
   if (!uses) return mindo_error(uses.error(), req);
   const QuotaStatus quota = quota_status(sender.tier, *uses, ctx.jobs.now_ms());
 
-  json::object answer{{"bulk_send_id", bulk_id},
+  // The stored job's: a retry after a lost answer finds the first attempt's.
+  json::object answer{{"bulk_send_id", bulk_send_id(stored.key)},
                       {"task_id", stored.id()},
                       {"status", "queued"},
                       {"template_name", s.template_name},
@@ -331,6 +332,9 @@ std::string_view mindo_status(JobStatus s, const JobCounters& c) {
     case JobStatus::partial: return "PARTIAL";
     case JobStatus::failed: return "FAILED";
     case JobStatus::cancelled: return "CANCELLED";
+    // Mindo has no transient state: still under way until the sweep ends,
+    // so CANCELLED always comes with final counts.
+    case JobStatus::cancelling: return "PROCESSING";
   }
   return "FAILED";
 }
@@ -395,7 +399,7 @@ ApiResponse get_status(ApiContext& ctx, ApiRequest& req, std::string_view id) {
 ApiResponse cancel(ApiContext& ctx, ApiRequest& req, std::string_view id) {
   auto job = job_of(ctx, req, id);
   if (auto* refused = std::get_if<ApiResponse>(&job)) return std::move(*refused);
-  auto cancelled = ctx.jobs.apply(req.tenant, std::get<Job>(job).id(), JobAction::cancel);
+  auto cancelled = ctx.jobs.apply(req.tenant, std::get<Job>(job).id(), JobAction::cancel, req.idempotency);
   if (!cancelled) {
     if (cancelled.error().kind == ErrorKind::conflict)
       return error_text(409, fmt::format("El envio masivo '{}' no se puede cancelar: esta {}", id,

@@ -306,7 +306,7 @@ ApiResponse send_batch(ApiContext& ctx, ApiRequest& req) {
   users.reserve(to.size());
   for (const auto& n : to) users.push_back(json::object{{"phone", n}});
   std::string users_body = json::serialize(json::object{{"users", std::move(users)}});
-  auto report = create_job_with_users(ctx, req.tenant, batch->spec, users_body, true);
+  auto report = create_job_with_users(ctx, req.tenant, batch->spec, users_body, true, req.idempotency);
   if (!report) return prelude_error(report.error(), req);
 
   json::array results;

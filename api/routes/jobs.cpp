@@ -240,10 +240,11 @@ Result<JobSpec> job_spec_from(ApiContext& ctx, std::string_view tenant, const js
   return parse_spec(ctx, *merged);
 }
 
-Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json) {
+Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
+                            const IdempotencyClaim* claim) {
   auto spec = job_spec_from(ctx, tenant, spec_json);
   if (!spec) return spec.error();
-  return ctx.jobs.create(tenant, std::move(*spec));
+  return ctx.jobs.create(tenant, std::move(*spec), claim);
 }
 
 Result<Job> prepare_job_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json) {
@@ -253,8 +254,8 @@ Result<Job> prepare_job_from(ApiContext& ctx, std::string_view tenant, const jso
 }
 
 Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
-                                           const std::string& users_body, bool run) {
-  return create_job_with_users(ctx, tenant, spec_json, users_body, CreateWith{run});
+                                           const std::string& users_body, bool run, const IdempotencyClaim* claim) {
+  return create_job_with_users(ctx, tenant, spec_json, users_body, CreateWith{.run = run, .claim = claim});
 }
 
 Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
@@ -271,7 +272,7 @@ ApiResponse create_job(ApiContext& ctx, const ApiRequest& req) {
   auto& o = body->get_object();
   if (o.contains("users") || o.contains("run") || o.contains("all_or_nothing")) {
     // Created, ingested and (with "run": true) started in one write.
-    CreateWith how;
+    CreateWith how{.claim = req.idempotency};
     for (auto [key, flag] : {std::pair{"run", &how.run}, std::pair{"all_or_nothing", &how.all_or_nothing}}) {
       if (auto* r = o.if_contains(key); r && !r->is_null()) {
         if (!r->is_bool()) return fail(bad("invalid_field", fmt::format("{} must be true or false", key), key), req);
@@ -302,7 +303,7 @@ ApiResponse create_job(ApiContext& ctx, const ApiRequest& req) {
     response.headers.emplace_back("Location", "/v1/jobs/" + report->job.id());
     return response;
   }
-  auto job = create_job_from(ctx, req.tenant, o);
+  auto job = create_job_from(ctx, req.tenant, o, req.idempotency);
   if (!job) return fail(job.error(), req);
   auto response = json_response(201, job_view(*job, JobCounters{}, 0));
   response.headers.emplace_back("Location", "/v1/jobs/" + job->id());
@@ -322,7 +323,7 @@ ApiResponse list_jobs(ApiContext& ctx, const ApiRequest& req) {
   if (auto it = req.query.find("status"); it != req.query.end() && !it->second.empty()) {
     status = parse_job_status(it->second);
     if (!status)
-      return fail(bad("invalid_status", "status must be one of CREATED, SCHEDULED, PROCESSING, PAUSED, COMPLETED, PARTIAL, FAILED, CANCELLED", "status"), req);
+      return fail(bad("invalid_status", "status must be one of CREATED, SCHEDULED, PROCESSING, PAUSED, COMPLETED, PARTIAL, FAILED, CANCELLED, CANCELLING", "status"), req);
   }
   std::string after;
   if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
@@ -371,7 +372,7 @@ ApiResponse patch_job(ApiContext& ctx, const ApiRequest& req, std::string_view j
 }
 
 ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id, JobAction action) {
-  auto job = ctx.jobs.apply(req.tenant, job_id, action);
+  auto job = ctx.jobs.apply(req.tenant, job_id, action, req.idempotency);
   if (!job) return fail(job.error(), req);
   return view_of(ctx, req, *job, action == JobAction::run ? 202 : 200);
 }

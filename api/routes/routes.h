@@ -25,7 +25,9 @@ Result<JobSpec> job_spec_from(ApiContext& ctx, std::string_view tenant, const bo
 // The job a native spec ({"channel", "template" | "content", ...}) describes,
 // validated as POST /v1/jobs does and stored CREATED: the vendors' façades
 // translate their requests into this spec.
-Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec);
+// An Idempotency-Key's claim (ApiRequest::idempotency) is stored with it.
+Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec,
+                            const IdempotencyClaim* claim);
 // The same job validated and prepared (template snapshot, renderability)
 // but not stored: what create_job_with_users would store, for callers that
 // must check a spec before deciding whether to create it.
@@ -35,7 +37,7 @@ Result<Job> prepare_job_from(ApiContext& ctx, std::string_view tenant, const boo
 // started: an answer means the users are stored and will be sent.
 struct IngestReport;
 Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec,
-                                           const std::string& users_body, bool run);
+                                           const std::string& users_body, bool run, const IdempotencyClaim* claim);
 // The same with CreateWith's options (user_ingest.h): with all_or_nothing,
 // one refused or duplicated user refuses the batch and nothing is stored
 // (the report says `stored: false` and which users).

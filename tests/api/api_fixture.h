@@ -10,8 +10,10 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "api/context.h"
@@ -212,6 +214,24 @@ class ApiTest : public ::testing::Test {
       cursor = std::string(c.as_string());
     }
     return out;
+  }
+
+  // The next request under an Idempotency-Key stops where a crash would
+  // hurt most: its action committed, its answer not stored. The store is
+  // then as a kill -9 there leaves it (the router answers 500 and frees the
+  // key, as a restart does); later requests go through.
+  void crash_once_before_the_answer() {
+    ctx_->crash_point = [armed = std::make_shared<bool>(true)](std::string_view point) {
+      if (point == "idempotent_answer" && std::exchange(*armed, false))
+        throw std::runtime_error("simulated crash before the idempotent answer");
+    };
+  }
+
+  // The tenant's jobs, across pages.
+  std::size_t jobs_of(std::string key = kKeyAcme) {
+    auto r = send("GET", "/v1/jobs?limit=1000", "", std::move(key));
+    EXPECT_EQ(r.status, 200) << r.body;
+    return body_of(r).at("jobs").as_array().size();
   }
 
   TempDir dir_;

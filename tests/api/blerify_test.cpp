@@ -285,5 +285,18 @@ TEST_F(BlerifyTest, AnIdempotencyKeyReplaysTheBulkAnswer) {
   EXPECT_EQ(jobs_of_tenant(), 1);
 }
 
+// A bulk whose answer a crash lost: its retry answers the items of the one
+// job the first attempt made.
+TEST_F(BlerifyTest, ABulkRetriedAfterACrashAnswersTheSameItems) {
+  auto req = request("POST", items_path() + "/bulk", items(0, 2));
+  req.idempotency_key = "bulk-crash";
+  crash_once_before_the_answer();
+  ASSERT_EQ(send(req).status, 500);
+  auto retry = send(req);
+  ASSERT_EQ(retry.status, 201) << retry.body;
+  EXPECT_EQ(jobs_of_tenant(), 1);
+  EXPECT_EQ(int_of(get_job(text(body_of(send("GET", "/v1/jobs")).at("jobs").at(0).at("job_id"))), "unique"), 2);
+}
+
 }  // namespace
 }  // namespace crier::testing

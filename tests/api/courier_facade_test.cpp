@@ -251,5 +251,19 @@ TEST_F(CourierFacadeTest, ANativeJobCanBeCreatedWithItsUsersAndStartedInOneReque
   EXPECT_EQ(body_of(send("GET", "/v1/jobs")).at("jobs").as_array().size(), 2u);
 }
 
+// A create whose answer a crash lost: its retry names the job the first
+// attempt made (tests/api/idempotency_crash_test.cpp has the native ones).
+TEST_F(CourierFacadeTest, ACreateRetriedAfterACrashAnswersTheSameJob) {
+  auto a = request("POST", "/bulk", kEmailOnly);
+  a.idempotency_key = "create-crash";
+  crash_once_before_the_answer();
+  ASSERT_EQ(send(a).status, 500);
+  auto retry = send(a);
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(jobs_of(), 1u);
+  const auto listed = body_of(send("GET", "/v1/jobs")).at("jobs").at(0).at("job_id");
+  EXPECT_EQ(body_of(retry).at("jobId"), listed);
+}
+
 }  // namespace
 }  // namespace crier::testing

@@ -152,6 +152,9 @@ TEST_F(TransitionTest, ProcessingPausedAndCancelledRefuseWhatTheyMust) {
 
   auto cancel = send("POST", "/v1/jobs/" + id + "/cancel");
   ASSERT_EQ(cancel.status, 200) << cancel.body;
+  // Users still wait: CANCELLING (every action refused) until they are swept.
+  EXPECT_EQ(body_of(cancel).at("status"), "CANCELLING");
+  ASSERT_EQ(wait_for_status(id, "CANCELLED"), "CANCELLED");
   expect_illegal(id, {"run", "pause", "resume", "cancel"}, "CANCELLED");
   expect_ingest_refused(id, "CANCELLED");
 }

@@ -292,7 +292,10 @@ TEST_F(MindoTest, StatusAndCancel) {
 
   auto c = mindo("POST", std::string(kPath) + bulk_id + "/cancel/");
   ASSERT_EQ(c.status, 200) << c.body;
-  EXPECT_EQ(body_of(c).at("status"), "CANCELLED");
+  // Under way (Crier's CANCELLING) until the waiting recipients are swept,
+  // then CANCELLED, with final counts.
+  EXPECT_EQ(body_of(c).at("status"), "PROCESSING");
+  EXPECT_EQ(wait_for_mindo_status(bulk_id, "CANCELLED"), "CANCELLED");
   EXPECT_EQ(job_status(text(b.at("task_id"))), "CANCELLED");
   auto again = mindo("POST", std::string(kPath) + bulk_id + "/cancel/");
   EXPECT_EQ(again.status, 409);
@@ -325,6 +328,24 @@ TEST_F(MindoTest, AnIdempotencyKeyReplaysTheAcceptedSend) {
   EXPECT_EQ(header(second, "Idempotent-Replayed"), std::optional<std::string>("true"));
   EXPECT_EQ(job_count(), 1u);
   EXPECT_EQ(quota_used(), 3);
+}
+
+// A send whose answer a crash lost: its retry is the same bulk, with the
+// sender's quota taken once.
+TEST_F(MindoTest, ASendRetriedAfterACrashIsTheSameBulk) {
+  auto req = request("POST", kPath, kExample, "");
+  req.headers["x-api-key"] = kKeyAcme;
+  req.idempotency_key = "mindo-crash";
+  crash_once_before_the_answer();
+  ASSERT_EQ(send(req).status, 500);
+  auto retry = send(req);
+  ASSERT_EQ(retry.status, 202) << retry.body;
+  EXPECT_EQ(job_count(), 1u);
+  EXPECT_EQ(quota_used(), 3);
+  // The answer names the bulk that exists, under its own ids.
+  auto b = body_of(retry);
+  EXPECT_EQ(b.at("task_id"), body_of(send("GET", "/v1/jobs")).at("jobs").at(0).at("job_id"));
+  EXPECT_EQ(mindo("GET", std::string(kPath) + text(b.at("bulk_send_id")) + "/").status, 200);
 }
 
 }  // namespace

@@ -285,5 +285,29 @@ TEST_F(PreludeBatchTest, IdempotencyKeyReplaysTheAnswer) {
   expect_prelude_error(send(std::move(other)), 409, "idempotency_key_reused", "conflict");
 }
 
+// A batch whose answer a crash lost: its retry answers the same messages
+// of the one job the first attempt made.
+TEST_F(PreludeBatchTest, ABatchRetriedAfterACrashAnswersTheSameMessages) {
+  const std::string body = R"({"to":["+33612345678","+15551234567"],"template_id":"order"})";
+  auto req = request("POST", "/v2/notify/batch", body);
+  req.idempotency_key = "batch-crash";
+  crash_once_before_the_answer();
+  ASSERT_EQ(send(req).status, 500);
+  auto retry = send(req);
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(job_count(), 1u);
+  const auto answer = body_of(retry);
+  const auto& results = answer.at("results").as_array();
+  ASSERT_EQ(results.size(), 2u);
+  const auto job_id = text(body_of(send("GET", "/v1/jobs")).at("jobs").at(0).at("job_id"));
+  for (const auto& r : results) {
+    const auto id = text(r.at("message").at("id"));
+    auto parsed = parse_message_id(id);
+    ASSERT_TRUE(parsed) << id;
+    EXPECT_EQ(job_id_string(parsed->first), job_id);
+  }
+  EXPECT_NE(results[0].at("message").at("id"), results[1].at("message").at("id"));
+}
+
 }  // namespace
 }  // namespace crier::testing

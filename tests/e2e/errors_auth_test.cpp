@@ -239,10 +239,12 @@ TEST_F(TransitionTest, EveryIllegalTransitionIs409WithTheCurrentState) {
   EXPECT_EQ(str(require(job_action(api(), running, "resume"), 200, "resume"), "status"),
             "PROCESSING");
 
-  // CANCELLED, from PROCESSING, from SCHEDULED and from CREATED.
+  // CANCELLED, from PROCESSING, from SCHEDULED and from CREATED: each has
+  // users waiting, so CANCELLING until they are swept.
   for (const auto& id : {running, scheduled, created}) {
-    auto cancelled = require(job_action(api(), id, "cancel"), 200, "cancel");
-    EXPECT_EQ(str(cancelled, "status"), "CANCELLED");
+    auto cancelling = require(job_action(api(), id, "cancel"), 200, "cancel");
+    EXPECT_EQ(str(cancelling, "status"), "CANCELLING");
+    wait_for_status(api(), id, {"CANCELLED"});
     expect_illegal(api(), id, {"run", "pause", "resume", "cancel"}, "CANCELLED");
     expect_ingest_refused(api(), id, "CANCELLED");
   }

@@ -16,7 +16,8 @@ constexpr std::int64_t kNow = 1'764'064'800'000;
 
 constexpr JobStatus kAllStatuses[] = {
     JobStatus::created,   JobStatus::scheduled, JobStatus::processing, JobStatus::paused,
-    JobStatus::completed, JobStatus::partial,   JobStatus::failed,     JobStatus::cancelled};
+    JobStatus::completed, JobStatus::partial,   JobStatus::failed,     JobStatus::cancelled,
+    JobStatus::cancelling};
 constexpr JobAction kAllActions[] = {JobAction::run,    JobAction::start,  JobAction::pause,
                                      JobAction::resume, JobAction::cancel, JobAction::finish};
 
@@ -48,6 +49,7 @@ const std::map<std::pair<JobStatus, JobAction>, JobStatus>& legal() {
       {{JobStatus::processing, JobAction::finish}, JobStatus::completed},
       {{JobStatus::paused, JobAction::resume}, JobStatus::processing},
       {{JobStatus::paused, JobAction::cancel}, JobStatus::cancelled},
+      {{JobStatus::cancelling, JobAction::finish}, JobStatus::cancelled},
   };
   return table;
 }
@@ -76,8 +78,8 @@ TEST(JobStateTest, EveryStatusActionPairIsLegalOrAConflict) {
       }
     }
   }
-  EXPECT_EQ(legal_seen, 9);
-  EXPECT_EQ(illegal_seen, 8 * 6 - 9);
+  EXPECT_EQ(legal_seen, 10);
+  EXPECT_EQ(illegal_seen, 9 * 6 - 10);
 }
 
 TEST(JobStateTest, FinalStatesAcceptNoAction) {
@@ -140,6 +142,33 @@ TEST(JobStateTest, StatusNamesRoundTripCaseInsensitively) {
   }
   EXPECT_EQ(to_string(JobStatus::completed), "COMPLETED");
   EXPECT_FALSE(parse_job_status("DONE").has_value());
+}
+
+// A cancel with recipients still waiting is not final yet: CANCELLING, and
+// CANCELLED only through `finish` once nothing is outstanding, so a final
+// status never shows counters that still move.
+TEST(JobStateTest, CancelWithRecipientsWaitingIsCancellingUntilTheyAreSwept) {
+  JobCounters waiting = counters(3, 0, 0);
+  waiting[Counter::pending] = 5;
+  waiting[Counter::enqueued] = 2;
+  for (JobStatus s : {JobStatus::created, JobStatus::scheduled, JobStatus::processing, JobStatus::paused}) {
+    SCOPED_TRACE(to_string(s));
+    auto r = next_status(job_in(s), JobAction::cancel, kNow, waiting);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(*r, JobStatus::cancelling);
+    EXPECT_FALSE(is_final(*r));
+  }
+  auto early = next_status(job_in(JobStatus::cancelling), JobAction::finish, kNow, waiting);
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, "recipients_outstanding");
+  auto again = next_status(job_in(JobStatus::cancelling), JobAction::cancel, kNow, waiting);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "invalid_state_transition");
+  auto done = next_status(job_in(JobStatus::cancelling), JobAction::finish, kNow, counters(3, 0, 0));
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(*done, JobStatus::cancelled);
+  EXPECT_EQ(to_string(JobStatus::cancelling), "CANCELLING");
+  EXPECT_EQ(parse_job_status("cancelling"), JobStatus::cancelling);
 }
 
 }  // namespace

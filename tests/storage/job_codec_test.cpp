@@ -106,7 +106,8 @@ TEST(JobCodecTest, AbsentOptionalsStayAbsent) {
 TEST(JobCodecTest, EveryStatusAndChannelSurvives) {
   for (auto status :
        {JobStatus::created, JobStatus::scheduled, JobStatus::processing, JobStatus::paused,
-        JobStatus::completed, JobStatus::partial, JobStatus::failed, JobStatus::cancelled}) {
+        JobStatus::completed, JobStatus::partial, JobStatus::failed, JobStatus::cancelled,
+        JobStatus::cancelling}) {
     for (auto channel :
          {Channel::email, Channel::sms, Channel::push, Channel::webhook, Channel::whatsapp}) {
       Job job;
