@@ -253,13 +253,16 @@ Result<Job> JobService::apply(std::string_view tenant, std::string_view job_id, 
   // Done by the attempt whose answer was lost: not again.
   if (claim && claim->committed_job == job->key) return job;
   Result<Job> result = make_error(ErrorKind::internal, "unreachable", "");
+  JobStatus from = JobStatus::created;
   {
     std::lock_guard lock(lock_for(job->key));
     auto current = jobs_.find_job(job->key);
     if (!current) return current.error();
     if (!*current) return make_error(ErrorKind::not_found, "job_not_found", "no such job");
+    from = (*current)->status;
     result = apply_locked(std::move(**current), action, claim);
   }
+  if (result && events_) events_->on_job_event(*result, event_of(action, result->status), from);
   if (result && listener_) listener_->on_status_changed(*result);
   return result;
 }

@@ -233,11 +233,16 @@ TEST_F(MetricsTest, LogsOneJsonLinePerRequestAndPerJobEvent) {
   // The create request's line: found by the request id it was sent with.
   std::vector<json::object> lines;
   const json::object* request = nullptr;
+  // A job event's line follows its write, so the last one may come just
+  // after the status reads CANCELLED.
   ASSERT_TRUE(poll_until(10s, [&] {
     lines = log_lines();
-    for (const auto& l : lines)
+    bool cancelled = false;
+    for (const auto& l : lines) {
       if (str(l, "request_id") == "req-metrics-create") request = &l;
-    return request != nullptr;
+      cancelled = cancelled || (str(l, "event") == "job" && str(l, "job_event") == "cancelled");
+    }
+    return request != nullptr && cancelled;
   })) << server().output_tail();
   const auto& r = *request;
   EXPECT_EQ(str(r, "event"), "request");
@@ -260,11 +265,12 @@ TEST_F(MetricsTest, LogsOneJsonLinePerRequestAndPerJobEvent) {
       EXPECT_EQ(str(l, "tenant"), kTenantA);
       events.push_back(str(l, "job_event"));
     }
+  // The cancel left recipients to sweep: CANCELLING, then CANCELLED.
   EXPECT_EQ(events,
-            (std::vector<std::string>{"created", "started", "paused", "resumed", "cancelled"}));
+            (std::vector<std::string>{"created", "started", "paused", "resumed", "cancelling", "cancelled"}));
 
   auto m = scrape();
-  for (std::string_view e : {"created", "started", "paused", "resumed", "cancelled"})
+  for (std::string_view e : {"created", "started", "paused", "resumed", "cancelling", "cancelled"})
     EXPECT_EQ(m.sum("crier_job_events_total", {{"event", e}}), 1) << e;
   // Each event moved the job from one status to the next: it is counted
   // once, where it ended.
