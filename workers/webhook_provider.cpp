@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 
+#include "workers/peer_text.h"
 #include "workers/webhook_signature.h"
 
 namespace crier {
@@ -27,13 +28,11 @@ std::int64_t retry_after_ms(std::string_view value) {
   return std::min<std::int64_t>(seconds, 86'400) * 1000;
 }
 
-// The start of a peer's answer, on one line, for error messages.
+// The start of a peer's answer, on one line and in UTF-8, for error messages.
 std::string quote_body(std::string_view body) {
-  constexpr std::size_t kMax = 200;
-  std::string out(body.substr(0, kMax));
+  std::string out = peer_text(body, 200);
   for (auto& c : out)
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (body.size() > kMax) out += "…";
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "tests/fuzz/fuzz_world.h"
 #include "tests/fuzz/loopback_peer.h"
+#include "tests/fuzz/utf8_check.h"
 #include "workers/http_client.h"
 #include "workers/webhook_provider.h"
 
@@ -66,6 +67,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
            [answer](tcp::socket socket) { return answer_with(answer, std::move(socket)); });
 
   auto outcome = http_delivery_outcome(result);
+  // The message is stored with the recipient and shown in JSON answers and
+  // callbacks: whatever the peer sent, it must be text.
+  if (!fuzz::valid_utf8(outcome.error_message)) fuzz::fail("an outcome's message is not UTF-8", *answer);
   if (result) {
     // Answers are statuses, never transport errors: 2xx and only 2xx is ok.
     bool success = result->status >= 200 && result->status <= 299;

@@ -10,6 +10,7 @@
 
 #include "tests/fuzz/fuzz_world.h"
 #include "tests/fuzz/loopback_peer.h"
+#include "tests/fuzz/utf8_check.h"
 #include "workers/smtp_client.h"
 
 namespace asio = boost::asio;
@@ -26,11 +27,14 @@ asio::awaitable<void> converse(SmtpProviderOptions options, std::shared_ptr<smtp
   auto opened = co_await smtp::Session::open(options, tls);
   if (!opened.session) {
     if (opened.failure.ok) fuzz::fail("a failed open reported success", *replies);
+    // Stored with the recipient and shown in JSON answers and callbacks.
+    if (!fuzz::valid_utf8(opened.failure.error_message)) fuzz::fail("an outcome's message is not UTF-8", *replies);
     co_return;
   }
   const std::string payload = "Subject: fuzz\r\n\r\nhello\r\n.\r\n";
   auto sent = co_await opened.session->send("crier@example.com", "to@example.com", payload, payload.size());
   if (!sent.ok && sent.error_code.empty()) fuzz::fail("a failed send has no error code", *replies);
+  if (!fuzz::valid_utf8(sent.error_message)) fuzz::fail("an outcome's message is not UTF-8", *replies);
   if (opened.session->usable()) co_await opened.session->quit();
 }
 
