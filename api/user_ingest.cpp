@@ -229,7 +229,10 @@ class UserParser {
     od::object obj;
     auto e = value.get_object().get(obj);
     throw_if_fatal(e);
-    if (e) return bad_user("invalid_user", "each user must be a JSON object");
+    if (e) {
+      check_skipped(value);
+      return bad_user("invalid_user", "each user must be a JSON object");
+    }
     return parse(obj);
   }
 
@@ -303,6 +306,29 @@ class UserParser {
     simdjson::dom::element el;
     if (auto e = validator_.parse(skipped_.data(), raw.size(), false).get(el))
       throw SyntaxError{simdjson::error_message(e)};
+    // A scalar is consumed too: ondemand skips an unread one by counting
+    // brackets of any kind up to the next closing one, which swallowed
+    // what follows it ({"users":[{...},"e":"z"}]} was accepted); read, the
+    // next token must be a comma or the right closing bracket.
+    switch (type) {
+      case od::json_type::string: {
+        od::raw_json_string unused;
+        throw_if_fatal(v.get_raw_json_string().get(unused));
+        break;
+      }
+      case od::json_type::number: {
+        double unused;
+        throw_if_fatal(v.get_double().get(unused));
+        break;
+      }
+      case od::json_type::boolean: {
+        bool unused;
+        throw_if_fatal(v.get_bool().get(unused));
+        break;
+      }
+      case od::json_type::null: null_value(v); break;
+      default: break;  // objects and arrays: consumed by raw_json()
+    }
   }
 
  private:
