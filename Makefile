@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
 
-.PHONY: deps configure build run test bench soak format clean
+.PHONY: deps configure build run test test-asan test-tsan fuzz bench soak format clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -24,6 +24,46 @@ run: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# The whole suite under sanitizers, each in a build dir of its own, with
+# jemalloc off (the sanitizers must see every allocation). Tests that start
+# `crier` start the sanitized one of the same build dir (CRIER_BINARY).
+# A finding fails the test that met it (halt_on_error, exit code).
+SAN_CMAKE = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCRIER_USE_JEMALLOC=OFF -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TSAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
+
+test-asan: deps
+	@cmake -S . -B build-asan $(SAN_CMAKE) -DCMAKE_CXX_FLAGS="$(ASAN_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$(ASAN_FLAGS)" >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) --timeout 600
+
+test-tsan: deps
+	@cmake -S . -B build-tsan $(SAN_CMAKE) -DCMAKE_CXX_FLAGS="$(TSAN_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$(TSAN_FLAGS)" >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# libFuzzer targets (tests/fuzz/*_fuzz.cpp), built with Debian's clang in
+# build-fuzz, each run for FUZZ_TIME seconds from its committed corpus; new
+# coverage is merged back into tests/fuzz/corpus/<name> (minimised), crashes
+# are left in build-fuzz/artifacts/. FUZZ_TARGETS="csv ndjson" runs a few.
+FUZZ_TIME ?= 120
+FUZZ_TARGETS ?=
+# -fno-sanitize=function: clang 14 cannot emit its prologue data for
+# coroutine frames ("Cannot represent a difference across sections").
+FUZZ_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function -fno-omit-frame-pointer \
+  -fno-sanitize-recover=undefined
+fuzz: deps
+	@dpkg -s clang-14 libclang-rt-14-dev >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang-14 libclang-rt-14-dev
+	@cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCRIER_USE_JEMALLOC=OFF -DCRIER_BUILD_TESTS=OFF -DCRIER_BUILD_FUZZ=ON \
+	  -DCMAKE_CXX_FLAGS="$(FUZZ_FLAGS)" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
+	./tests/fuzz/run.sh build-fuzz $(FUZZ_TIME) $(FUZZ_TARGETS)
 
 # Benchmarks: micro-benchmarks, then the server scenarios (bench/load.sh) and
 # the vendors' façades against the native API (bench/compat.sh).

@@ -4,7 +4,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 
 #include "api/errors.h"
 #include "api/request_record.h"
+#include "api/request_target.h"
 #include "engine/ids.h"
 #include "workers/accept_backoff.h"
 
@@ -70,11 +70,7 @@ Result<void> read_header(const http::request_parser<http::buffer_body>::value_ty
   if (auto semi = ct.find(';'); semi != std::string::npos) ct.resize(semi);
   while (!ct.empty() && ct.back() == ' ') ct.pop_back();
   req.content_type = ct;
-  auto url = boost::urls::parse_origin_form(h.target());
-  if (!url) return make_error(ErrorKind::invalid, "invalid_path", "the request target is not a valid path");
-  req.path = std::string(url->path());
-  for (auto param : url->params()) req.query[std::string(param.key)] = std::string(param.value);
-  return {};
+  return read_target(std::string_view(h.target().data(), h.target().size()), req);
 }
 
 http::response<http::string_body> to_http(ApiResponse res, const std::string& request_id, bool keep_alive) {

@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <cstring>
 #include <set>
 #include <utility>
 
@@ -161,7 +162,10 @@ ApiResponse IngestAccumulator::error(const Error& e, const ApiRequest& req) {
   // the error answered either way.
   (void)settle();
   ApiResponse r = error_response(e, req.request_id);
-  auto body = json::parse(r.body).as_object();
+  boost::system::error_code ec;
+  auto parsed = json::parse(r.body, ec);
+  if (ec || !parsed.is_object()) return r;  // never: error bodies are made UTF-8
+  auto& body = parsed.as_object();
   body["ingested"] = summary();
   r.body = json::serialize(body);
   return r;
@@ -189,6 +193,21 @@ void throw_if_fatal(simdjson::error_code e) {
   if (e && !recoverable(e)) throw SyntaxError{simdjson::error_message(e)};
 }
 
+// simdjson_result's implicit conversions throw simdjson_error, which nothing
+// here catches (a 500 for a malformed line): values are read through these,
+// which turn any error into the body's (or the line's) syntax error.
+bool null_value(od::value& v) {
+  bool null = false;
+  if (auto e = v.is_null().get(null)) throw SyntaxError{simdjson::error_message(e)};
+  return null;
+}
+
+od::json_type type_of(od::value& v) {
+  od::json_type type{};
+  if (auto e = v.type().get(type)) throw SyntaxError{simdjson::error_message(e)};
+  return type;
+}
+
 // "-12", "0", "18446744073709551615": digits only, within int64 or uint64.
 bool whole_64bit(std::string_view s) {
   if (s.empty() || s.find_first_not_of("-0123456789") != std::string_view::npos) return false;
@@ -210,7 +229,10 @@ class UserParser {
     od::object obj;
     auto e = value.get_object().get(obj);
     throw_if_fatal(e);
-    if (e) return bad_user("invalid_user", "each user must be a JSON object");
+    if (e) {
+      check_skipped(value);
+      return bad_user("invalid_user", "each user must be a JSON object");
+    }
     return parse(obj);
   }
 
@@ -222,7 +244,10 @@ class UserParser {
       throw_if_fatal(field.unescaped_key().get(key));
       od::value v;
       throw_if_fatal(field.value().get(v));
-      if (error) continue;  // keep walking so the document stays in step
+      if (error) {  // keep walking so the document stays in step
+        check_skipped(v);
+        continue;
+      }
       if (key == "data" || key == "preferences") {
         auto r = raw_object(v, key == "data" ? data_ : prefs_, std::string(key));
         if (!r) error = r.error();
@@ -238,18 +263,72 @@ class UserParser {
                                    : key == "webhook_url" ? &u.webhook_url
                                    : key == "locale"      ? &u.locale
                                                           : nullptr;
-        if (!target) continue;  // unknown fields are ignored (documented)
-        if (v.is_null()) continue;
+        if (!target) {  // unknown fields are ignored (documented)
+          check_skipped(v);
+          continue;
+        }
+        if (null_value(v)) continue;
         std::string_view s;
         auto e = v.get_string().get(s);
         throw_if_fatal(e);
-        if (e) error = bad_user("invalid_field", fmt::format("{} must be a string", key), std::string(key));
-        else if (s.empty()) error = bad_user("invalid_field", fmt::format("{} must not be empty", key), std::string(key));
+        if (e) {
+          check_skipped(v);
+          error = bad_user("invalid_field", fmt::format("{} must be a string", key), std::string(key));
+        } else if (s.empty()) error = bad_user("invalid_field", fmt::format("{} must not be empty", key), std::string(key));
         else *target = s;
       }
     }
     if (error) return *error;
     return u;
+  }
+
+  // ondemand checks only the structure of a value it skips (a bracket, a
+  // quote), not its atoms or escapes: a value left unread (an unknown
+  // field, a field after an error, one of the wrong type) is parsed whole
+  // here, so malformed JSON is refused (invalid_json) wherever it sits.
+  // Only unread values pay for it; the fields a user is made of are read.
+  void check_skipped(od::value& v) {
+    od::json_type type = type_of(v);
+    std::string_view raw;
+    if (type == od::json_type::object) {
+      od::object o;
+      throw_if_fatal(v.get_object().get(o));
+      throw_if_fatal(o.raw_json().get(raw));
+    } else if (type == od::json_type::array) {
+      od::array a;
+      throw_if_fatal(v.get_array().get(a));
+      throw_if_fatal(a.raw_json().get(raw));
+    } else {
+      raw = v.raw_json_token();
+    }
+    skipped_.resize(raw.size() + simdjson::SIMDJSON_PADDING);
+    std::memcpy(skipped_.data(), raw.data(), raw.size());
+    simdjson::dom::element el;
+    if (auto e = validator_.parse(skipped_.data(), raw.size(), false).get(el))
+      throw SyntaxError{simdjson::error_message(e)};
+    // A scalar is consumed too: ondemand skips an unread one by counting
+    // brackets of any kind up to the next closing one, which swallowed
+    // what follows it ({"users":[{...},"e":"z"}]} was accepted); read, the
+    // next token must be a comma or the right closing bracket.
+    switch (type) {
+      case od::json_type::string: {
+        od::raw_json_string unused;
+        throw_if_fatal(v.get_raw_json_string().get(unused));
+        break;
+      }
+      case od::json_type::number: {
+        double unused;
+        throw_if_fatal(v.get_double().get(unused));
+        break;
+      }
+      case od::json_type::boolean: {
+        bool unused;
+        throw_if_fatal(v.get_bool().get(unused));
+        break;
+      }
+      case od::json_type::null: null_value(v); break;
+      default: break;  // objects and arrays: consumed by raw_json()
+    }
   }
 
  private:
@@ -262,37 +341,43 @@ class UserParser {
     // other number (1.5, 1e3, 1e999, 2^64) has no one decimal form a client
     // would find it under again: refused rather than stored as something else.
     std::string_view raw = v.raw_json_token();
-    if (v.type() == od::json_type::number) {
+    if (type_of(v) == od::json_type::number) {
       id_buf_.assign(raw);
       while (!id_buf_.empty() && std::isspace(static_cast<unsigned char>(id_buf_.back()))) id_buf_.pop_back();
       if (whole_64bit(id_buf_)) return std::string_view(id_buf_);
       return bad_user("invalid_user_id", "a numeric user_id must be a whole number of at most 64 bits; send other ids as strings",
                       "user_id");
     }
+    check_skipped(v);
     return bad_user("invalid_user_id", "user_id must be a string or a number", "user_id");
   }
 
   // The object's JSON, minified and fully validated (ondemand only checks
   // the structure of what it skips).
   Result<std::string_view> raw_object(od::value& v, std::string& buf, const std::string& field) {
-    if (v.is_null()) return std::string_view();
+    if (null_value(v)) return std::string_view();
     od::object o;
     auto e = v.get_object().get(o);
     throw_if_fatal(e);
-    if (e) return bad_user("invalid_" + field, field + " must be a JSON object", field);
+    if (e) {
+      check_skipped(v);
+      return bad_user("invalid_" + field, field + " must be a JSON object", field);
+    }
     std::string_view raw;
     throw_if_fatal(o.raw_json().get(raw));
     buf.resize(raw.size() + simdjson::SIMDJSON_PADDING);
     std::size_t n = 0;
-    if (simdjson::minify(raw.data(), raw.size(), buf.data(), n))
-      return bad_user("invalid_" + field, field + " is not valid JSON", field);
+    // Malformed JSON here is the body's syntax error (api.md: "any part
+    // of it"), as anywhere else, not one user's invalid_data.
+    if (auto e = simdjson::minify(raw.data(), raw.size(), buf.data(), n))
+      throw SyntaxError{field + ": " + simdjson::error_message(e)};
     simdjson::dom::element el;
-    if (validator_.parse(buf.data(), n, false).get(el))
-      return bad_user("invalid_" + field, field + " is not valid JSON", field);
+    if (auto e = validator_.parse(buf.data(), n, false).get(el))
+      throw SyntaxError{field + ": " + simdjson::error_message(e)};
     return std::string_view(buf.data(), n);
   }
 
-  std::string data_, prefs_, id_buf_;
+  std::string data_, prefs_, id_buf_, skipped_;
   simdjson::dom::parser validator_;
 };
 
@@ -340,7 +425,12 @@ Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const st
     for (auto field : root) {
       std::string_view key;
       throw_if_fatal(field.unescaped_key().get(key));
-      if (key != "users") continue;
+      if (key != "users") {
+        od::value other;
+        throw_if_fatal(field.value().get(other));
+        users.check_skipped(other);
+        continue;
+      }
       found = true;
       e = field.value().get_array().get(list);
       throw_if_fatal(e);
@@ -578,6 +668,12 @@ class CsvStream final : public BodyStream {
 
   void header(const std::vector<std::string>& names) {
     for (std::string name : names) {
+      // A name goes into the error's message and field, which the answer
+      // carries as JSON strings: it must be UTF-8 first.
+      if (!simdjson::validate_utf8(name.data(), name.size())) {
+        error_ = make_error(ErrorKind::invalid, "invalid_csv_header", "the header row is not valid UTF-8");
+        return;
+      }
       if (columns_.empty() && name.rfind("\xEF\xBB\xBF", 0) == 0) name.erase(0, 3);  // a UTF-8 BOM
       ColumnSpec c{};
       auto prefixed = [&](std::string_view prefix, Column kind) {

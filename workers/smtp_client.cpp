@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "workers/deadline_resolver.h"
+#include "workers/peer_text.h"
 #include "workers/smtp_message.h"
 
 namespace crier::smtp {
@@ -55,7 +56,7 @@ DeliveryOutcome transient(std::string code, std::string message) {
 DeliveryOutcome from_reply(const Reply& r, std::string_view during) {
   bool permanent = r.code >= 500 && r.code <= 599;
   return {false, !permanent, fmt::format("smtp_{}", r.code),
-          fmt::format("{}: server answered {} {}", during, r.code, r.text), 0};
+          fmt::format("{}: server answered {} {}", during, r.code, peer_text(r.text, 1024)), 0};
 }
 
 std::string upper(std::string_view s) {

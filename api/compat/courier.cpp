@@ -59,9 +59,16 @@ std::string_view string_member(const json::object& o, std::string_view key) {
 // Text and a title per channel, as far as text goes: meta → title; text,
 // quote → paragraphs; action → its text and link; channel → that channel's
 // own text. Images, dividers and HTML have no text form and are left out.
+struct ElementalChannel;
 struct Elemental {
   std::string title, body;
-  std::vector<std::pair<std::string, Elemental>> channels;  // in the order given
+  // In the order given. Not pair<string, Elemental>: a pair needs complete
+  // types, which Elemental is not yet here (clang with libstdc++ refuses it).
+  std::vector<ElementalChannel> channels;
+};
+struct ElementalChannel {
+  std::string channel;
+  Elemental own;
 };
 
 void append_paragraph(std::string& body, std::string_view text) {
@@ -90,7 +97,7 @@ Result<void> read_elements(const json::array& elements, Elemental& out, bool top
       Elemental own;
       if (auto* sub = member(o, "elements"); sub && sub->is_array())
         if (auto r = read_elements(sub->get_array(), own, false); !r) return r;
-      out.channels.emplace_back(std::string(channel), std::move(own));
+      out.channels.push_back(ElementalChannel{std::string(channel), std::move(own)});
     }
   }
   return {};
