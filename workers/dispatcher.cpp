@@ -14,6 +14,7 @@
 #include <cmath>
 #include <random>
 
+#include "engine/backoff.h"
 #include "engine/render.h"
 #include "engine/routing.h"
 #include "engine/time_format.h"
@@ -70,15 +71,11 @@ asio::awaitable<void> sleep_seconds(double s) {
       std::chrono::duration<double>(s)));
 }
 
-// Exponential backoff with jitter: base·2^(n-1) capped, then a uniform
-// draw from its upper half, so retries of one window spread out.
+// The provider's backoff (engine/backoff.h) with this thread's random draw.
 std::int64_t backoff_ms(const ProviderSettings& s, std::uint32_t attempts_made) {
-  double d = static_cast<double>(s.backoff_base_ms) *
-             std::pow(2.0, static_cast<double>(std::max<std::uint32_t>(attempts_made, 1) - 1));
-  d = std::min(d, static_cast<double>(s.backoff_max_ms));
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_real_distribution<double> half(d / 2, d);
-  return static_cast<std::int64_t>(half(rng));
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  return retry_delay_ms(s.backoff_base_ms, s.backoff_max_ms, attempts_made, unit(rng));
 }
 
 // co_spawn runs a new coroutine inline, on the spawning thread, until its

@@ -432,5 +432,30 @@ TEST_F(SmallLimitsTest, OversizeBodiesAre413AndTheServerKeepsServing) {
   EXPECT_TRUE(counters_add_up(after));
 }
 
+// docs/api.md § request id: a well-formed X-Request-Id is echoed (answers
+// and error bodies), any other is replaced by one of the server's own.
+TEST_F(BadInputTest, XRequestIdIsEchoedWhenWellFormedAndReplacedOtherwise) {
+  auto ok = api().get("/v1/jobs", {{"X-Request-Id", "trace.42_A-b"}});
+  ASSERT_EQ(ok.status, 200) << ok.describe();
+  EXPECT_EQ(ok.header("X-Request-Id"), "trace.42_A-b");
+
+  auto missing = api().get("/v1/jobs/job_nope", {{"X-Request-Id", "trace-404"}});
+  auto e = expect_error(missing, 404, "job_not_found");
+  EXPECT_EQ(str(e, "request_id"), "trace-404");
+
+  for (const std::string bad : {std::string("has space"), std::string(129, 'a'), std::string("semi;colon")}) {
+    auto r = api().get("/v1/jobs", {{"X-Request-Id", bad}});
+    ASSERT_EQ(r.status, 200) << r.describe();
+    const std::string id = r.header("X-Request-Id");
+    EXPECT_NE(id, bad);
+    ASSERT_EQ(id.size(), 4u + 20) << id;
+    EXPECT_TRUE(id.starts_with("req_")) << id;
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef", 4), std::string::npos) << id;
+  }
+  auto none = api().get("/v1/jobs");
+  EXPECT_TRUE(none.header("X-Request-Id").starts_with("req_")) << "every answer has one";
+  EXPECT_NE(none.header("X-Request-Id"), api().get("/v1/jobs").header("X-Request-Id")) << "one per request";
+}
+
 }  // namespace
 }  // namespace crier::e2e
