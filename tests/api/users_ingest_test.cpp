@@ -57,6 +57,27 @@ TEST_F(JsonIngestTest, CountsAcceptedDuplicatesAndRejected) {
   EXPECT_EQ(int_of(again, "unique_total"), 4);
 }
 
+// The answer lists at most 10 000 rejected users (docs/api.md); the count
+// says how many there were, and the flag that the list was cut.
+TEST_F(JsonIngestTest, TheRejectedListStopsAtItsCapAndSaysSo) {
+  ASSERT_EQ(ctx_->limits.max_rejected_listed, 10000u) << "the documented default";
+  std::string id = create_job();
+  std::string body = R"({"users":[{"email":"first@example.com"})";
+  for (int i = 0; i < 10005; ++i) body += R"(,{"email":"not-an-email"})";
+  body += R"(,{"email":"last@example.com"}]})";
+  auto r = ingest(id, body);
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+  auto b = body_of(r);
+  EXPECT_EQ(int_of(b, "accepted"), 2);
+  EXPECT_EQ(int_of(b, "rejected_count"), 10005);
+  EXPECT_EQ(b.at("rejected_truncated"), true);
+  const auto& rejected = b.at("rejected").as_array();
+  ASSERT_EQ(rejected.size(), 10000u);
+  EXPECT_EQ(int_of(rejected.front().as_object(), "index"), 1) << "the first ones are listed";
+  EXPECT_EQ(int_of(rejected.back().as_object(), "index"), 10000);
+  EXPECT_EQ(counts(id).rejected, 10005);
+}
+
 TEST_F(JsonIngestTest, TooManyUsersIs413AndStoresNothing) {
   ctx_->limits.max_users_per_batch = 3;
   std::string id = create_job();
