@@ -745,6 +745,44 @@ TEST_F(ChannelTest, RateLimitChangesWhileRunningAndNotAfter) {
       << "a refused PATCH changes nothing";
 }
 
+// A PATCHed limit does slow the job: the same unlimited job through the null
+// provider finishes its 2 000 users at once, but PATCHed to 1/s before its
+// run it has sent only a handful when it is read, and lifting the limit lets
+// it finish.
+TEST_F(ChannelTest, APatchedRateLimitSlowsTheJobAndLiftingItLetsItFinish) {
+  constexpr std::size_t kUsers = 2000;
+  start_with_config("");
+  auto spec = email_job_spec();
+  spec["provider"] = "null";
+  auto make = [&] {
+    auto id = create_job(api(), spec);
+    EXPECT_EQ(num(ingest_ndjson(api(), id, email_users_ndjson(0, kUsers)), "accepted"),
+              static_cast<std::int64_t>(kUsers));
+    return id;
+  };
+  auto unlimited = make();
+  run_job(api(), unlimited);
+  EXPECT_EQ(str(wait_for_status(api(), unlimited, {"COMPLETED", "PARTIAL", "FAILED"}), "status"), "COMPLETED");
+
+  auto id = make();
+  auto slow = api().request("PATCH", "/v1/jobs/" + id, R"({"rate_limit": 1})",
+                            {{"Content-Type", "application/json"}});
+  require(slow, 200, "PATCH rate_limit 1 before the run");
+  run_job(api(), id);
+  auto running = wait_for_job(api(), id, [](const json::object& j) { return num(j, "sent") > 0; });
+  // At 1/s, 100 messages take over a minute and a half: far more than the
+  // few milliseconds the unlimited twin needed for all 2 000.
+  EXPECT_EQ(str(running, "status"), "PROCESSING") << json::serialize(running);
+  EXPECT_LT(num(running, "sent"), 100) << json::serialize(running);
+
+  auto lifted = api().request("PATCH", "/v1/jobs/" + id, R"({"rate_limit": null})",
+                              {{"Content-Type", "application/json"}});
+  require(lifted, 200, "PATCH rate_limit null");
+  auto done = wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"});
+  EXPECT_EQ(str(done, "status"), "COMPLETED");
+  EXPECT_EQ(num(done, "sent"), static_cast<std::int64_t>(kUsers));
+}
+
 // ---- configuration -----------------------------------------------------------------
 
 // A config with a mistake stops the server at start-up, non-zero, with a
