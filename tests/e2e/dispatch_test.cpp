@@ -166,6 +166,30 @@ class DispatchTest : public CrierTest {
 
 // ---- 1. crash recovery ------------------------------------------------------------
 
+// SIGTERM drains (docs/reliability.md): the server stops accepting, lets the
+// turn in flight finish and write its outcomes, and exits 0; the restarted
+// server sends the rest, and unlike after a kill -9 nothing arrives twice.
+TEST_F(DispatchTest, SigtermDrainsTheTurnInFlightSoNothingIsSentTwice) {
+  constexpr std::size_t kUsers = 4000;
+  const std::string id = create_webhook_job(kUsers, {{"rate_limit", 1000}});
+  run_job(api(), id);
+  ASSERT_TRUE(poll_until(30s, [&] { return sink().stats().accepted >= 1100; }, 5ms));
+  ASSERT_EQ(str(get_job(api(), id), "status"), "PROCESSING") << "the job must still run when it is stopped";
+  EXPECT_EQ(server().stop(), 0) << "a clean exit: " << server().output_tail();
+  const auto at_stop = sink().stats();
+  EXPECT_LT(at_stop.unique, kUsers) << "the stop came mid-run";
+  start_server();
+
+  auto done = wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED", "CANCELLED"});
+  ASSERT_EQ(str(done, "status"), "COMPLETED") << json::serialize(done);
+  EXPECT_EQ(num(done, "sent"), static_cast<std::int64_t>(kUsers));
+  EXPECT_TRUE(counters_add_up(done));
+  const auto stats = sink().stats();
+  EXPECT_EQ(stats.unique, kUsers);
+  EXPECT_EQ(stats.duplicates, 0u) << "the drained turn's outcomes were written: nothing was sent again";
+  EXPECT_TRUE(one_id_per_seq(deliveries_of(sink(), id)));
+}
+
 TEST_F(DispatchTest, Kill9MidRunResumesAndEveryRecipientArrivesUnderOneId) {
   constexpr std::size_t kUsers = 6000;
   constexpr double kRate = 1000;
