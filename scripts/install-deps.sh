@@ -12,6 +12,7 @@ packages=(
   libjemalloc-dev  # the server's allocator
   tmux  # the CLI's terminal tests (tests/cli): progress bars on a real terminal
   curl
+  strace  # tests/e2e/syncs_test.sh counts the syncs of an ingest
   python3-aiosmtpd openssl  # the SMTP provider tests: a real SMTP server and a test certificate
   prometheus python3-prometheus-client  # the /metrics tests: promtool's linter and the Python client's parser
 )
