@@ -249,6 +249,49 @@ TEST_F(RocksStoreTest, ForEachJobSkipsAndReportsAnUnreadableRecord) {
   EXPECT_EQ(unreadable.size(), 1u);
 }
 
+// The layout version at "meta▸format" (keys.h): a store of a newer format
+// is refused at open with storage_format, one of an older format is read as
+// is and marked with this build's, and the marking is what an older build
+// then refuses.
+TEST_F(RocksStoreTest, AStoreOfANewerFormatIsRefusedAndAnOlderOneUpgraded) {
+  Job job = insert("acme");
+  store_.reset();
+  const std::string format_key("meta\0format", 11);
+  // Reads or writes the format behind the store's back.
+  auto raw_format = [&](const char* write) {
+    std::vector<std::string> names;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.str(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    EXPECT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.str(), cfs, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::string value;
+    if (write) EXPECT_TRUE(db->Put({}, handles[0], format_key, write).ok());
+    EXPECT_TRUE(db->Get({}, handles[0], format_key, &value).ok());
+    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    return value;
+  };
+  EXPECT_EQ(raw_format(nullptr), "5") << "a new store is marked with this build's format";
+
+  raw_format("9");
+  auto newer = RocksStore::open(StoreOptions{dir_.str()});
+  ASSERT_FALSE(newer.ok()) << "a later layout is not misread";
+  EXPECT_EQ(newer.error().code, "storage_format");
+  EXPECT_NE(newer.error().message.find("format 9"), std::string::npos) << newer.error().message;
+  EXPECT_EQ(raw_format(nullptr), "9") << "the refused store is left as it was";
+
+  raw_format("4");
+  store_ = open_store(dir_);
+  ASSERT_TRUE(store_) << "a format-4 store is read as is";
+  auto found = store_->find_job(job.key);
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->tenant, "acme");
+  store_.reset();
+  EXPECT_EQ(raw_format(nullptr), "5") << "and marked 5, so an older build refuses it from then on";
+}
+
 // ---- ingest -----------------------------------------------------------------
 
 TEST_F(RocksStoreTest, IngestAssignsConsecutiveSeqsFromZeroInOrder) {
