@@ -106,31 +106,27 @@ LogLine::LogLine(std::string_view event, std::string_view text)
   }
 }
 
-LogLine& LogLine::add(std::string_view key, std::string_view value) {
+void LogLine::key(std::string_view key) {
   if (json_) {
     out_ += ',';
     append_json_string(out_, key);
     out_ += ':';
-    append_json_string(out_, value);
   } else {
     out_ += ' ';
     out_ += key;
     out_ += '=';
-    append_text_value(out_, value);
   }
+}
+
+LogLine& LogLine::add(std::string_view key, std::string_view value) {
+  this->key(key);
+  if (json_) append_json_string(out_, value);
+  else append_text_value(out_, value);
   return *this;
 }
 
 LogLine& LogLine::add(std::string_view key, std::int64_t value) {
-  if (json_) {
-    out_ += ',';
-    append_json_string(out_, key);
-    out_ += ':';
-  } else {
-    out_ += ' ';
-    out_ += key;
-    out_ += '=';
-  }
+  this->key(key);
   out_ += std::to_string(value);
   return *this;
 }
@@ -140,15 +136,7 @@ LogLine& LogLine::add(std::string_view key, std::uint64_t value) {
 }
 
 LogLine& LogLine::add(std::string_view key, double value) {
-  if (json_) {
-    out_ += ',';
-    append_json_string(out_, key);
-    out_ += ':';
-  } else {
-    out_ += ' ';
-    out_ += key;
-    out_ += '=';
-  }
+  this->key(key);
   out_ += fmt::format("{:.3f}", value);
   return *this;
 }

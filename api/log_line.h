@@ -43,6 +43,7 @@ class LogLine {
   void write(spdlog::level::level_enum level);
 
  private:
+  void key(std::string_view key);  // the separator and the key, in the line's format
   bool json_;
   std::string out_;
 };
