@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "api/errors.h"
+
 namespace crier::api {
 namespace {
 
@@ -66,6 +68,11 @@ Result<void> authenticate_key_header(const ApiKeys& keys, ApiRequest& req, std::
     return make_error(ErrorKind::unauthorized, "missing_api_key",
                       fmt::format("send your API key in the {} header", header_name));
   return tenant_of_key(keys, req, key);
+}
+
+std::optional<ApiResponse> authenticate_native(const ApiKeys& keys, ApiRequest& req) {
+  if (auto r = authenticate_bearer(keys, req); !r) return error_response(r.error(), req.request_id);
+  return std::nullopt;
 }
 
 }  // namespace crier::api

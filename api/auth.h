@@ -1,13 +1,15 @@
 // Authentication, in one place: the API keys (kept as SHA-256 digests, never
 // as the keys themselves) and the ways a request presents one. The router
-// uses it for the native API, and the vendors' façades (compat/common.*) for
-// their auth styles, so every path checks a key the same way.
+// uses it for the native API (authenticate_native), and the vendors' façades
+// (compat/common.*) for their auth styles, so every path checks a key the
+// same way.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <initializer_list>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,5 +54,10 @@ Result<void> authenticate_bearer(const ApiKeys& keys, ApiRequest& req);
 // The key alone in a header, e.g. "x-api-key" (lower-case name; the server
 // copies it into req.headers): sets req.tenant.
 Result<void> authenticate_key_header(const ApiKeys& keys, ApiRequest& req, std::string_view header_name);
+
+// The native API's check (Bearer), on the headers alone: nullopt when the
+// request may go on (req.tenant set), else the 401 to answer in the native
+// error shape.
+std::optional<ApiResponse> authenticate_native(const ApiKeys& keys, ApiRequest& req);
 
 }  // namespace crier::api

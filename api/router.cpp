@@ -3,7 +3,6 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
-#include <xxhash.h>
 
 #include <vector>
 
@@ -16,8 +15,6 @@
 namespace crier::api {
 namespace json = boost::json;
 namespace {
-
-constexpr std::int64_t kIdempotencyTtlMs = 24LL * 3600 * 1000;
 
 using compat::path_parts;
 
@@ -50,15 +47,6 @@ ApiResponse method_not_allowed(const ApiRequest& req, std::string allow) {
   return r;
 }
 
-std::string hex128(XXH128_hash_t h) { return fmt::format("{:016x}{:016x}", h.high64, h.low64); }
-
-std::string request_hash_prefix(const ApiRequest& req) { return req.method + "\n" + req.path + "\n"; }
-
-bool valid_idempotency_key(std::string_view key) {
-  return !key.empty() && key.size() <= 255 &&
-         std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7f; });
-}
-
 std::optional<JobAction> action_named(std::string_view s) {
   if (s == "run") return JobAction::run;
   if (s == "cancel") return JobAction::cancel;
@@ -67,89 +55,9 @@ std::optional<JobAction> action_named(std::string_view s) {
   return std::nullopt;
 }
 
-ApiResponse replay(const IdempotentAnswer& a) {
-  ApiResponse r;
-  r.status = a.status;
-  r.body = a.body;
-  if (r.body.empty()) r.content_type.clear();
-  r.headers.emplace_back("Idempotent-Replayed", "true");
-  return r;
-}
-
-Error key_reused() {
-  return make_error(ErrorKind::conflict, "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different request in the last 24 hours");
-}
-
-Error key_in_use() {
-  return make_error(ErrorKind::conflict, "idempotency_key_in_use",
-                    "a request with this Idempotency-Key is still being processed; retry later");
-}
-
 }  // namespace
 
-// ---- streamed bodies under an Idempotency-Key -----------------------------------
-
-// Hashes the body as it streams. With a stored answer, it only hashes, then
-// replays the answer (same body) or refuses (different body); otherwise it
-// feeds the real stream and stores its answer.
-class IdempotentStream final : public BodyStream {
- public:
-  IdempotentStream(Router& router, ApiRequest req, std::unique_ptr<BodyStream> inner,
-                   std::optional<IdempotentAnswer> stored)
-      : router_(router), req_(std::move(req)), inner_(std::move(inner)), stored_(std::move(stored)) {
-    state_ = XXH3_createState();
-    XXH3_128bits_reset(state_);
-    auto prefix = request_hash_prefix(req_);
-    XXH3_128bits_update(state_, prefix.data(), prefix.size());
-  }
-  ~IdempotentStream() override {
-    XXH3_freeState(state_);
-    router_.release(req_.tenant, req_.idempotency_key);
-  }
-
-  Result<void> feed(std::string_view chunk) override {
-    XXH3_128bits_update(state_, chunk.data(), chunk.size());
-    return inner_ ? inner_->feed(chunk) : Result<void>();
-  }
-
-  ApiResponse finish() override {
-    std::string hash = hex128(XXH3_128bits_digest(state_));
-    if (stored_) return stored_->request_hash == hash ? replay(*stored_) : fail(key_reused(), req_);
-    ApiResponse r = inner_->finish();
-    if (r.status < 500) {
-      IdempotentAnswer a{hash, r.status, r.body, router_.ctx_.jobs.now_ms() + kIdempotencyTtlMs, {}};
-      (void)router_.ctx_.idempotency.put_answer(req_.tenant, req_.idempotency_key, a);
-    }
-    return r;
-  }
-
-  ApiResponse abort(const Error& e) override { return inner_ ? inner_->abort(e) : fail(e, req_); }
-
- private:
-  Router& router_;
-  ApiRequest req_;
-  std::unique_ptr<BodyStream> inner_;
-  std::optional<IdempotentAnswer> stored_;
-  XXH3_state_t* state_;
-};
-
 // ---- the router --------------------------------------------------------------------
-
-bool Router::claim(const std::string& tenant, const std::string& key) {
-  std::lock_guard lock(in_flight_mu_);
-  return in_flight_.emplace(tenant, key).second;
-}
-
-void Router::release(const std::string& tenant, const std::string& key) {
-  std::lock_guard lock(in_flight_mu_);
-  in_flight_.erase({tenant, key});
-}
-
-std::optional<ApiResponse> Router::authenticate(ApiRequest& req) const {
-  if (auto r = authenticate_bearer(ctx_.api_keys, req); !r) return fail(r.error(), req);
-  return std::nullopt;
-}
 
 std::optional<ApiResponse> Router::authenticate_headers(ApiRequest& req) const {
   if (req.path == "/healthz" || req.path == "/readyz" || metrics_open(ctx_, req)) return std::nullopt;
@@ -157,7 +65,7 @@ std::optional<ApiResponse> Router::authenticate_headers(ApiRequest& req) const {
     if (auto auth = facade->authenticate(ctx_, req); !auth) return facade->error(auth.error(), req);
     return std::nullopt;
   }
-  return authenticate(req);
+  return authenticate_native(ctx_.api_keys, req);
 }
 
 bool Router::wants_stream(const ApiRequest& req) const {
@@ -175,7 +83,7 @@ std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream(ApiRe
 }
 
 std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream_unguarded(ApiRequest& req) {
-  if (auto denied = authenticate(req)) return std::move(*denied);
+  if (auto denied = authenticate_native(ctx_.api_keys, req)) return std::move(*denied);
   auto parts = path_parts(req.path);
   auto job = ctx_.jobs.get(req.tenant, parts[2]);
   if (!job) return fail(job.error(), req);
@@ -185,24 +93,8 @@ std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream_ungua
     if (!s) return fail(s.error(), req);
     return std::move(*s);
   }
-  if (!valid_idempotency_key(req.idempotency_key))
-    return fail(make_error(ErrorKind::invalid, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"), req);
-  if (!claim(req.tenant, req.idempotency_key)) return fail(key_in_use(), req);
-  auto stored = ctx_.idempotency.find_answer(req.tenant, req.idempotency_key, ctx_.jobs.now_ms());
-  if (!stored) {
-    release(req.tenant, req.idempotency_key);
-    return fail(stored.error(), req);
-  }
-  std::unique_ptr<BodyStream> inner;
-  if (!*stored) {
-    auto s = open_user_stream(ctx_, req, std::move(*job));
-    if (!s) {
-      release(req.tenant, req.idempotency_key);
-      return fail(s.error(), req);
-    }
-    inner = std::move(*s);
-  }
-  return std::unique_ptr<BodyStream>(new IdempotentStream(*this, req, std::move(inner), std::move(*stored)));
+  return idempotent_.open_stream(
+      req, [&] { return open_user_stream(ctx_, req, std::move(*job)); }, fail);
 }
 
 ApiResponse Router::handle(ApiRequest& req) {
@@ -250,69 +142,24 @@ ApiResponse Router::handle_unguarded(ApiRequest& req) {
   }
   if (req.path == "/metrics") {
     if (!metrics_open(ctx_, req))
-      if (auto denied = authenticate(req)) return std::move(*denied);
+      if (auto denied = authenticate_native(ctx_.api_keys, req)) return std::move(*denied);
     return serve_metrics(ctx_, req);
   }
   if (const auto* facade = facade_for(req.path)) {
     if (auto auth = facade->authenticate(ctx_, req); !auth) return facade->error(auth.error(), req);
     auto serve = [&](ApiRequest& r) { return facade->route(ctx_, r); };
-    if (req.method == "POST" && !req.idempotency_key.empty()) return with_idempotency(req, serve, facade->error);
+    if (req.method == "POST" && !req.idempotency_key.empty()) return idempotent_.serve(req, serve, facade->error);
     return serve(req);
   }
-  if (auto denied = authenticate(req)) return std::move(*denied);
+  if (auto denied = authenticate_native(ctx_.api_keys, req)) return std::move(*denied);
   if (req.method == "POST" && !req.idempotency_key.empty())
-    return with_idempotency(req, [this](ApiRequest& r) { return route(r); }, fail);
+    return idempotent_.serve(req, [this](ApiRequest& r) { return route(r); }, fail);
   return route(req);
 }
 
 ApiResponse Router::error_answer(const Error& e, const ApiRequest& req) const {
   if (const auto* facade = facade_for(req.path)) return facade->error(e, req);
   return fail(e, req);
-}
-
-ApiResponse Router::with_idempotency(ApiRequest& req, const std::function<ApiResponse(ApiRequest&)>& serve,
-                                     ErrorShape fail) {
-  if (!valid_idempotency_key(req.idempotency_key))
-    return fail(make_error(ErrorKind::invalid, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"), req);
-  auto prefix = request_hash_prefix(req);
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
-  XXH3_128bits_update(state, prefix.data(), prefix.size());
-  XXH3_128bits_update(state, req.body.data(), req.body.size());
-  std::string hash = hex128(XXH3_128bits_digest(state));
-  XXH3_freeState(state);
-
-  if (!claim(req.tenant, req.idempotency_key)) return fail(key_in_use(), req);
-  struct Release {
-    Router* r;
-    ApiRequest* q;
-    ~Release() {
-      q->idempotency = nullptr;  // it points at key_claim below
-      r->release(q->tenant, q->idempotency_key);
-    }
-  } release{this, &req};
-
-  auto stored = ctx_.idempotency.find_answer(req.tenant, req.idempotency_key, ctx_.jobs.now_ms());
-  if (!stored) return fail(stored.error(), req);
-  IdempotencyClaim key_claim{req.tenant, req.idempotency_key, hash, ctx_.jobs.now_ms() + kIdempotencyTtlMs, {}};
-  if (*stored) {
-    if ((*stored)->request_hash != hash) return fail(key_reused(), req);
-    if ((*stored)->answered()) return replay(**stored);
-    // The action was stored and its answer lost (a crash in between): the
-    // handler runs again, and the engine answers from what it did then.
-    key_claim.committed_job = (*stored)->committed_job;
-  }
-  req.idempotency = &key_claim;
-  ApiResponse r = serve(req);
-  req.idempotency = nullptr;
-  ctx_.crash_point("idempotent_answer");
-  // Server errors are not stored: a retry should try again.
-  if (r.status < 500) {
-    IdempotentAnswer a{hash, r.status, r.body, ctx_.jobs.now_ms() + kIdempotencyTtlMs, {}};
-    if (auto put = ctx_.idempotency.put_answer(req.tenant, req.idempotency_key, a); !put)
-      return fail(put.error(), req);
-  }
-  return r;
 }
 
 ApiResponse Router::route(ApiRequest& req) {

@@ -1,25 +1,26 @@
-// Every route of the API, authentication and Idempotency-Key handling.
+// Every route of the API, in one table: which handler (or vendor's façade)
+// serves a path, and in which API's shape its errors are answered. What a
+// route needs before its handler runs comes from one place each:
+// authentication from api/auth.*, Idempotency-Key from api/idempotency.*.
 // The server calls `handle` for buffered requests and `open_stream` for
 // streamed user ingest (NDJSON, CSV); both are free of sockets.
 #pragma once
 
-#include <functional>
 #include <memory>
-#include <mutex>
-#include <set>
-#include <string>
-#include <utility>
+#include <optional>
+#include <string_view>
 #include <variant>
 
 #include "api/context.h"
 #include "api/http_types.h"
+#include "api/idempotency.h"
 #include "api/user_ingest.h"
 
 namespace crier::api {
 
 class Router {
  public:
-  explicit Router(ApiContext& ctx) : ctx_(ctx) {}
+  explicit Router(ApiContext& ctx) : ctx_(ctx), idempotent_(ctx) {}
 
   // Answers a buffered request. Nothing here throws: an exception in a
   // handler is logged with the request id and answered 500 `internal_error`
@@ -51,23 +52,12 @@ class Router {
   ApiResponse exception_answer(const ApiRequest& req, std::string_view where) const;
 
  private:
-  friend class IdempotentStream;
-  std::optional<ApiResponse> authenticate(ApiRequest& req) const;
   ApiResponse handle_unguarded(ApiRequest& req);
   std::variant<ApiResponse, std::unique_ptr<BodyStream>> open_stream_unguarded(ApiRequest& req);
   ApiResponse route(ApiRequest& req);
-  using ErrorShape = ApiResponse (*)(const Error&, const ApiRequest&);
-  // Serves a POST carrying an Idempotency-Key: a stored answer is replayed,
-  // a new one stored; errors in `fail`'s shape.
-  ApiResponse with_idempotency(ApiRequest& req, const std::function<ApiResponse(ApiRequest&)>& serve,
-                               ErrorShape fail);
-  // Claims (tenant, key) for one request at a time; false if taken.
-  bool claim(const std::string& tenant, const std::string& key);
-  void release(const std::string& tenant, const std::string& key);
 
   ApiContext& ctx_;
-  std::mutex in_flight_mu_;
-  std::set<std::pair<std::string, std::string>> in_flight_;
+  IdempotentRequests idempotent_;
 };
 
 }  // namespace crier::api
