@@ -24,7 +24,7 @@
 
 #include "api/context.h"
 #include "api/http_types.h"
-#include "api/user_ingest.h"
+#include "api/ingest/body_stream.h"
 #include "engine/job_store.h"
 
 namespace crier::api {

@@ -14,7 +14,7 @@
 #include "api/context.h"
 #include "api/http_types.h"
 #include "api/idempotency.h"
-#include "api/user_ingest.h"
+#include "api/ingest/body_stream.h"
 
 namespace crier::api {
 

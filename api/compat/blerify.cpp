@@ -15,7 +15,7 @@
 #include "api/compat/facades.h"
 #include "api/errors.h"
 #include "api/routes/routes.h"
-#include "api/user_ingest.h"
+#include "api/ingest/json_reader.h"
 #include "engine/ids.h"
 #include "engine/time_format.h"
 

@@ -17,7 +17,7 @@
 #include "api/cursor.h"
 #include "api/errors.h"
 #include "api/routes/routes.h"
-#include "api/user_ingest.h"
+#include "api/ingest/json_reader.h"
 #include "engine/ids.h"
 #include "engine/routing.h"
 

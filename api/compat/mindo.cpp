@@ -16,7 +16,7 @@
 #include "api/compat/facades.h"
 #include "api/errors.h"
 #include "api/routes/routes.h"
-#include "api/user_ingest.h"
+#include "api/ingest/json_reader.h"
 #include "engine/render.h"
 #include "engine/sender_quota.h"
 #include "engine/time_format.h"

@@ -13,7 +13,7 @@
 #include "api/compat/facades.h"
 #include "api/errors.h"
 #include "api/routes/routes.h"
-#include "api/user_ingest.h"
+#include "api/ingest/json_reader.h"
 #include "engine/ids.h"
 #include "engine/render.h"
 #include "engine/sms_segments.h"

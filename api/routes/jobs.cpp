@@ -8,7 +8,7 @@
 #include "api/cursor.h"
 #include "api/errors.h"
 #include "api/routes/routes.h"
-#include "api/user_ingest.h"
+#include "api/ingest/json_reader.h"
 #include "api/views.h"
 #include "engine/content_json.h"
 #include "engine/routing_json.h"

@@ -38,7 +38,7 @@ Result<Job> prepare_job_from(ApiContext& ctx, std::string_view tenant, const boo
 struct IngestReport;
 Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view tenant, const boost::json::object& spec,
                                            const std::string& users_body, bool run, const IdempotencyClaim* claim);
-// The same with CreateWith's options (user_ingest.h): with all_or_nothing,
+// The same with CreateWith's options (api/ingest/json_reader.h): with all_or_nothing,
 // one refused or duplicated user refuses the batch and nothing is stored
 // (the report says `stored: false` and which users).
 struct CreateWith;

@@ -1,10 +1,10 @@
 // POST /v1/jobs/{id}/users (buffered JSON; streamed bodies go through
-// user_ingest.h from the server), GET /v1/jobs/{id}/users
+// api/ingest/ from the server), GET /v1/jobs/{id}/users
 #include <boost/json.hpp>
 
 #include "api/cursor.h"
 #include "api/routes/routes.h"
-#include "api/user_ingest.h"
+#include "api/ingest/json_reader.h"
 #include "api/views.h"
 #include "engine/render.h"
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "api/user_ingest.h"
+#include "api/ingest/json_reader.h"
 #include "tests/fuzz/fuzz_world.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

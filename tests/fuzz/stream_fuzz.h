@@ -12,7 +12,7 @@
 #include <string_view>
 #include <variant>
 
-#include "api/user_ingest.h"
+#include "api/ingest/body_stream.h"
 #include "engine/ids.h"
 #include "tests/fuzz/fuzz_world.h"
 

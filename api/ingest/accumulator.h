@@ -1,20 +1,15 @@
-// Ingesting users: parsing each user into engine RawUser views, validating,
-// deduplicating and committing in chunks, and the answer:
+// The commit accumulator every user reader feeds: it validates each user,
+// queues it with its dedupe key, commits in chunks (JobService::ingest, or
+// create_with for a job stored with its first users) and keeps the answer:
 //   {"accepted", "duplicates", "rejected": [{"index","line"?,"code","message","field"?}],
-//    "rejected_count", "rejected_truncated", "received_total", "unique_total"}
-// JSON bodies are committed in one write batch (all or nothing); NDJSON and
-// CSV bodies stream: every `stream_commit_users` users are committed as they
-// arrive (each commit runs while the next users are parsed, and the answer
-// waits for all of them), and what was committed before a broken stream
-// stays ingested.
+//    "rejected_count", "rejected_truncated", "duplicated", "received_total", "unique_total"}
 #pragma once
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 
 #include <future>
-#include <memory>
-#include <string>
-#include <string_view>
+#include <optional>
 #include <vector>
 
 #include "api/context.h"
@@ -105,50 +100,8 @@ class IngestAccumulator {
   std::vector<std::size_t> in_flight_indexes_;
 };
 
-// A request body consumed chunk by chunk (NDJSON, CSV).
-class BodyStream {
- public:
-  virtual ~BodyStream() = default;
-  virtual Result<void> feed(std::string_view chunk) = 0;
-  virtual ApiResponse finish() = 0;
-  // The answer when the stream failed with `e` part-way.
-  virtual ApiResponse abort(const Error& e) = 0;
-};
-
-bool is_streamed_type(std::string_view content_type);
-// For a job already checked to belong to the tenant.
-Result<std::unique_ptr<BodyStream>> open_user_stream(ApiContext& ctx, const ApiRequest& req, Job job);
-
-// The buffered JSON form, {"users": [...]}.
-ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job);
-
-// The same for callers that answer in their own shape (the vendors' APIs):
-// `body` is a native {"users": [...]} document; its capacity may hold
-// simdjson's padding (it is copied otherwise). One write batch, all or
-// nothing. The report has the native summary and one outcome per user.
-struct IngestReport {
-  boost::json::object summary;
-  std::vector<UserOutcome> users;
-  Job job;  // as it stands after the commit
-  // False when an all_or_nothing batch was refused: nothing was written (not
-  // even the job); `users` says which were refused or duplicated.
-  bool stored = true;
-};
-// With `create`, `job` is a prepared one (JobService::prepare), stored with
-// the users in one atomic write and, with `create->run`, started.
-struct CreateWith {
-  bool run = false;
-  // One user refused or duplicated within the batch refuses the whole batch,
-  // job included. (A new job holds nothing yet, so the batch's own
-  // duplicates are all there can be.)
-  bool all_or_nothing = false;
-  // The request's Idempotency-Key claim (ApiRequest::idempotency), stored
-  // in the create's write.
-  const IdempotencyClaim* claim = nullptr;
-};
-// The error for a batch refused whole: 400 users_refused, with how many.
-Error users_refused(const IngestReport& report);
-Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const std::string& body,
-                                       std::optional<CreateWith> create = std::nullopt);
+// Users can be added only while the job is CREATED: the job, or 409
+// invalid_state_transition naming its status.
+Result<Job> require_created(const Job& job);
 
 }  // namespace crier::api
