@@ -14,6 +14,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "app/config.h"
+
 namespace crier {
 namespace {
 
@@ -102,6 +104,25 @@ Result<StoredSecret> load_or_create_api_key(const std::string& data_dir) {
     for (unsigned char c : random) key += fmt::format("{:02x}", c);
     return key;
   });
+}
+
+Result<std::optional<StoredSecret>> ensure_api_key(Config& config) {
+  if (!config.api_keys.empty()) return std::optional<StoredSecret>();
+  auto key = load_or_create_api_key(config.data_dir);
+  if (!key) return key.error();
+  config.api_keys.add(key->key, "default");
+  return std::optional<StoredSecret>(std::move(*key));
+}
+
+void announce_api_key(std::optional<StoredSecret>& generated) {
+  if (!generated) return;
+  // A key is shown once, when it is made; after that it is only named.
+  if (generated->created)
+    fmt::print("API key (tenant 'default'): {}\n  (stored in {})\n", generated->key, generated->path);
+  else
+    fmt::print("API key (tenant 'default'): in {}\n", generated->path);
+  generated->key.assign(generated->key.size(), '\0');  // the digest is what stays
+  generated.reset();
 }
 
 }  // namespace crier

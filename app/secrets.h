@@ -3,6 +3,7 @@
 // tenant, in the store: workers/tenant_signing.h.)
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "engine/result.h"
@@ -22,5 +23,17 @@ struct StoredSecret {
 // before the key is used. A file that exists but holds no valid key is an
 // error, never overwritten. Messages name the path, never the key.
 Result<StoredSecret> load_or_create_api_key(const std::string& data_dir);
+
+// With no key configured, one is generated once and kept in the data
+// directory (load_or_create_api_key), so `make run` works out of the box and
+// keeps working: added to config.api_keys for tenant "default" and returned
+// for announce_api_key. With keys configured: nullopt.
+struct Config;
+Result<std::optional<StoredSecret>> ensure_api_key(Config& config);
+
+// Prints where the generated key is (on stdout, after the listening line):
+// the key itself only when it was just made, then wipes it from memory (the
+// digest in ApiKeys is what stays).
+void announce_api_key(std::optional<StoredSecret>& generated);
 
 }  // namespace crier
