@@ -61,6 +61,10 @@ ApiResponse replay(const IdempotentAnswer& a) {
 
 }  // namespace
 
+IdempotentRecord answer_record(const IdempotencyClaim& claim, const ApiResponse& answer) {
+  return {claim.tenant, claim.key, IdempotentAnswer{claim.request_hash, answer.status, answer.body, claim.expires_at, {}}};
+}
+
 // ---- streamed bodies -----------------------------------------------------------
 
 // Hashes the body as it streams and feeds it to the real stream, if any (none
@@ -84,8 +88,14 @@ class IdempotentStream final : public BodyStream {
   }
 
   ApiResponse finish() override {
-    return requests_.answer(req_, hash_.hex(), stored_, [this](ApiRequest&) { return inner_->finish(); }, fail_);
+    auto serve = [this](ApiRequest& r) {
+      inner_->answer_under(r.idempotency);
+      return inner_->finish();
+    };
+    return requests_.answer(req_, hash_.hex(), stored_, serve, fail_);
   }
+  // This stream is the one that hands the claim on (finish).
+  void answer_under(const IdempotencyClaim*) override {}
 
   ApiResponse abort(const Error& e) override { return inner_ ? inner_->abort(e) : fail_(e, req_); }
 

@@ -10,7 +10,9 @@
 // The claim is what makes a crash between the action and the answer
 // harmless: the handlers hand it to the write of their action, which stores
 // the key's record in the same batch (engine/job_store.h): a pending record
-// naming the job for creates and job actions.
+// naming the job for creates and job actions, the answer itself for actions
+// that could not be answered again from what they left (a user ingest, a
+// secret rotation: answer_record).
 #pragma once
 
 #include <functional>
@@ -32,6 +34,11 @@ namespace crier::api {
 // How long a key's answer is kept.
 inline constexpr std::int64_t kIdempotencyTtlMs = 24LL * 3600 * 1000;
 
+// The key's record of `answer`, for the write of the action it answers
+// (what IdempotencyStore::put_answer would store, with the claim's hash
+// and expiry).
+IdempotentRecord answer_record(const IdempotencyClaim& claim, const ApiResponse& answer);
+
 class IdempotentRequests {
  public:
   explicit IdempotentRequests(ApiContext& ctx) : ctx_(ctx) {}
@@ -47,7 +54,8 @@ class IdempotentRequests {
 
   // A streamed POST carrying an Idempotency-Key: the body is hashed as it
   // streams. Without a stored answer, `open` makes the stream that ingests
-  // it; with one, the body is only hashed, then replayed or refused. The key is
+  // it, and its last commit stores its answer (BodyStream::answer_under);
+  // with one, the body is only hashed, then replayed or refused. The key is
   // held until the returned stream is destroyed.
   using OpenStream = std::function<Result<std::unique_ptr<BodyStream>>()>;
   std::variant<ApiResponse, std::unique_ptr<BodyStream>> open_stream(ApiRequest& req, const OpenStream& open,

@@ -188,6 +188,7 @@ ApiResponse Router::route(ApiRequest& req) {
           if (!job) return fail(job.error(), req);
           auto s = open_user_stream(ctx_, req, std::move(*job));
           if (!s) return fail(s.error(), req);
+          (*s)->answer_under(req.idempotency);
           if (auto fed = (*s)->feed(req.body); !fed) return (*s)->abort(fed.error());
           return (*s)->finish();
         }

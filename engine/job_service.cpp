@@ -225,7 +225,7 @@ Result<Job> JobService::get(std::string_view tenant, std::string_view job_id) {
 }
 
 Result<IngestCommit> JobService::ingest(const Job& job, std::span<const IngestEntry> entries,
-                                        std::int64_t rejected, bool sync) {
+                                        std::int64_t rejected, bool sync, const AnswerOfCommit& answer) {
   Result<IngestCommit> c = make_error(ErrorKind::internal, "unreachable", "");
   {
     std::lock_guard lock(lock_for(job.key));
@@ -240,7 +240,7 @@ Result<IngestCommit> JobService::ingest(const Job& job, std::span<const IngestEn
       e.status = std::string(to_string((*current)->status));
       return e;
     }
-    c = jobs_.ingest(job.key, entries, rejected, sync);
+    c = jobs_.ingest(job.key, entries, rejected, sync, answer);
   }
   if (c && events_) events_->on_users_ingested(job, c->accepted, c->duplicates, rejected);
   return c;

@@ -90,9 +90,11 @@ class JobService {
   Result<Job> get(std::string_view tenant, std::string_view job_id);
   Result<JobCounters> counters(const Job& job) { return jobs_.counters(job.key); }
 
-  // Stores validated users while the job is CREATED (conflict otherwise).
+  // Stores validated users while the job is CREATED (conflict otherwise);
+  // with `answer`, an Idempotency-Key's answer in the same write
+  // (JobStore::ingest).
   Result<IngestCommit> ingest(const Job& job, std::span<const IngestEntry> entries,
-                              std::int64_t rejected, bool sync);
+                              std::int64_t rejected, bool sync, const AnswerOfCommit& answer = {});
 
   // An API action (run, pause, resume, cancel) on the tenant's job. `run` of
   // a job with a sender reserves its unique recipients of the sender's

@@ -52,6 +52,35 @@ struct IdempotencyClaim {
   std::optional<JobKey> committed_job;
 };
 
+// A stored answer to a request made with an Idempotency-Key, or, with
+// status 0, the record its action's batch left (IdempotencyClaim): the
+// action is done, its answer was not stored.
+struct IdempotentAnswer {
+  std::string request_hash;  // of method, path and body
+  int status = 0;            // 0: no answer yet, see committed_job
+  std::string body;
+  std::int64_t expires_at = 0;  // unix ms
+  std::optional<JobKey> committed_job;  // status 0: the job the action made or changed
+
+  bool answered() const { return status != 0; }
+};
+
+// A key's answer written in the SAME batch as the action it answers, for an
+// action that could not be answered again from what it left: a user ingest
+// (which of its users were new is gone once they are stored), a secret
+// rotation (the secret it made). A retry then finds the answer itself and
+// replays it; the pending record of an IdempotencyClaim would make it act
+// again.
+struct IdempotentRecord {
+  std::string tenant;
+  std::string key;
+  IdempotentAnswer answer;
+};
+
+// Makes an ingest's answer from what its write found (the store calls it
+// once, after its dedupe look-ups and before the write).
+using AnswerOfCommit = std::function<IdempotentRecord(const IngestCommit&)>;
+
 struct JobPage {
   std::vector<Job> jobs;
   std::string next_after;  // opaque position to continue from; empty when done
@@ -100,10 +129,11 @@ class JobStore {
 
   // Appends the entries not already in the job (by dedupe key, within the
   // batch too) with consecutive seqs after the job's last, plus counter
-  // deltas (`rejected` users included), in one atomic write batch.
+  // deltas (`rejected` users included), in one atomic write batch; with
+  // `answer`, the key's answer it makes of the commit in that batch too.
   // Callers serialise ingest per job.
   virtual Result<IngestCommit> ingest(const JobKey& job, std::span<const IngestEntry> entries,
-                                      std::int64_t rejected, bool sync) = 0;
+                                      std::int64_t rejected, bool sync, const AnswerOfCommit& answer = {}) = 0;
   // insert_job and ingest in ONE atomic write batch: the job (in whatever
   // status it is given, e.g. already PROCESSING) exists with its recipients
   // (and, with a reservation, the sender's quota use; with a claim, the
@@ -173,19 +203,6 @@ class TemplateStore {
   virtual Result<std::vector<Template>> list_templates(std::string_view tenant,
                                                        std::string_view after_id,
                                                        std::size_t limit) = 0;
-};
-
-// A stored answer to a request made with an Idempotency-Key, or, with
-// status 0, the record its action's batch left (IdempotencyClaim): the
-// action is done, its answer was not stored.
-struct IdempotentAnswer {
-  std::string request_hash;  // of method, path and body
-  int status = 0;            // 0: no answer yet, see committed_job
-  std::string body;
-  std::int64_t expires_at = 0;  // unix ms
-  std::optional<JobKey> committed_job;  // status 0: the job the action made or changed
-
-  bool answered() const { return status != 0; }
 };
 
 class IdempotencyStore {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/job_store.h"
 #include "engine/result.h"
 
 namespace crier {
@@ -27,7 +28,10 @@ class SigningSecretStore {
  public:
   virtual ~SigningSecretStore() = default;
   virtual Result<std::optional<TenantSigningSecrets>> find_signing_secrets(std::string_view tenant) = 0;
-  virtual Result<void> put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& secrets) = 0;
+  // Stores the tenant's secrets, synced; with `answer`, an Idempotency-Key's
+  // answer in the same atomic write (a rotation under a key).
+  virtual Result<void> put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& secrets,
+                                           const IdempotentRecord* answer = nullptr) = 0;
 };
 
 }  // namespace crier

@@ -496,6 +496,10 @@ void RocksStore::add_claim(rocksdb::WriteBatch& batch, const IdempotencyClaim* c
   batch.Put(impl_->cf[kIdempotency], keys::tenant_scoped(claim->tenant, claim->key), encode_answer(pending));
 }
 
+void RocksStore::add_answer(rocksdb::WriteBatch& batch, const IdempotentRecord& record) {
+  batch.Put(impl_->cf[kIdempotency], keys::tenant_scoped(record.tenant, record.key), encode_answer(record.answer));
+}
+
 void RocksStore::add_reservation(rocksdb::WriteBatch& batch, const QuotaReservation& r) {
   batch.Put(impl_->cf[kSenders], keys::quota_use(r.tenant, r.sender, r.at_ms, r.job),
             records::encode_quota_count(r.count));
@@ -563,12 +567,13 @@ Result<JobCounters> RocksStore::counters(const JobKey& job) {
 }
 
 Result<IngestCommit> RocksStore::ingest(const JobKey& job, std::span<const IngestEntry> entries,
-                                        std::int64_t rejected, bool sync) {
+                                        std::int64_t rejected, bool sync, const AnswerOfCommit& answer) {
   auto before = counters(job);
   if (!before) return before.error();
   rocksdb::WriteBatch batch;
   auto out = add_recipients(batch, job, *before, entries, rejected);
   if (!out) return out.error();
+  if (answer) add_answer(batch, answer(*out));
   if (auto r = impl_->write(batch, sync); !r) return r.error();
   return out;
 }
@@ -1016,9 +1021,11 @@ Result<std::optional<TenantSigningSecrets>> RocksStore::find_signing_secrets(std
   return std::optional<TenantSigningSecrets>(std::move(*s));
 }
 
-Result<void> RocksStore::put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& secrets) {
+Result<void> RocksStore::put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& secrets,
+                                             const IdempotentRecord* answer) {
   rocksdb::WriteBatch batch;
   batch.Put(impl_->cf[kDefault], keys::signing_secrets(tenant), records::encode(secrets));
+  if (answer) add_answer(batch, *answer);
   // Synced (unless --no-sync): a secret handed out, and configured in a
   // receiver, must survive a crash.
   return impl_->write(batch, true);

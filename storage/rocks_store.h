@@ -56,7 +56,7 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
                                        const std::optional<QuotaReservation>& reservation,
                                        const IdempotencyClaim* claim = nullptr) override;
   Result<IngestCommit> ingest(const JobKey& job, std::span<const IngestEntry> entries,
-                              std::int64_t rejected, bool sync) override;
+                              std::int64_t rejected, bool sync, const AnswerOfCommit& answer = {}) override;
   Result<JobCounters> counters(const JobKey& job) override;
   Result<RecipientPage> list_recipients(const JobKey& job, std::uint64_t from_seq,
                                         std::size_t limit, std::optional<RecipientStatus> status,
@@ -108,7 +108,8 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
                                            std::int64_t since_ms) override;
   // SigningSecretStore (the default family; synced)
   Result<std::optional<TenantSigningSecrets>> find_signing_secrets(std::string_view tenant) override;
-  Result<void> put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& secrets) override;
+  Result<void> put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& secrets,
+                                   const IdempotentRecord* answer = nullptr) override;
   // CallbackOutbox (the callback_outbox family; appends synced)
   Result<void> append_events(const JobKey& job, std::uint64_t first_seq, std::span<const std::string> events,
                              std::optional<std::string_view> status_event_id) override;
@@ -165,6 +166,7 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   void add_reservation(rocksdb::WriteBatch& batch, const QuotaReservation& r);
   // The claim's "done, answer to follow" record naming `job`, if any.
   void add_claim(rocksdb::WriteBatch& batch, const IdempotencyClaim* claim, const JobKey& job);
+  void add_answer(rocksdb::WriteBatch& batch, const IdempotentRecord& record);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -85,7 +85,8 @@ Result<TenantSigningSecrets> TenantSigning::secrets(std::string_view tenant) {
   return s;
 }
 
-Result<TenantSigningSecrets> TenantSigning::rotate(std::string_view tenant, std::chrono::seconds grace) {
+Result<TenantSigningSecrets> TenantSigning::rotate(std::string_view tenant, std::chrono::seconds grace,
+                                                   const AnswerOfRotation& answer) {
   std::lock_guard lock(mu_);
   auto old = load_locked(tenant);
   if (!old) return old.error();
@@ -99,7 +100,9 @@ Result<TenantSigningSecrets> TenantSigning::rotate(std::string_view tenant, std:
     next.previous = (*old)->secrets().current;
     next.previous_expires_at = now + std::chrono::duration_cast<std::chrono::milliseconds>(grace).count();
   }
-  if (auto put = store_.put_signing_secrets(tenant, next); !put) return put.error();
+  std::optional<IdempotentRecord> record;
+  if (answer) record = answer(next);
+  if (auto put = store_.put_signing_secrets(tenant, next, record ? &*record : nullptr); !put) return put.error();
   auto stored = store_locked(tenant, next);
   if (!stored) return stored.error();
   return next;

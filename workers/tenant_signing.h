@@ -55,8 +55,11 @@ class TenantSigning {
   // it still signs).
   Result<TenantSigningSecrets> secrets(std::string_view tenant);
   // A new current secret; the old one keeps signing too for `grace` (0: it
-  // stops at once). Stored before it returns.
-  Result<TenantSigningSecrets> rotate(std::string_view tenant, std::chrono::seconds grace);
+  // stops at once). Stored before it returns; with `answer`, the
+  // Idempotency-Key's answer it makes of the new secrets in the same write.
+  using AnswerOfRotation = std::function<IdempotentRecord(const TenantSigningSecrets&)>;
+  Result<TenantSigningSecrets> rotate(std::string_view tenant, std::chrono::seconds grace,
+                                      const AnswerOfRotation& answer = {});
   // A webhook-signature header value for one message of the tenant.
   Result<std::string> sign(std::string_view tenant, std::string_view id, std::int64_t timestamp,
                            std::string_view body);

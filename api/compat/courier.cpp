@@ -347,26 +347,30 @@ ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id)
     else native_body += simdjson::minify(u);  // the native parser refuses it, for this user only
   }
   native_body += "]}";
-  auto report = ingest_json_users(ctx, *job, native_body);
-  if (!report) return courier_error(report.error(), req);
-
-  json::array errors;
-  std::int64_t total = 0;
-  for (std::size_t i = 0; i < report->users.size() && i < users.size(); ++i) {
-    const auto& o = report->users[i];
-    if (o.kind == UserOutcome::Kind::accepted) {
-      ++total;
-    } else if (errors.size() < ctx.limits.max_rejected_listed) {
-      std::string error = o.kind == UserOutcome::Kind::duplicate ? "Duplicate user" : o.error.message;
-      // The user as it was sent (read again only for the ones listed).
-      json::object e{{"error", error}, {"user", json::parse(simdjson::minify(users.at(i).value_unsafe()))}};
-      if (o.kind == UserOutcome::Kind::rejected) e["code"] = o.error.code;
-      errors.push_back(std::move(e));
+  // Courier's answer, made of the native report; under an Idempotency-Key
+  // it is stored in the ingest's own write (AnswerUnder).
+  auto answer = [&](const IngestReport& report) {
+    json::array errors;
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < report.users.size() && i < users.size(); ++i) {
+      const auto& o = report.users[i];
+      if (o.kind == UserOutcome::Kind::accepted) {
+        ++total;
+      } else if (errors.size() < ctx.limits.max_rejected_listed) {
+        std::string error = o.kind == UserOutcome::Kind::duplicate ? "Duplicate user" : o.error.message;
+        // The user as it was sent (read again only for the ones listed).
+        json::object e{{"error", error}, {"user", json::parse(simdjson::minify(users.at(i).value_unsafe()))}};
+        if (o.kind == UserOutcome::Kind::rejected) e["code"] = o.error.code;
+        errors.push_back(std::move(e));
+      }
     }
-  }
-  json::object answer{{"total", total}};
-  if (!errors.empty()) answer["errors"] = std::move(errors);
-  return json_answer(200, answer);
+    json::object body{{"total", total}};
+    if (!errors.empty()) body["errors"] = std::move(errors);
+    return json_answer(200, body);
+  };
+  auto report = ingest_json_users(ctx, *job, native_body, std::nullopt, AnswerUnder{req.idempotency, answer});
+  if (!report) return courier_error(report.error(), req);
+  return answer(*report);
 }
 
 // ---- run and status ---------------------------------------------------------------

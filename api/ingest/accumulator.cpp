@@ -7,21 +7,22 @@
 #include <utility>
 
 #include "api/errors.h"
+#include "api/idempotency.h"
 
 namespace crier::api {
 namespace json = boost::json;
 
 IngestAccumulator::IngestAccumulator(ApiContext& ctx, Job job) : ctx_(ctx), job_(std::move(job)) {}
 
-UserOutcome& IngestAccumulator::outcome(std::size_t index) {
-  if (outcomes_.size() <= index) outcomes_.resize(index + 1);
-  return outcomes_[index];
+UserOutcome& IngestAccumulator::outcome(Tally& t, std::size_t index) {
+  if (t.outcomes.size() <= index) t.outcomes.resize(index + 1);
+  return t.outcomes[index];
 }
 
 void IngestAccumulator::reject(std::size_t index, std::size_t line, const Error& e) {
   ++seen_;
   ++uncommitted_rejects_;
-  if (tracking_) outcome(index) = UserOutcome{UserOutcome::Kind::rejected, 0, e};
+  if (tracking_) outcome(tally_, index) = UserOutcome{UserOutcome::Kind::rejected, 0, e};
   if (rejected_list_.size() >= ctx_.limits.max_rejected_listed) return;
   json::object r{{"index", index}, {"code", e.code}, {"message", e.message}};
   if (line) r["line"] = line;
@@ -39,18 +40,22 @@ void IngestAccumulator::add(std::size_t index, std::size_t line, const Result<Ra
   entry_indexes_.push_back(index);
 }
 
-void IngestAccumulator::note_committed(const IngestCommit& c, const std::vector<std::size_t>& indexes) {
+void IngestAccumulator::count_commit(Tally& t, const IngestCommit& c, const std::vector<std::size_t>& indexes,
+                                     std::int64_t rejects) const {
+  t.accepted += c.accepted;
+  t.duplicates += c.duplicates;
+  t.rejected += rejects;
+  t.counters = c.counters;
   auto seq = static_cast<std::uint64_t>(c.counters[Counter::unique] - c.accepted);
   std::size_t d = 0;
   for (std::size_t i = 0; i < indexes.size(); ++i) {
     bool dup = d < c.duplicate_entries.size() && c.duplicate_entries[d] == i;
     if (dup) {
       ++d;
-      if (duplicated_list_.size() < ctx_.limits.max_rejected_listed)
-        duplicated_list_.push_back(json::object{{"index", indexes[i]}});
+      if (t.duplicated.size() < ctx_.limits.max_rejected_listed) t.duplicated.push_back(json::object{{"index", indexes[i]}});
     }
-    if (tracking_) outcome(indexes[i]) = UserOutcome{dup ? UserOutcome::Kind::duplicate : UserOutcome::Kind::accepted,
-                                                      dup ? 0 : seq, {}};
+    if (tracking_)
+      outcome(t, indexes[i]) = UserOutcome{dup ? UserOutcome::Kind::duplicate : UserOutcome::Kind::accepted, dup ? 0 : seq, {}};
     if (!dup) ++seq;
   }
 }
@@ -67,12 +72,12 @@ bool IngestAccumulator::whole_batch_acceptable() {
   if (acceptable) return true;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     if (duplicate[i]) {
-      ++duplicates_;
-      if (duplicated_list_.size() < ctx_.limits.max_rejected_listed)
-        duplicated_list_.push_back(json::object{{"index", entry_indexes_[i]}});
+      ++tally_.duplicates;
+      if (tally_.duplicated.size() < ctx_.limits.max_rejected_listed)
+        tally_.duplicated.push_back(json::object{{"index", entry_indexes_[i]}});
     }
     if (tracking_)
-      outcome(entry_indexes_[i]) =
+      outcome(tally_, entry_indexes_[i]) =
           UserOutcome{duplicate[i] ? UserOutcome::Kind::duplicate : UserOutcome::Kind::withheld, 0, {}};
   }
   return false;
@@ -80,24 +85,34 @@ bool IngestAccumulator::whole_batch_acceptable() {
 
 Result<void> IngestAccumulator::commit() {
   if (auto r = settle(); !r) return r;
-  if (entries_.empty() && uncommitted_rejects_ == 0 && !creating_) return {};
+  // Under an Idempotency-Key the last commit writes even with nothing
+  // queued: its batch carries the key's answer.
+  if (entries_.empty() && uncommitted_rejects_ == 0 && !creating_ && !answer_claim_) return {};
   if (creating_ && all_or_nothing_ && !whole_batch_acceptable()) {
     refused_ = true;
     creating_ = false;
-    rejected_ += std::exchange(uncommitted_rejects_, 0);
+    tally_.rejected += std::exchange(uncommitted_rejects_, 0);
     entries_.clear();
     entry_indexes_.clear();
     return {};
   }
+  // The key's answer is what this commit makes of the tally: worked out on
+  // a copy while the store builds its batch (after its dedupe look-ups),
+  // kept only if the batch is written.
+  std::optional<Tally> after;
+  AnswerOfCommit answer;
+  if (answer_claim_ && !creating_)
+    answer = [&](const IngestCommit& c) {
+      after = tally_;
+      count_commit(*after, c, entry_indexes_, uncommitted_rejects_);
+      return answer_record(*answer_claim_, render_answer_(report_of(*after)));
+    };
   auto c = creating_ ? ctx_.jobs.create_with(job_, entries_, uncommitted_rejects_, run_, true, claim_)
-                     : ctx_.jobs.ingest(job_, entries_, uncommitted_rejects_, true);
+                     : ctx_.jobs.ingest(job_, entries_, uncommitted_rejects_, true, answer);
   creating_ = false;
   if (!c) return c.error();
-  accepted_ += c->accepted;
-  duplicates_ += c->duplicates;
-  rejected_ += uncommitted_rejects_;
-  counters_ = c->counters;
-  note_committed(*c, entry_indexes_);
+  if (after) tally_ = std::move(*after);
+  else count_commit(tally_, *c, entry_indexes_, uncommitted_rejects_);
   entries_.clear();
   entry_indexes_.clear();
   uncommitted_rejects_ = 0;
@@ -127,26 +142,33 @@ Result<void> IngestAccumulator::settle() {
   if (!in_flight_.valid()) return {};
   auto c = in_flight_.get();  // valid() is false from here on
   if (!c) return c.error();
-  accepted_ += c->accepted;
-  duplicates_ += c->duplicates;
-  rejected_ += in_flight_rejects_;
-  counters_ = c->counters;
-  note_committed(*c, in_flight_indexes_);
+  count_commit(tally_, *c, in_flight_indexes_, in_flight_rejects_);
   return {};
 }
 
-json::object IngestAccumulator::summary() const {
-  JobCounters c = counters_.value_or(JobCounters{});
-  if (!counters_)  // nothing was committed: show the job as it stands
+json::object IngestAccumulator::summary_of(const Tally& t) const {
+  JobCounters c = t.counters.value_or(JobCounters{});
+  if (!t.counters)  // nothing was committed: show the job as it stands
     if (auto now = ctx_.store.counters(job_.key)) c = *now;
-  return json::object{{"accepted", accepted_},
-                      {"duplicates", duplicates_},
+  return json::object{{"accepted", t.accepted},
+                      {"duplicates", t.duplicates},
                       {"rejected", rejected_list_},
-                      {"rejected_count", rejected_},
-                      {"rejected_truncated", static_cast<std::size_t>(rejected_) > rejected_list_.size()},
-                      {"duplicated", duplicated_list_},
+                      {"rejected_count", t.rejected},
+                      {"rejected_truncated", static_cast<std::size_t>(t.rejected) > rejected_list_.size()},
+                      {"duplicated", t.duplicated},
                       {"received_total", c[Counter::received]},
                       {"unique_total", c[Counter::unique]}};
+}
+
+IngestReport IngestAccumulator::report_of(const Tally& t) const {
+  IngestReport r{summary_of(t), t.outcomes, job_};
+  r.stored = !refused_;
+  return r;
+}
+
+void IngestAccumulator::answer_under(const IdempotencyClaim* claim, RenderAnswer render) {
+  answer_claim_ = claim;
+  render_answer_ = std::move(render);
 }
 
 ApiResponse IngestAccumulator::error(const Error& e, const ApiRequest& req) {

@@ -8,6 +8,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <future>
 #include <optional>
 #include <vector>
@@ -30,6 +31,21 @@ struct UserOutcome {
   Error error;            // rejected: why
 };
 
+// What an ingest did, for callers that answer in their own shape (the
+// vendors' APIs): the native summary and one outcome per user (when
+// tracked).
+struct IngestReport {
+  boost::json::object summary;
+  std::vector<UserOutcome> users;
+  Job job;  // as it stands after the commit
+  // False when an all_or_nothing batch was refused: nothing was written (not
+  // even the job); `users` says which were refused or duplicated.
+  bool stored = true;
+};
+
+// The answer a request makes of its ingest's report.
+using RenderAnswer = std::function<ApiResponse(const IngestReport&)>;
+
 class IngestAccumulator {
  public:
   IngestAccumulator(ApiContext& ctx, Job job);
@@ -48,9 +64,16 @@ class IngestAccumulator {
     all_or_nothing_ = all_or_nothing;
     claim_ = claim;
   }
+  // An ingest under an Idempotency-Key (`claim`; null: none): commit()'s
+  // write stores the key's answer, `render` of the report after it, in the
+  // same batch, so a retry after a crash replays that answer instead of
+  // ingesting again (its users would count as duplicates). A create stores
+  // its claim instead (create_on_commit). Streams: only commit() (the last
+  // commit) carries it; commits behind are the broken stream's case.
+  void answer_under(const IdempotencyClaim* claim, RenderAnswer render);
   bool refused() const { return refused_; }
   const Job& job() const { return job_; }
-  const std::vector<UserOutcome>& outcomes() const { return outcomes_; }
+  const std::vector<UserOutcome>& outcomes() const { return tally_.outcomes; }
 
   // One user: validated and queued, or recorded as rejected.
   // `line` is the 1-based line or row in the body (0: not applicable).
@@ -69,32 +92,43 @@ class IngestAccumulator {
   // Waits for the commit in flight, if any, and counts what it committed.
   Result<void> settle();
   // The answer after the last commit.
-  boost::json::object summary() const;
+  boost::json::object summary() const { return summary_of(tally_); }
+  IngestReport report() const { return report_of(tally_); }
   // An error answer that also says what was committed before the error
   // (after the commit in flight has settled).
   ApiResponse error(const Error& e, const ApiRequest& req);
 
  private:
+  // What the answer counts, as commits add to it.
+  struct Tally {
+    std::int64_t accepted = 0, duplicates = 0, rejected = 0;
+    boost::json::array duplicated;
+    std::vector<UserOutcome> outcomes;
+    std::optional<JobCounters> counters;
+  };
+  // Adds a commit of the users at `indexes` (and `rejects` refused users).
+  void count_commit(Tally& t, const IngestCommit& c, const std::vector<std::size_t>& indexes,
+                    std::int64_t rejects) const;
+  static UserOutcome& outcome(Tally& t, std::size_t index);
+  boost::json::object summary_of(const Tally& t) const;
+  IngestReport report_of(const Tally& t) const;
+  // all_or_nothing: whether every queued user may be stored; marks the
+  // duplicates within the batch otherwise.
+  bool whole_batch_acceptable();
+
   ApiContext& ctx_;
   Job job_;
-  void note_committed(const IngestCommit& c, const std::vector<std::size_t>& indexes);
-  UserOutcome& outcome(std::size_t index);
-
   std::vector<IngestEntry> entries_;
   std::vector<std::size_t> entry_indexes_;  // the user index of each entry
   std::int64_t uncommitted_rejects_ = 0;
   std::size_t seen_ = 0;
-  std::int64_t accepted_ = 0, duplicates_ = 0, rejected_ = 0;
+  Tally tally_;
   boost::json::array rejected_list_;
-  boost::json::array duplicated_list_;
   bool tracking_ = false;
   bool creating_ = false, run_ = false, all_or_nothing_ = false, refused_ = false;
   const IdempotencyClaim* claim_ = nullptr;
-  // all_or_nothing: whether every queued user may be stored; marks the
-  // duplicates within the batch otherwise.
-  bool whole_batch_acceptable();
-  std::vector<UserOutcome> outcomes_;
-  std::optional<JobCounters> counters_;
+  const IdempotencyClaim* answer_claim_ = nullptr;
+  RenderAnswer render_answer_;
   std::future<Result<IngestCommit>> in_flight_;
   std::int64_t in_flight_rejects_ = 0;
   std::vector<std::size_t> in_flight_indexes_;

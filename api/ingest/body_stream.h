@@ -20,6 +20,10 @@ class BodyStream {
  public:
   virtual ~BodyStream() = default;
   virtual Result<void> feed(std::string_view chunk) = 0;
+  // Under an Idempotency-Key: the stream's last commit (in finish) stores
+  // its answer under `claim` in the same write (IngestAccumulator::
+  // answer_under). Called before finish, by api/idempotency.cpp.
+  virtual void answer_under(const IdempotencyClaim* claim) = 0;
   virtual ApiResponse finish() = 0;
   // The answer when the stream failed with `e` part-way.
   virtual ApiResponse abort(const Error& e) = 0;

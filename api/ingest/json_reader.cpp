@@ -14,11 +14,12 @@ using ingest::UserParser;
 namespace od = simdjson::ondemand;
 
 Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const std::string& body,
-                                       std::optional<CreateWith> create) {
+                                       std::optional<CreateWith> create, AnswerUnder answer) {
   if (auto r = require_created(job); !r) return r.error();
   IngestAccumulator acc(ctx, job);
   acc.track_outcomes();
   if (create) acc.create_on_commit(create->run, create->all_or_nothing, create->claim);
+  else if (answer.claim) acc.answer_under(answer.claim, std::move(answer.render));
   UserParser users;
   try {
     // The server reserves SIMDJSON_PADDING bytes after the body.
@@ -67,9 +68,7 @@ Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const st
     return bad_user("invalid_json", "the body is not valid JSON (UTF-8): " + e.message);
   }
   if (auto r = acc.commit(); !r) return r.error();
-  IngestReport report{acc.summary(), acc.outcomes(), acc.job()};
-  report.stored = !acc.refused();
-  return report;
+  return acc.report();
 }
 
 Error users_refused(const IngestReport& report) {
@@ -83,9 +82,10 @@ Error users_refused(const IngestReport& report) {
 }
 
 ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job) {
-  auto report = ingest_json_users(ctx, job, req.body);
+  auto answer = [](const IngestReport& r) { return json_response(200, r.summary); };
+  auto report = ingest_json_users(ctx, job, req.body, std::nullopt, AnswerUnder{req.idempotency, answer});
   if (!report) return fail(report.error(), req);
-  return json_response(200, report->summary);
+  return answer(*report);
 }
 
 }  // namespace crier::api

@@ -22,15 +22,8 @@ ApiResponse ingest_json_body(ApiContext& ctx, const ApiRequest& req, Job job);
 // The same for callers that answer in their own shape (the vendors' APIs):
 // `body` is a native {"users": [...]} document; its capacity may hold
 // simdjson's padding (it is copied otherwise). One write batch, all or
-// nothing. The report has the native summary and one outcome per user.
-struct IngestReport {
-  boost::json::object summary;
-  std::vector<UserOutcome> users;
-  Job job;  // as it stands after the commit
-  // False when an all_or_nothing batch was refused: nothing was written (not
-  // even the job); `users` says which were refused or duplicated.
-  bool stored = true;
-};
+// nothing. The report has the native summary and one outcome per user
+// (IngestReport, accumulator.h).
 // With `create`, `job` is a prepared one (JobService::prepare), stored with
 // the users in one atomic write and, with `create->run`, started.
 struct CreateWith {
@@ -45,7 +38,14 @@ struct CreateWith {
 };
 // The error for a batch refused whole: 400 users_refused, with how many.
 Error users_refused(const IngestReport& report);
+// An ingest (not a create) under an Idempotency-Key: the answer `render`
+// makes of the report is stored under `claim` in the ingest's own write
+// (IngestAccumulator::answer_under).
+struct AnswerUnder {
+  const IdempotencyClaim* claim = nullptr;
+  RenderAnswer render;
+};
 Result<IngestReport> ingest_json_users(ApiContext& ctx, const Job& job, const std::string& body,
-                                       std::optional<CreateWith> create = std::nullopt);
+                                       std::optional<CreateWith> create = std::nullopt, AnswerUnder answer = {});
 
 }  // namespace crier::api

@@ -45,6 +45,10 @@ class NdjsonStream final : public BodyStream {
     return json_response(200, acc_.summary());
   }
 
+  void answer_under(const IdempotencyClaim* claim) override {
+    acc_.answer_under(claim, [](const IngestReport& r) { return json_response(200, r.summary); });
+  }
+
   ApiResponse abort(const Error& e) override { return acc_.error(e, req_); }
 
  private:

@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "api/idempotency.h"
 #include "api/routes/routes.h"
 #include "engine/time_format.h"
 
@@ -64,7 +65,15 @@ ApiResponse rotate_webhook_secret(ApiContext& ctx, const ApiRequest& req) {
       grace = n ? *n : static_cast<std::int64_t>(*u);
     }
   }
-  auto s = ctx.signing->rotate(req.tenant, std::chrono::seconds(grace));
+  // Under an Idempotency-Key the answer (the secret made) is stored in the
+  // rotation's own write: a retry after a crash replays it rather than
+  // rotating again.
+  TenantSigning::AnswerOfRotation answer;
+  if (req.idempotency)
+    answer = [&](const TenantSigningSecrets& made) {
+      return answer_record(*req.idempotency, json_response(200, secret_view(made)));
+    };
+  auto s = ctx.signing->rotate(req.tenant, std::chrono::seconds(grace), answer);
   if (!s) return fail(s.error(), req);
   return json_response(200, secret_view(*s));
 }

@@ -110,5 +110,100 @@ TEST_F(IdempotencyCrashTest, AKeyInFlightIsRefusedUntilItsRequestEnds) {
   EXPECT_EQ(get_job(id).at("unique").to_number<int>(), 2);
 }
 
+// A user ingest's answer cannot be made again from what it left (which users
+// were new is gone once they are stored): the key's answer is written in the
+// ingest's own batch, so a retry after a crash replays it instead of
+// counting the same users again as duplicates.
+TEST_F(IdempotencyCrashTest, AnIngestRetriedAfterACrashAnswersAsTheFirstAttempt) {
+  const auto id = create_job();
+  const std::string body = users_body(0, 4);
+  crash_once_before_the_answer();
+  auto lost = send(with_key(request("POST", "/v1/jobs/" + id + "/users", body), "ingest-crash"));
+  ASSERT_EQ(lost.status, 500) << lost.body;
+  ASSERT_EQ(get_job(id).at("unique").to_number<int>(), 4);  // the ingest was committed
+
+  auto retry = send(with_key(request("POST", "/v1/jobs/" + id + "/users", body), "ingest-crash"));
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(header(retry, "Idempotent-Replayed"), std::optional<std::string>("true"));
+  auto b = body_of(retry);
+  EXPECT_EQ(b.at("accepted").to_number<int>(), 4) << retry.body;
+  EXPECT_EQ(b.at("duplicates").to_number<int>(), 0) << retry.body;
+  EXPECT_EQ(b.at("received_total").to_number<int>(), 4) << retry.body;
+  auto job = get_job(id);
+  EXPECT_EQ(job.at("received").to_number<int>(), 4);
+  EXPECT_EQ(job.at("unique").to_number<int>(), 4);
+}
+
+TEST_F(IdempotencyCrashTest, AStreamedIngestRetriedAfterACrashAnswersAsTheFirstAttempt) {
+  const auto id = create_job();
+  const std::string lines = "{\"email\":\"a@example.com\"}\n{\"email\":\"b@example.com\"}\n{\"email\":\"bad\"}\n";
+  auto attempt = [&] {
+    auto req = with_key(request("POST", "/v1/jobs/" + id + "/users"), "stream-crash");
+    req.content_type = "application/x-ndjson";
+    auto opened = router_->open_stream(req);
+    EXPECT_TRUE(std::holds_alternative<std::unique_ptr<api::BodyStream>>(opened));
+    if (!std::holds_alternative<std::unique_ptr<api::BodyStream>>(opened)) return std::get<api::ApiResponse>(opened);
+    auto& stream = std::get<std::unique_ptr<api::BodyStream>>(opened);
+    EXPECT_TRUE(stream->feed(lines));
+    try {
+      return stream->finish();
+    } catch (...) {
+      return router_->exception_answer(req, "test");
+    }
+  };
+  crash_once_before_the_answer();
+  ASSERT_EQ(attempt().status, 500);
+  ASSERT_EQ(get_job(id).at("unique").to_number<int>(), 2);
+
+  auto retry = attempt();
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(header(retry, "Idempotent-Replayed"), std::optional<std::string>("true"));
+  auto b = body_of(retry);
+  EXPECT_EQ(b.at("accepted").to_number<int>(), 2) << retry.body;
+  EXPECT_EQ(b.at("duplicates").to_number<int>(), 0) << retry.body;
+  EXPECT_EQ(b.at("rejected_count").to_number<int>(), 1) << retry.body;
+  EXPECT_EQ(get_job(id).at("received").to_number<int>(), 3);
+}
+
+// Courier's addUsers is an ingest too, answered in Courier's shape.
+TEST_F(IdempotencyCrashTest, ACourierAddUsersRetriedAfterACrashAnswersAsTheFirstAttempt) {
+  auto created = send("POST", "/bulk", R"({"message":{"event":"e","content":{"title":"Hi","body":"Hello"}}})");
+  ASSERT_EQ(created.status, 200) << created.body;
+  const auto id = text(body_of(created).at("jobId"));
+  const std::string body =
+      R"({"users":[{"to":{"email":"a@example.com"}},{"to":{"email":"b@example.com"}},{"to":{"user_id":"c"}}]})";
+  crash_once_before_the_answer();
+  ASSERT_EQ(send(with_key(request("POST", "/bulk/" + id, body), "courier-crash")).status, 500);
+
+  auto retry = send(with_key(request("POST", "/bulk/" + id, body), "courier-crash"));
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(header(retry, "Idempotent-Replayed"), std::optional<std::string>("true"));
+  auto b = body_of(retry);
+  EXPECT_EQ(b.at("total").to_number<int>(), 2) << retry.body;  // not 0 with two "Duplicate user"
+  ASSERT_EQ(b.at("errors").as_array().size(), 1u) << retry.body;
+  EXPECT_EQ(text(b.at("errors").at(0).at("code")), "missing_address");
+  EXPECT_EQ(get_job(id).at("unique").to_number<int>(), 2);
+}
+
+// A rotation's answer is the secret it made: stored in the rotation's own
+// batch, so a retry after a crash replays that secret instead of rotating
+// once more (which would also push the first new secret out of signing).
+TEST_F(IdempotencyCrashTest, ARotationRetriedAfterACrashRotatesOnce) {
+  const auto before = text(body_of(send("GET", "/v1/webhook-secret")).at("secret"));
+  const std::string body = R"({"grace_period_seconds":3600})";
+  crash_once_before_the_answer();
+  ASSERT_EQ(send(with_key(request("POST", "/v1/webhook-secret/rotate", body), "rotate-crash")).status, 500);
+  const auto now = body_of(send("GET", "/v1/webhook-secret"));
+  ASSERT_NE(text(now.at("secret")), before);  // the rotation was committed
+
+  auto retry = send(with_key(request("POST", "/v1/webhook-secret/rotate", body), "rotate-crash"));
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(header(retry, "Idempotent-Replayed"), std::optional<std::string>("true"));
+  auto b = body_of(retry);
+  EXPECT_EQ(b.at("secret"), now.at("secret"));
+  EXPECT_EQ(text(b.at("previous_secret")), before);
+  EXPECT_EQ(body_of(send("GET", "/v1/webhook-secret")), now) << "rotated once only";
+}
+
 }  // namespace
 }  // namespace crier::testing

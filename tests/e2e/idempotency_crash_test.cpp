@@ -65,5 +65,26 @@ TEST_F(CrashingServerTest, ACreateKilledBeforeItsAnswerIsOneJobOnRetry) {
   EXPECT_EQ(str(third.object(), "job_id"), id);
 }
 
+// The same for a user ingest into a CREATED job: the key's answer is in the
+// ingest's own batch, so the retry replays it (300 accepted) instead of
+// ingesting again and answering 0 accepted, 300 duplicates.
+TEST_F(CrashingServerTest, AnIngestKilledBeforeItsAnswerReplaysItOnRetry) {
+  const std::string id = create_job(api(), email_job_spec());
+  restart_crashing_at("idempotent_answer");
+  const json::object body{{"users", email_users(0, 300)}};
+  const HeaderList key = {{"Idempotency-Key", "ingest-killed"}};
+  EXPECT_THROW(api().post_json("/v1/jobs/" + id + "/users", body, key), std::runtime_error);
+  kill9_and_restart();
+
+  auto retry = api().post_json("/v1/jobs/" + id + "/users", body, key);
+  auto answer = require(retry, 200, "the retried ingest");
+  EXPECT_EQ(retry.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(num(answer, "accepted"), 300) << json::serialize(answer);
+  EXPECT_EQ(num(answer, "duplicates"), 0) << json::serialize(answer);
+  auto job = require(api().get("/v1/jobs/" + id), 200, "the job");
+  EXPECT_EQ(num(job, "received"), 300);
+  EXPECT_EQ(num(job, "unique"), 300);
+}
+
 }  // namespace
 }  // namespace crier::e2e

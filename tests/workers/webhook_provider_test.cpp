@@ -36,7 +36,8 @@ class MemorySecrets final : public SigningSecretStore {
     if (it == secrets_.end()) return std::optional<TenantSigningSecrets>();
     return std::optional<TenantSigningSecrets>(it->second);
   }
-  Result<void> put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& s) override {
+  Result<void> put_signing_secrets(std::string_view tenant, const TenantSigningSecrets& s,
+                                   const IdempotentRecord* = nullptr) override {
     std::lock_guard lock(mu_);
     secrets_[std::string(tenant)] = s;
     return {};
