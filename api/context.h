@@ -1,5 +1,5 @@
 // What the handlers work with: the engine, the stores, the limits and the
-// keys. Built once in app/main.cpp and passed down explicitly.
+// keys. Built once in app/serve.cpp and passed down explicitly.
 #pragma once
 
 #include <atomic>
@@ -62,7 +62,7 @@ struct ApiContext {
   bool metrics_require_key = false;
   // Called at the named points where a crash would be hardest to survive
   // ("idempotent_answer": an action under an Idempotency-Key is done, its
-  // answer not stored yet), so tests can crash there on purpose: app/main.cpp
+  // answer not stored yet), so tests can crash there on purpose: app/serve.cpp
   // kills the process when CRIER_CRASH_AT names the point; api tests throw.
   std::function<void(std::string_view point)> crash_point = [](std::string_view) {};
 };

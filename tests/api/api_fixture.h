@@ -1,4 +1,4 @@
-// Shared set-up for the api tests: the real parts wired as app/main.cpp wires
+// Shared set-up for the api tests: the real parts wired as app/serve.cpp wires
 // them (RocksStore -> JobService -> Dispatcher -> ApiContext -> Router) in a
 // temp dir, and requests sent straight to Router::handle, with no socket.
 #pragma once

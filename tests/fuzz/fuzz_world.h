@@ -1,4 +1,4 @@
-// The real parts a fuzz target drives, wired as app/main.cpp wires them:
+// The real parts a fuzz target drives, wired as app/serve.cpp wires them:
 // a RocksStore in a temp dir, JobService, ApiContext and Router, built once
 // per process (a fuzzer calls its target millions of times) and one CREATED
 // email job for the ingest targets. Writes are not synced: a fuzzer's
