@@ -63,7 +63,7 @@ Result<void> read_header(const http::request_parser<http::buffer_body>::value_ty
   req.request_id = valid_request_id(incoming_id) ? std::string(incoming_id) : new_request_id();
   req.authorization = std::string(h[http::field::authorization]);
   req.idempotency_key = std::string(h["Idempotency-Key"]);
-  for (std::string_view name : {"x-api-key", "correlation-id"})
+  for (std::string_view name : {"x-api-key", "correlation-id", "if-none-match"})
     if (auto v = h[boost::beast::string_view(name.data(), name.size())]; !v.empty())
       req.headers.emplace(std::string(name), std::string(v));
   std::string ct = lower(h[http::field::content_type]);
