@@ -478,22 +478,25 @@ class JobFeed {
 class ThroughputChart {
   constructor(canvas) {
     this.canvas = canvas;
-    this.samples = [];  // {t: ms, done}
+    this.samples = [];  // {t: ms, done}: the last ~2 s
     this.points = [];   // {t: ms, rate}
     this.emptyText = '';
   }
 
+  // A snapshot at time now. The rate at each point is measured over the
+  // last ~2 s of samples, so the whole messages counted per tick (a job at
+  // 5/s finishes 2 or 3 in half a second) do not make the line saw-toothed.
   add(job) {
     const t = Date.now();
     const { done } = progressOf(job);
     const last = this.samples[this.samples.length - 1];
+    if (last && t - last.t < 250) return;  // too close to measure anything
     this.samples.push({ t, done });
-    if (this.samples.length > 2000) this.samples.shift();
-    if (last && t - last.t >= 250) {
-      this.points.push({ t, rate: Math.max(0, ((done - last.done) * 1000) / (t - last.t)) });
-      if (this.points.length > 600) this.points.shift();
-    } else if (last) {
-      this.samples.pop();  // too close to the previous one to measure: keep the older as the base
+    while (this.samples.length > 2 && t - this.samples[1].t >= 2000) this.samples.shift();
+    const base = this.samples[0];
+    if (base.t < t) {
+      this.points.push({ t, rate: Math.max(0, ((done - base.done) * 1000) / (t - base.t)) });
+      if (this.points.length > 900) this.points.shift();
     }
     this.draw();
   }
@@ -681,7 +684,7 @@ function jobView(jobId) {
     chart.emptyText = FINAL.has(j.status)
       ? `Finished: ${rate(j.rate_per_second)} on average`
       : 'Waiting for progress to measure…';
-    if (measure) chart.add(j);
+    if (measure && j.started_at) chart.add(j);
     else chart.draw();
     if (statusChanged) recipients.reload();
   }
@@ -744,6 +747,11 @@ function jobView(jobId) {
   const recipientsTimer = setInterval(() => {
     if (job && !FINAL.has(job.status) && !document.hidden) recipients.reload();
   }, 3000);
+  // The stream sends nothing while nothing changes (a pause, a stall): the
+  // chart still takes a sample every second, so it shows the fall to 0.
+  const chartTimer = setInterval(() => {
+    if (job && !FINAL.has(job.status) && job.started_at) chart.add(job);
+  }, 1000);
   focusHeading();
   const onResize = () => chart.draw();
   window.addEventListener('resize', onResize);
@@ -753,6 +761,7 @@ function jobView(jobId) {
       disposed = true;
       clearTimeout(confirmTimer);
       clearInterval(recipientsTimer);
+      clearInterval(chartTimer);
       feed.close();
       recipients.dispose();
       window.removeEventListener('resize', onResize);
