@@ -245,6 +245,14 @@ struct Server::Impl {
 
       RequestRecord record{res.status, {}, clock.total_bytes, res.body.size()};
       auto out = to_http(std::move(res), req.request_id, keep_alive);
+      // A HEAD answer has the headers a GET would have, its Content-Length
+      // included, and no body: bytes after the head would be read by the
+      // client as the start of the next answer on this connection.
+      if (req.method == "HEAD") {
+        auto length = out.body().size();
+        out.body().clear();
+        out.content_length(length);
+      }
       stream.expires_after(options.idle_timeout);
       auto [wec, wn] = co_await http::async_write(stream, out, use_tuple);
       record.took = std::chrono::steady_clock::now() - started_at;

@@ -72,7 +72,8 @@ ApiResponse serve_dashboard(const ApiRequest& req) {
     return r;
   }
   r.content_type = std::string(asset->content_type);
-  if (req.method == "GET") r.body = std::string(asset->body);
+  // HEAD too: the server sends its length and drops the body (server.cpp).
+  r.body = std::string(asset->body);
   return r;
 }
 
