@@ -135,7 +135,10 @@ test('the page is served from the binary with its content type, validators and C
 
 test('a wrong key is refused with a message, and the page stays on sign-in', async () => {
   await page.goto(`${crier.baseUrl}/`);
-  await signIn('not-the-right-key-42');
+  // From the keyboard: the field has the focus, Enter submits.
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'api-key');
+  await page.keyboard.type('not-the-right-key-42');
+  await page.keyboard.press('Enter');
   await until(async () => /not accepted/.test(await page.locator('#sign-in-error').textContent()),
     'the sign-in error');
   assert.match(await page.locator('#sign-in-error').textContent(), /invalid_api_key/);
@@ -225,6 +228,16 @@ test('a slow job is run, paused, resumed and finishes, from its buttons', async 
   assert.equal(await button('Cancel job').isDisabled(), true);
   const stats = await crier.sinkStats();
   assert.ok(stats.unique >= 40 + 238, `the sink got ${stats.unique} messages`);
+
+  // A page that is behind (someone else acted, the next update has not come
+  // yet) can send an action the job no longer allows: the server's refusal
+  // is shown. The button is enabled by hand here to stand for that moment.
+  await page.locator('button[data-action="resume"]').evaluate((b) => { b.disabled = false; });
+  await button('Resume').click();
+  await until(async () => /Could not resume: .*\(invalid_state_transition, request req_/.test(
+    await page.locator('#action-result').textContent()), 'the refusal to be shown');
+  assert.equal(await jobStatus(id), 'COMPLETED');
+  assert.equal(await statusBadge().textContent(), 'COMPLETED');
 });
 
 test('cancel asks for a confirmation, then shows the job cancelled', async () => {
@@ -273,6 +286,22 @@ test('the jobs list shows every job, filters by status, and links to each', asyn
   await until(async () => /No FAILED jobs/.test(await page.locator('table.jobs tbody').textContent()), 'no FAILED job');
 });
 
+test('the jobs list pages through the listing with its cursor', async () => {
+  // 22 more jobs (26 in all): a first page of 25, newest first, and a second
+  // one with the oldest, the first job.
+  for (let i = 0; i < 22; i += 1) await createJob({ count: 0, rate: 10 });
+  await page.getByLabel('Status', { exact: true }).selectOption('');
+  const rows = page.locator('table.jobs tbody tr[data-job-id]');
+  await until(async () => (await rows.count()) === 25, 'a first page of 25 jobs');
+  assert.equal(await page.getByRole('button', { name: '← Newer' }).isDisabled(), true);
+  await page.getByRole('button', { name: 'Older →' }).click();
+  await until(async () => (await rows.count()) === 1 && (await rows.first().getAttribute('data-job-id')) === firstJob,
+    'a second page with the first job');
+  assert.equal(await page.getByRole('button', { name: 'Older →' }).isDisabled(), true);
+  await page.getByRole('button', { name: '← Newer' }).click();
+  await until(async () => (await rows.count()) === 25, 'the first page again');
+});
+
 test('the key never appeared in a URL, is kept in sessionStorage only, and sign-out forgets it', async () => {
   assert.ok(requestUrls.length > 20, `the browser made ${requestUrls.length} requests`);
   for (const url of [...requestUrls, ...frameUrls, page.url()]) {
@@ -289,9 +318,10 @@ test('the key never appeared in a URL, is kept in sessionStorage only, and sign-
 test('no script error, and no console error but the expected refusals', async () => {
   assert.deepEqual(pageErrors, []);
   // The browser itself logs every 4xx answer to a fetch: the wrong key's 401,
-  // and, on a server without the event stream, the ticket request's 404
-  // (the page then polls). Nothing else may be logged as an error.
+  // the refused resume's 409, and, on a server without the event stream, the
+  // ticket request's 404 (the page then polls). Nothing else may be logged
+  // as an error.
   const unexpected = consoleErrors.filter(
-    (m) => !/^Failed to load resource: the server responded with a status of (401|404)/.test(m));
+    (m) => !/^Failed to load resource: the server responded with a status of (401|404|409)/.test(m));
   assert.deepEqual(unexpected, []);
 });
