@@ -352,7 +352,13 @@ function jobsView(params) {
       problem.textContent = `Could not load the jobs: ${describe(err)}`;
       problem.hidden = false;
     }
-    if (!disposed) timer = setTimeout(load, LIST_REFRESH_MS);
+    if (!disposed) timer = setTimeout(refresh, LIST_REFRESH_MS);
+  }
+
+  // Read again every few seconds while the tab is visible.
+  function refresh() {
+    if (document.hidden) timer = setTimeout(refresh, LIST_REFRESH_MS);
+    else load();
   }
 
   load();
