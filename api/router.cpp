@@ -61,6 +61,7 @@ std::optional<JobAction> action_named(std::string_view s) {
 
 std::optional<ApiResponse> Router::authenticate_headers(ApiRequest& req) const {
   if (req.path == "/healthz" || req.path == "/readyz" || metrics_open(ctx_, req)) return std::nullopt;
+  if (is_dashboard_path(req.path)) return std::nullopt;
   if (const auto* facade = facade_for(req.path)) {
     if (auto auth = facade->authenticate(ctx_, req); !auth) return facade->error(auth.error(), req);
     return std::nullopt;
@@ -122,6 +123,7 @@ ApiResponse Router::exception_answer(const ApiRequest& req, std::string_view whe
 }
 
 ApiResponse Router::handle_unguarded(ApiRequest& req) {
+  if (is_dashboard_path(req.path)) return serve_dashboard(req);
   if (req.path == "/healthz") {
     if (req.method != "GET" && req.method != "HEAD") return method_not_allowed(req, "GET");
     return json_response(200, json::object{{"status", "ok"}});

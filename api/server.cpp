@@ -63,7 +63,7 @@ Result<void> read_header(const http::request_parser<http::buffer_body>::value_ty
   req.request_id = valid_request_id(incoming_id) ? std::string(incoming_id) : new_request_id();
   req.authorization = std::string(h[http::field::authorization]);
   req.idempotency_key = std::string(h["Idempotency-Key"]);
-  for (std::string_view name : {"x-api-key", "correlation-id"})
+  for (std::string_view name : {"x-api-key", "correlation-id", "if-none-match"})
     if (auto v = h[boost::beast::string_view(name.data(), name.size())]; !v.empty())
       req.headers.emplace(std::string(name), std::string(v));
   std::string ct = lower(h[http::field::content_type]);
@@ -245,6 +245,14 @@ struct Server::Impl {
 
       RequestRecord record{res.status, {}, clock.total_bytes, res.body.size()};
       auto out = to_http(std::move(res), req.request_id, keep_alive);
+      // A HEAD answer has the headers a GET would have, its Content-Length
+      // included, and no body: bytes after the head would be read by the
+      // client as the start of the next answer on this connection.
+      if (req.method == "HEAD") {
+        auto length = out.body().size();
+        out.body().clear();
+        out.content_length(length);
+      }
       stream.expires_after(options.idle_timeout);
       auto [wec, wn] = co_await http::async_write(stream, out, use_tuple);
       record.took = std::chrono::steady_clock::now() - started_at;

@@ -15,6 +15,7 @@ packages=(
   strace  # tests/e2e/syncs_test.sh counts the syncs of an ingest
   python3-aiosmtpd openssl  # the SMTP provider tests: a real SMTP server and a test certificate
   prometheus python3-prometheus-client  # the /metrics tests: promtool's linter and the Python client's parser
+  chromium  # tests/web: the dashboard in a real headless browser (/usr/bin/chromium, driven by playwright-core)
 )
 
 missing=()

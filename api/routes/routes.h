@@ -92,6 +92,10 @@ ApiResponse get_webhook_secret(ApiContext& ctx, const ApiRequest& req);
 // POST /v1/webhook-secret/rotate {"grace_period_seconds": 0..2592000 (default 86400)}
 ApiResponse rotate_webhook_secret(ApiContext& ctx, const ApiRequest& req);
 
+// dashboard.cpp: GET / and /assets/{file}, the embedded web/ files (no key)
+bool is_dashboard_path(std::string_view path);
+ApiResponse serve_dashboard(const ApiRequest& req);
+
 // Shared by the families.
 ApiResponse json_response(int status, const boost::json::value& body);
 ApiResponse fail(const Error& e, const ApiRequest& req);

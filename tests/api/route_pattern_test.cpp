@@ -26,6 +26,9 @@ TEST(RoutePattern, NativeRoutesNameTheirPatternNotTheirIds) {
   EXPECT_EQ(pattern_of("/v1/senders/123"), "/v1/senders/{id}");
   EXPECT_EQ(pattern_of("/v1/templates/welcome"), "/v1/templates/{id}");
   EXPECT_EQ(pattern_of("/v1/notification-groups/g1"), "/v1/notification-groups/{id}");
+  // The dashboard: its page and its files, one label for all files.
+  EXPECT_EQ(pattern_of("/"), "/");
+  EXPECT_EQ(pattern_of("/assets/app.js"), "/assets/{file}");
 }
 
 TEST(RoutePattern, FacadeRoutesHaveTheirOwnPatterns) {
@@ -41,7 +44,7 @@ TEST(RoutePattern, FacadeRoutesHaveTheirOwnPatterns) {
 }
 
 TEST(RoutePattern, AnythingElseIsUnmatched) {
-  EXPECT_EQ(pattern_of("/"), "unmatched");
+  EXPECT_EQ(pattern_of("/assets/a/b"), "unmatched");
   EXPECT_EQ(pattern_of("/v1/jobs/a/b/c"), "unmatched");
   EXPECT_EQ(pattern_of("/v1/unknown"), "unmatched");
   EXPECT_EQ(pattern_of("/wp-login.php"), "unmatched");

@@ -8,7 +8,7 @@ namespace {
 using RoutingTest = ApiTest;
 
 TEST_F(RoutingTest, UnknownRouteIs404RouteNotFound) {
-  for (const char* path : {"/", "/v2/jobs", "/v1/nothing", "/v1/jobs/x/y/z", "/v1/jobs/x/frobnicate"}) {
+  for (const char* path : {"/v2/jobs", "/v1/nothing", "/v1/jobs/x/y/z", "/v1/jobs/x/frobnicate"}) {
     auto r = send("GET", path);
     EXPECT_EQ(r.status, 404) << path;
     EXPECT_EQ(error_code(r), "route_not_found") << path;

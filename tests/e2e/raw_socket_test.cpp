@@ -115,5 +115,30 @@ TEST_F(RawSocketTest, PipelinedRequestsAfterALargeBodyAreAnsweredInOrder) {
   EXPECT_EQ(str(users[6'002], "user_id"), user_id_for(6'002));
 }
 
+// HEAD answers carry the headers of a GET, Content-Length included, and no
+// body: on a kept-alive connection the next answer starts right after the
+// head (a body sent anyway would be read as the start of the next answer).
+TEST_F(RawSocketTest, HeadAnswersCarryNoBody) {
+  RawConnection c(port());
+  c.send_all("HEAD /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+             "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+             "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  std::string raw = c.read_until_closed();
+  std::vector<HttpResponse> heads;
+  for (int i = 0; i < 2; ++i) {
+    auto r = parse_response(raw);
+    raw.erase(0, raw.find("\r\n\r\n") + 4);  // the head only: no body follows
+    heads.push_back(std::move(r));
+  }
+  EXPECT_EQ(heads[0].status, 200);
+  EXPECT_EQ(heads[0].header("content-length"), std::to_string(std::string_view(R"({"status":"ok"})").size()));
+  EXPECT_EQ(heads[1].status, 200);
+  EXPECT_EQ(heads[1].header("content-type"), "text/html; charset=utf-8");
+  EXPECT_GT(std::stoul(heads[1].header("content-length")), 0u);
+  auto get = parse_response(raw);
+  EXPECT_EQ(get.status, 200) << raw;
+  EXPECT_EQ(get.body, R"({"status":"ok"})") << raw;
+}
+
 }  // namespace
 }  // namespace crier::e2e
