@@ -162,4 +162,25 @@ std::string outbox_status(const JobKey& job) {
   return k;
 }
 
+std::string profile_prefix(std::string_view tenant) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('p');
+  return k;
+}
+
+std::string profile(std::string_view tenant, std::string_view user_id) {
+  std::string k = profile_prefix(tenant);
+  k.append(user_id);
+  return k;
+}
+
+std::string profile_alias(std::string_view tenant, std::string_view label, std::string_view name) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('a');
+  k.append(label);
+  k.push_back('\0');
+  k.append(name);
+  return k;
+}
+
 }  // namespace crier::keys
