@@ -7,7 +7,7 @@ namespace {
 
 // Every route the server answers, native and façades. A segment in braces
 // matches any one segment.
-constexpr std::array<std::string_view, 35> kPatterns = {
+constexpr std::array<std::string_view, 37> kPatterns = {
     "/healthz",
     "/readyz",
     "/metrics",
@@ -28,6 +28,8 @@ constexpr std::array<std::string_view, 35> kPatterns = {
     "/v1/templates/{id}",
     "/v1/notification-groups",
     "/v1/notification-groups/{id}",
+    "/v1/profiles",
+    "/v1/profiles/{id}",
     // Courier's Bulk API
     "/bulk",
     "/bulk/{id}",

@@ -400,6 +400,19 @@ ApiResponse Router::route(ApiRequest& req) {
       return method_not_allowed(req, "GET, PUT, DELETE");
     }
   }
+  if (p.size() >= 2 && p[1] == "profiles") {
+    if (p.size() == 2) {
+      if (m == "GET") return list_profiles(ctx_, req);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3) {
+      if (m == "PUT") return put_profile(ctx_, req, p[2]);
+      if (m == "PATCH") return patch_profile(ctx_, req, p[2]);
+      if (m == "GET") return get_profile(ctx_, req, p[2]);
+      if (m == "DELETE") return delete_profile(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET, PUT, PATCH, DELETE");
+    }
+  }
   if (p.size() >= 2 && p[1] == "notification-groups") {
     if (p.size() == 2) {
       if (m == "GET") return list_notification_groups(ctx_, req);

@@ -117,6 +117,7 @@ int serve(crier::Config config, const std::string& config_path) {
   ctx.hold_of = [&](const JobKey& k) { return dispatcher.hold_of(k); };
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
   ctx.senders = store->get();
+  ctx.profiles = store->get();
   ctx.signing = &signing;
   ctx.egress = *egress;
   add_dispatch_metrics(metrics, dispatcher);

@@ -68,6 +68,13 @@ ApiResponse get_template(ApiContext& ctx, const ApiRequest& req, std::string_vie
 ApiResponse delete_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse list_templates(ApiContext& ctx, const ApiRequest& req);
 
+// profiles.cpp: PUT/PATCH/GET/DELETE /v1/profiles/{user_id}, GET /v1/profiles
+ApiResponse put_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
+ApiResponse patch_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
+ApiResponse get_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
+ApiResponse delete_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
+ApiResponse list_profiles(ApiContext& ctx, const ApiRequest& req);
+
 // notification_groups.cpp: PUT/GET/DELETE /v1/notification-groups/{id}, GET /v1/notification-groups
 ApiResponse put_notification_group(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse get_notification_group(ApiContext& ctx, const ApiRequest& req, std::string_view id);

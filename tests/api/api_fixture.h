@@ -66,6 +66,7 @@ class ApiTest : public ::testing::Test {
     ctx_->rate_of = [this](const JobKey& k) { return dispatcher_->rate_per_second(k); };
     ctx_->provider_exists = [this](std::string_view name) { return dispatcher_->has_provider(name); };
     ctx_->senders = store_.get();
+    ctx_->profiles = store_.get();
     signing_ = std::make_unique<TenantSigning>(*store_, now_unix_ms);
     ctx_->signing = signing_.get();
     ctx_->ready = true;
