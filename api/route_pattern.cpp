@@ -7,7 +7,7 @@ namespace {
 
 // Every route the server answers, native and façades. A segment in braces
 // matches any one segment.
-constexpr std::array<std::string_view, 37> kPatterns = {
+constexpr std::array<std::string_view, 40> kPatterns = {
     "/healthz",
     "/readyz",
     "/metrics",
@@ -30,6 +30,9 @@ constexpr std::array<std::string_view, 37> kPatterns = {
     "/v1/notification-groups/{id}",
     "/v1/profiles",
     "/v1/profiles/{id}",
+    "/v1/suppressions",
+    "/v1/suppressions/{channel}",
+    "/v1/suppressions/{channel}/{address}",
     // Courier's Bulk API
     "/bulk",
     "/bulk/{id}",

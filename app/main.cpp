@@ -90,6 +90,7 @@ int serve(crier::Config config, const std::string& config_path) {
   callback_options.network = config.providers.network;
   CallbackNotifier callbacks(**store, **store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
+  dispatcher.set_suppressions(store->get());
   dispatcher.set_observer(&callbacks);
   if (auto r = register_providers(config.providers, config.data_dir, &signing, *egress, dispatcher); !r) {
     spdlog::critical("{}", r.error().message);
@@ -118,6 +119,7 @@ int serve(crier::Config config, const std::string& config_path) {
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
   ctx.senders = store->get();
   ctx.profiles = store->get();
+  ctx.suppressions = store->get();
   ctx.signing = &signing;
   ctx.egress = *egress;
   add_dispatch_metrics(metrics, dispatcher);

@@ -183,4 +183,11 @@ std::string profile_alias(std::string_view tenant, std::string_view label, std::
   return k;
 }
 
+std::string suppression(std::string_view tenant, std::uint8_t channel, std::string_view address) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back(static_cast<char>(channel));
+  k.append(address);
+  return k;
+}
+
 }  // namespace crier::keys

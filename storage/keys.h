@@ -52,6 +52,10 @@
 //                    tenant ▸ 0x00 ▸ 'a' ▸ alias_label ▸ 0x00           user_id: the profile holding the
 //                      ▸ alias_name                                    alias, written in the profile's batch
 //
+//  suppressions      tenant ▸ 0x00 ▸ channel(1) ▸ address                {"reason","created_at"} (JSON);
+//                                                                      address as suppression_address()
+//                                                                      (engine/suppression.h) gives it
+//
 // Tenants, template ids, group ids, sender ids, user ids and alias labels never contain 0x00 (validated
 // at the edges), so one tenant's or group's prefix never covers another's.
 #pragma once
@@ -81,6 +85,7 @@ inline constexpr std::string_view kGroupJobs = "group_jobs";
 inline constexpr std::string_view kSenders = "senders";
 inline constexpr std::string_view kCallbackOutbox = "callback_outbox";
 inline constexpr std::string_view kProfiles = "profiles";
+inline constexpr std::string_view kSuppressions = "suppressions";
 // The write gate's marker in the default family (write_gate.h).
 inline constexpr std::string_view kWalGuard{"meta\0wal-guard", 14};
 
@@ -132,5 +137,9 @@ std::string outbox_status(const JobKey& job);
 std::string profile(std::string_view tenant, std::string_view user_id);
 std::string profile_prefix(std::string_view tenant);  // every profile record of the tenant
 std::string profile_alias(std::string_view tenant, std::string_view label, std::string_view name);
+
+// The suppressions family: one tenant's entries of one channel are
+// contiguous and in address order.
+std::string suppression(std::string_view tenant, std::uint8_t channel, std::string_view address);
 
 }  // namespace crier::keys

@@ -27,6 +27,7 @@
 #include "storage/state_runs.h"
 #include "storage/profile_table.h"
 #include "storage/status_error.h"
+#include "storage/suppression_table.h"
 #include "storage/write_gate.h"
 
 namespace crier {
@@ -49,6 +50,7 @@ enum Cf : std::size_t {
   kSenders,
   kCallbackOutbox,
   kProfiles,
+  kSuppressions,
   kCfCount
 };
 
@@ -58,7 +60,7 @@ constexpr std::array<std::string_view, kCfCount> kCfNames = {
     keys::kCounters,                   keys::kIdempotency,    keys::kTemplates,
     keys::kRetries,                    keys::kStateRuns,      keys::kNotificationGroups,
     keys::kGroupJobs,                  keys::kSenders,        keys::kCallbackOutbox,
-    keys::kProfiles};
+    keys::kProfiles,                   keys::kSuppressions};
 
 // Idempotency answers: expires_at(8, big-endian) ▸ status(8) ▸ hash_len(8) ▸
 // hash ▸ body. Status 0 is the record an action's batch writes before its
@@ -131,6 +133,7 @@ struct RocksStore::Impl {
   ExpiredAnswerFilter answer_filter;
   ExpiredQuotaUseFilter quota_use_filter;
   std::optional<ProfileTable> profiles;  // once the DB is open
+  std::optional<SuppressionTable> suppressions;
 
   ~Impl() {
     gate.detach();
@@ -358,7 +361,10 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
     rocksdb::ColumnFamilyOptions o;
     o.write_buffer_size = 32 << 20;
     o.compression = rocksdb::kLZ4Compression;
-    o.table_factory = table_options(i == kDedupe || i == kJobs, i == kRecipients || i == kRecipientState);
+    // Suppressions are looked up for every message a tenant with any sends,
+    // and nearly every lookup misses: a bloom filter answers those.
+    o.table_factory = table_options(i == kDedupe || i == kJobs || i == kSuppressions,
+                                    i == kRecipients || i == kRecipientState);
     if (i == kCounters) {
       o.merge_operator = std::make_shared<CounterMergeOperator>();
       // Fold merge operands in the memtable, so status reads stay cheap
@@ -421,7 +427,8 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   // migrate; a store of an unknown (newer) format is refused.
   // Format 2 added the in-flight horizon, format 3 the state runs, format 4
   // state records v3 (sent_at, delivered_at) and the notification groups'
-  // families, format 5 the callback outbox, format 6 the profiles (keys.h);
+  // families, format 5 the callback outbox, format 6 the profiles and
+  // suppressions (keys.h);
   // a store of an earlier format is a valid format-6 store with none, and
   // is marked 6 when opened (so an older build, which would not read them,
   // refuses it from then on).
@@ -440,6 +447,8 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   Impl* store = impl.get();
   impl->profiles.emplace(*raw, *impl->cf[kProfiles],
                          [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
+  impl->suppressions.emplace(*raw, *impl->cf[kSuppressions],
+                             [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
   return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
 }
 
@@ -1248,6 +1257,28 @@ Result<bool> RocksStore::delete_profile(std::string_view tenant, std::string_vie
 Result<std::vector<Profile>> RocksStore::list_profiles(std::string_view tenant, std::string_view after_id,
                                                        std::size_t limit) {
   return impl_->profiles->list(tenant, after_id, limit);
+}
+
+// ---- suppressions -----------------------------------------------------------
+
+Result<bool> RocksStore::put_suppression(const Suppression& s) { return impl_->suppressions->put(s); }
+
+Result<bool> RocksStore::delete_suppression(std::string_view tenant, Channel channel, std::string_view address) {
+  return impl_->suppressions->remove(tenant, channel, address);
+}
+
+Result<std::optional<Suppression>> RocksStore::find_suppression(std::string_view tenant, Channel channel,
+                                                                std::string_view address) {
+  return impl_->suppressions->find(tenant, channel, address);
+}
+
+Result<std::vector<Suppression>> RocksStore::list_suppressions(std::string_view tenant, Channel channel,
+                                                               std::string_view after, std::size_t limit) {
+  return impl_->suppressions->list(tenant, channel, after, limit);
+}
+
+Result<bool> RocksStore::is_suppressed(std::string_view tenant, Channel channel, std::string_view address) {
+  return impl_->suppressions->contains(tenant, channel, address);
 }
 
 }  // namespace crier

@@ -1,7 +1,7 @@
 // Crier's store of record: one embedded RocksDB (see keys.h for the layout).
 // Implements the engine's JobStore, TemplateStore, IdempotencyStore and
 // GroupStore, SenderStore, SigningSecretStore, CallbackOutbox and
-// ProfileStore.
+// ProfileStore and SuppressionStore.
 // Thread-safe. RocksDB headers stay inside the .cpp (compile time).
 #pragma once
 
@@ -14,6 +14,7 @@
 #include "engine/callback_outbox.h"
 #include "engine/notification_group.h"
 #include "engine/profile_store.h"
+#include "engine/suppression.h"
 #include "engine/sender_store.h"
 #include "engine/signing_secrets.h"
 
@@ -32,7 +33,7 @@ struct StoreOptions {
 
 class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public GroupStore,
                          public SenderStore, public SigningSecretStore, public CallbackOutbox,
-                         public ProfileStore {
+                         public ProfileStore, public SuppressionStore {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
   ~RocksStore() override;
@@ -129,6 +130,14 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<bool> delete_profile(std::string_view tenant, std::string_view user_id) override;
   Result<std::vector<Profile>> list_profiles(std::string_view tenant, std::string_view after_id,
                                              std::size_t limit) override;
+  // SuppressionStore (the suppressions family; writes synced)
+  Result<bool> put_suppression(const Suppression& s) override;
+  Result<bool> delete_suppression(std::string_view tenant, Channel channel, std::string_view address) override;
+  Result<std::optional<Suppression>> find_suppression(std::string_view tenant, Channel channel,
+                                                      std::string_view address) override;
+  Result<std::vector<Suppression>> list_suppressions(std::string_view tenant, Channel channel,
+                                                     std::string_view after, std::size_t limit) override;
+  Result<bool> is_suppressed(std::string_view tenant, Channel channel, std::string_view address) override;
 
   // Approximate bytes on disk (SST + WAL), for status and benchmarks.
   std::uint64_t disk_bytes() const;

@@ -75,6 +75,15 @@ ApiResponse get_profile(ApiContext& ctx, const ApiRequest& req, std::string_view
 ApiResponse delete_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
 ApiResponse list_profiles(ApiContext& ctx, const ApiRequest& req);
 
+// suppressions.cpp: PUT/GET/DELETE /v1/suppressions/{channel}/{address},
+// GET /v1/suppressions/{channel}, POST /v1/suppressions
+ApiResponse put_suppression(ApiContext& ctx, const ApiRequest& req, std::string_view channel, std::string_view address);
+ApiResponse get_suppression(ApiContext& ctx, const ApiRequest& req, std::string_view channel, std::string_view address);
+ApiResponse delete_suppression(ApiContext& ctx, const ApiRequest& req, std::string_view channel,
+                               std::string_view address);
+ApiResponse list_suppressions(ApiContext& ctx, const ApiRequest& req, std::string_view channel);
+ApiResponse bulk_suppressions(ApiContext& ctx, const ApiRequest& req);
+
 // notification_groups.cpp: PUT/GET/DELETE /v1/notification-groups/{id}, GET /v1/notification-groups
 ApiResponse put_notification_group(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse get_notification_group(ApiContext& ctx, const ApiRequest& req, std::string_view id);
