@@ -13,6 +13,8 @@
 #include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
 #include "engine/notification_group.h"
+#include "engine/profile_store.h"
+#include "engine/suppression.h"
 #include "workers/egress_policy.h"
 #include "workers/tenant_signing.h"
 
@@ -55,6 +57,10 @@ struct ApiContext {
   std::atomic<bool> ready{false};
   // WhatsApp senders (/v1/senders); the same store JobService was given.
   SenderStore* senders = nullptr;
+  // Stored profiles (/v1/profiles); null: those routes answer 503.
+  ProfileStore* profiles = nullptr;
+  // The suppression list (/v1/suppressions); null: those routes answer 503.
+  SuppressionStore* suppressions = nullptr;
   // The metrics registry (GET /metrics and what the server records of
   // each request); null: no /metrics. Open to scrapers without a key
   // unless metrics_require_key.

@@ -7,7 +7,7 @@ namespace {
 
 // Every route the server answers, native and façades. A segment in braces
 // matches any one segment.
-constexpr std::array<std::string_view, 37> kPatterns = {
+constexpr std::array<std::string_view, 42> kPatterns = {
     "/healthz",
     "/readyz",
     "/metrics",
@@ -28,6 +28,11 @@ constexpr std::array<std::string_view, 37> kPatterns = {
     "/v1/templates/{id}",
     "/v1/notification-groups",
     "/v1/notification-groups/{id}",
+    "/v1/profiles",
+    "/v1/profiles/{id}",
+    "/v1/suppressions",
+    "/v1/suppressions/{channel}",
+    "/v1/suppressions/{channel}/{address}",
     // The dashboard (api/routes/dashboard.cpp)
     "/",
     "/assets/{file}",

@@ -250,6 +250,35 @@ ApiResponse Router::route(ApiRequest& req) {
       return method_not_allowed(req, "GET, PUT, DELETE");
     }
   }
+  if (p.size() >= 2 && p[1] == "suppressions") {
+    if (p.size() == 2) {
+      if (m == "POST") return bulk_suppressions(ctx_, req);
+      return method_not_allowed(req, "POST");
+    }
+    if (p.size() == 3) {
+      if (m == "GET") return list_suppressions(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 4) {
+      if (m == "PUT") return put_suppression(ctx_, req, p[2], p[3]);
+      if (m == "GET") return get_suppression(ctx_, req, p[2], p[3]);
+      if (m == "DELETE") return delete_suppression(ctx_, req, p[2], p[3]);
+      return method_not_allowed(req, "GET, PUT, DELETE");
+    }
+  }
+  if (p.size() >= 2 && p[1] == "profiles") {
+    if (p.size() == 2) {
+      if (m == "GET") return list_profiles(ctx_, req);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3) {
+      if (m == "PUT") return put_profile(ctx_, req, p[2]);
+      if (m == "PATCH") return patch_profile(ctx_, req, p[2]);
+      if (m == "GET") return get_profile(ctx_, req, p[2]);
+      if (m == "DELETE") return delete_profile(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET, PUT, PATCH, DELETE");
+    }
+  }
   if (p.size() >= 2 && p[1] == "notification-groups") {
     if (p.size() == 2) {
       if (m == "GET") return list_notification_groups(ctx_, req);

@@ -78,6 +78,7 @@ int serve(Config config, const std::string& config_path) {
   callback_options.network = config.providers.network;
   CallbackNotifier callbacks(**store, **store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
+  dispatcher.set_suppressions(store->get());
   dispatcher.set_observer(&callbacks);
   if (auto r = register_providers(config.providers, config.data_dir, &signing, *egress, dispatcher); !r) {
     spdlog::critical("{}", r.error().message);
@@ -105,6 +106,8 @@ int serve(Config config, const std::string& config_path) {
   ctx.hold_of = [&](const JobKey& k) { return dispatcher.hold_of(k); };
   ctx.provider_exists = [&](std::string_view name) { return dispatcher.has_provider(name); };
   ctx.senders = store->get();
+  ctx.profiles = store->get();
+  ctx.suppressions = store->get();
   ctx.signing = &signing;
   ctx.egress = *egress;
   add_dispatch_metrics(metrics, dispatcher);

@@ -162,4 +162,32 @@ std::string outbox_status(const JobKey& job) {
   return k;
 }
 
+std::string profile_prefix(std::string_view tenant) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('p');
+  return k;
+}
+
+std::string profile(std::string_view tenant, std::string_view user_id) {
+  std::string k = profile_prefix(tenant);
+  k.append(user_id);
+  return k;
+}
+
+std::string profile_alias(std::string_view tenant, std::string_view label, std::string_view name) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('a');
+  k.append(label);
+  k.push_back('\0');
+  k.append(name);
+  return k;
+}
+
+std::string suppression(std::string_view tenant, std::uint8_t channel, std::string_view address) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back(static_cast<char>(channel));
+  k.append(address);
+  return k;
+}
+
 }  // namespace crier::keys

@@ -48,7 +48,15 @@
 //                    job(16) ▸ 's'                                     id of the latest job.status event
 //                                                                      (engine/callback_outbox.h)
 //
-// Tenants, template ids, group ids and sender ids never contain 0x00 (validated
+//  profiles          tenant ▸ 0x00 ▸ 'p' ▸ user_id                      profile record (JSON, engine/profile_json.h)
+//                    tenant ▸ 0x00 ▸ 'a' ▸ alias_label ▸ 0x00           user_id: the profile holding the
+//                      ▸ alias_name                                    alias, written in the profile's batch
+//
+//  suppressions      tenant ▸ 0x00 ▸ channel(1) ▸ address                {"reason","created_at"} (JSON);
+//                                                                      address as suppression_address()
+//                                                                      (engine/suppression.h) gives it
+//
+// Tenants, template ids, group ids, sender ids, user ids and alias labels never contain 0x00 (validated
 // at the edges), so one tenant's or group's prefix never covers another's.
 #pragma once
 
@@ -76,6 +84,8 @@ inline constexpr std::string_view kNotificationGroups = "notification_groups";
 inline constexpr std::string_view kGroupJobs = "group_jobs";
 inline constexpr std::string_view kSenders = "senders";
 inline constexpr std::string_view kCallbackOutbox = "callback_outbox";
+inline constexpr std::string_view kProfiles = "profiles";
+inline constexpr std::string_view kSuppressions = "suppressions";
 // The write gate's marker in the default family (write_gate.h).
 inline constexpr std::string_view kWalGuard{"meta\0wal-guard", 14};
 
@@ -121,5 +131,15 @@ std::optional<std::int64_t> at_of_quota_use(std::string_view key);
 std::string outbox_event(const JobKey& job, std::uint64_t seq);
 std::string outbox_next(const JobKey& job);
 std::string outbox_status(const JobKey& job);
+
+// The profiles family: a tenant's profiles in user_id order, and the index
+// of their aliases.
+std::string profile(std::string_view tenant, std::string_view user_id);
+std::string profile_prefix(std::string_view tenant);  // every profile record of the tenant
+std::string profile_alias(std::string_view tenant, std::string_view label, std::string_view name);
+
+// The suppressions family: one tenant's entries of one channel are
+// contiguous and in address order.
+std::string suppression(std::string_view tenant, std::uint8_t channel, std::string_view address);
 
 }  // namespace crier::keys

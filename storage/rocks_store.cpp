@@ -25,6 +25,9 @@
 #include "storage/record_codec.h"
 #include "storage/sender_codec.h"
 #include "storage/state_runs.h"
+#include "storage/profile_table.h"
+#include "storage/status_error.h"
+#include "storage/suppression_table.h"
 #include "storage/write_gate.h"
 
 namespace crier {
@@ -46,6 +49,8 @@ enum Cf : std::size_t {
   kGroupJobs,
   kSenders,
   kCallbackOutbox,
+  kProfiles,
+  kSuppressions,
   kCfCount
 };
 
@@ -54,19 +59,8 @@ constexpr std::array<std::string_view, kCfCount> kCfNames = {
     keys::kRecipients,                 keys::kRecipientState, keys::kDedupe,
     keys::kCounters,                   keys::kIdempotency,    keys::kTemplates,
     keys::kRetries,                    keys::kStateRuns,      keys::kNotificationGroups,
-    keys::kGroupJobs,                  keys::kSenders,        keys::kCallbackOutbox};
-
-// RocksDB's text names files of the data directory: it goes in `detail`
-// (the server's log), never in what a client is told.
-Error storage_error(const rocksdb::Status& s, std::string_view what) {
-  auto e = make_error(ErrorKind::internal, "storage_error", "the store could not complete the request");
-  e.detail = fmt::format("{}: {}", what, s.ToString());
-  return e;
-}
-
-Error corrupt(std::string_view what) {
-  return make_error(ErrorKind::internal, "storage_corrupt", fmt::format("unreadable {}", what));
-}
+    keys::kGroupJobs,                  keys::kSenders,        keys::kCallbackOutbox,
+    keys::kProfiles,                   keys::kSuppressions};
 
 // Idempotency answers: expires_at(8, big-endian) ▸ status(8) ▸ hash_len(8) ▸
 // hash ▸ body. Status 0 is the record an action's batch writes before its
@@ -125,7 +119,6 @@ class ExpiredQuotaUseFilter final : public rocksdb::CompactionFilter {
   const char* Name() const override { return "crier.ExpiredQuotaUseFilter"; }
 };
 
-rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace
 
@@ -139,6 +132,8 @@ struct RocksStore::Impl {
   std::array<rocksdb::ColumnFamilyHandle*, kCfCount> cf{};
   ExpiredAnswerFilter answer_filter;
   ExpiredQuotaUseFilter quota_use_filter;
+  std::optional<ProfileTable> profiles;  // once the DB is open
+  std::optional<SuppressionTable> suppressions;
 
   ~Impl() {
     gate.detach();
@@ -366,7 +361,10 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
     rocksdb::ColumnFamilyOptions o;
     o.write_buffer_size = 32 << 20;
     o.compression = rocksdb::kLZ4Compression;
-    o.table_factory = table_options(i == kDedupe || i == kJobs, i == kRecipients || i == kRecipientState);
+    // Suppressions are looked up for every message a tenant with any sends,
+    // and nearly every lookup misses: a bloom filter answers those.
+    o.table_factory = table_options(i == kDedupe || i == kJobs || i == kSuppressions,
+                                    i == kRecipients || i == kRecipientState);
     if (i == kCounters) {
       o.merge_operator = std::make_shared<CounterMergeOperator>();
       // Fold merge operands in the memtable, so status reads stay cheap
@@ -429,14 +427,15 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   // migrate; a store of an unknown (newer) format is refused.
   // Format 2 added the in-flight horizon, format 3 the state runs, format 4
   // state records v3 (sent_at, delivered_at) and the notification groups'
-  // families, format 5 the callback outbox (keys.h);
-  // a store of an earlier format is a valid format-5 store with none, and
-  // is marked 5 when opened (so an older build, which would not read them,
+  // families, format 5 the callback outbox, format 6 the profiles and
+  // suppressions (keys.h);
+  // a store of an earlier format is a valid format-6 store with none, and
+  // is marked 6 when opened (so an older build, which would not read them,
   // refuses it from then on).
-  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "5";
+  constexpr std::string_view kFormatKey("meta\0format", 11), kFormat = "6";
   auto format = impl->get(kDefault, kFormatKey);
   if (!format) return format.error();
-  if (!*format || **format == "1" || **format == "2" || **format == "3" || **format == "4") {
+  if (!*format || **format == "1" || **format == "2" || **format == "3" || **format == "4" || **format == "5") {
     rocksdb::WriteBatch batch;
     batch.Put(impl->cf[kDefault], slice(kFormatKey), slice(kFormat));
     if (auto w = impl->write(batch, true); !w) return w.error();
@@ -445,6 +444,11 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
                       fmt::format("{} holds a store of format {}; this build reads format {}", options.path,
                                   **format, kFormat));
   }
+  Impl* store = impl.get();
+  impl->profiles.emplace(*raw, *impl->cf[kProfiles],
+                         [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
+  impl->suppressions.emplace(*raw, *impl->cf[kSuppressions],
+                             [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
   return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
 }
 
@@ -1235,6 +1239,53 @@ Result<std::vector<JobKey>> RocksStore::jobs_with_events() {
 
 Result<std::optional<std::string>> RocksStore::last_status_event(const JobKey& job) {
   return impl_->get(kCallbackOutbox, keys::outbox_status(job));
+}
+
+// ---- profiles ---------------------------------------------------------------
+
+Result<ProfileStore::Upserted> RocksStore::upsert_profile(std::string_view tenant, std::string_view user_id,
+                                                          const ProfileChange& change) {
+  return impl_->profiles->upsert(tenant, user_id, change);
+}
+
+Result<std::optional<Profile>> RocksStore::find_profile(std::string_view tenant, std::string_view user_id) {
+  return impl_->profiles->find(tenant, user_id);
+}
+
+Result<std::optional<std::string>> RocksStore::find_profile_by_alias(std::string_view tenant,
+                                                                     const ProfileAlias& alias) {
+  return impl_->profiles->find_by_alias(tenant, alias);
+}
+
+Result<bool> RocksStore::delete_profile(std::string_view tenant, std::string_view user_id) {
+  return impl_->profiles->remove(tenant, user_id);
+}
+
+Result<std::vector<Profile>> RocksStore::list_profiles(std::string_view tenant, std::string_view after_id,
+                                                       std::size_t limit) {
+  return impl_->profiles->list(tenant, after_id, limit);
+}
+
+// ---- suppressions -----------------------------------------------------------
+
+Result<bool> RocksStore::put_suppression(const Suppression& s) { return impl_->suppressions->put(s); }
+
+Result<bool> RocksStore::delete_suppression(std::string_view tenant, Channel channel, std::string_view address) {
+  return impl_->suppressions->remove(tenant, channel, address);
+}
+
+Result<std::optional<Suppression>> RocksStore::find_suppression(std::string_view tenant, Channel channel,
+                                                                std::string_view address) {
+  return impl_->suppressions->find(tenant, channel, address);
+}
+
+Result<std::vector<Suppression>> RocksStore::list_suppressions(std::string_view tenant, Channel channel,
+                                                               std::string_view after, std::size_t limit) {
+  return impl_->suppressions->list(tenant, channel, after, limit);
+}
+
+Result<bool> RocksStore::is_suppressed(std::string_view tenant, Channel channel, std::string_view address) {
+  return impl_->suppressions->contains(tenant, channel, address);
 }
 
 }  // namespace crier

@@ -1,6 +1,7 @@
 // Crier's store of record: one embedded RocksDB (see keys.h for the layout).
 // Implements the engine's JobStore, TemplateStore, IdempotencyStore and
-// GroupStore, SenderStore, SigningSecretStore and CallbackOutbox.
+// GroupStore, SenderStore, SigningSecretStore, CallbackOutbox and
+// ProfileStore and SuppressionStore.
 // Thread-safe. RocksDB headers stay inside the .cpp (compile time).
 #pragma once
 
@@ -12,6 +13,8 @@
 #include "engine/job_store.h"
 #include "engine/callback_outbox.h"
 #include "engine/notification_group.h"
+#include "engine/profile_store.h"
+#include "engine/suppression.h"
 #include "engine/sender_store.h"
 #include "engine/signing_secrets.h"
 
@@ -29,7 +32,8 @@ struct StoreOptions {
 };
 
 class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public GroupStore,
-                         public SenderStore, public SigningSecretStore, public CallbackOutbox {
+                         public SenderStore, public SigningSecretStore, public CallbackOutbox,
+                         public ProfileStore, public SuppressionStore {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
   ~RocksStore() override;
@@ -118,6 +122,23 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<Span> event_span(const JobKey& job) override;
   Result<std::vector<JobKey>> jobs_with_events() override;
   Result<std::optional<std::string>> last_status_event(const JobKey& job) override;
+  // ProfileStore (the profiles family; writes synced, one at a time)
+  Result<Upserted> upsert_profile(std::string_view tenant, std::string_view user_id,
+                                  const ProfileChange& change) override;
+  Result<std::optional<Profile>> find_profile(std::string_view tenant, std::string_view user_id) override;
+  Result<std::optional<std::string>> find_profile_by_alias(std::string_view tenant,
+                                                           const ProfileAlias& alias) override;
+  Result<bool> delete_profile(std::string_view tenant, std::string_view user_id) override;
+  Result<std::vector<Profile>> list_profiles(std::string_view tenant, std::string_view after_id,
+                                             std::size_t limit) override;
+  // SuppressionStore (the suppressions family; writes synced)
+  Result<bool> put_suppression(const Suppression& s) override;
+  Result<bool> delete_suppression(std::string_view tenant, Channel channel, std::string_view address) override;
+  Result<std::optional<Suppression>> find_suppression(std::string_view tenant, Channel channel,
+                                                      std::string_view address) override;
+  Result<std::vector<Suppression>> list_suppressions(std::string_view tenant, Channel channel,
+                                                     std::string_view after, std::size_t limit) override;
+  Result<bool> is_suppressed(std::string_view tenant, Channel channel, std::string_view address) override;
 
   // Approximate bytes on disk (SST + WAL), for status and benchmarks.
   std::uint64_t disk_bytes() const;

@@ -16,6 +16,7 @@
 
 #include "engine/backoff.h"
 #include "engine/render.h"
+#include "engine/suppression.h"
 #include "engine/routing.h"
 #include "engine/time_format.h"
 #include "workers/thread_priority.h"
@@ -745,6 +746,7 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
       if (c == kNoRoute || group_of_channel[c] != g) continue;
       const Channel channel = channels[c];
       auto& item = items[i];
+      if (held_back(job, item, channel)) continue;
       // Rendered in place, in the storage of the pool's message (render_into
       // clears what an earlier turn left there).
       if (batch.count == pool.size()) pool.emplace_back();
@@ -771,6 +773,27 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
     }
     batch.groups[g].to = batch.count;
   }
+}
+
+bool Dispatcher::held_back(const Job& job, RecipientView& item, Channel channel) {
+  if (!suppressions_) return false;
+  const std::string address = suppression_form(channel, address_on(job.spec, item.recipient, channel));
+  auto suppressed = suppressions_->is_suppressed(job.tenant, channel, address);
+  if (suppressed && !*suppressed) return false;
+  if (suppressed) {
+    item.state.status = RecipientStatus::skipped;
+    item.state.error_code = "suppressed";
+    item.state.error_message = fmt::format("the address is on the tenant's {} suppression list", to_string(channel));
+    return true;
+  }
+  // Not known whether it may be sent: it is not, for now. It stays ENQUEUED
+  // and comes back as a retry does (no attempt is counted: nothing was sent).
+  spdlog::warn("job {}: suppression check failed: {} ({})", job.id(), suppressed.error().message,
+               suppressed.error().detail);
+  item.state.error_code = "suppression_unknown";
+  item.state.error_message = "the suppression list could not be read; retried later";
+  item.state.next_attempt_at = now_unix_ms() + 1000;
+  return true;
 }
 
 asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& turn, std::size_t lane,

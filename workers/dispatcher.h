@@ -37,6 +37,7 @@
 
 #include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
+#include "engine/suppression.h"
 #include "workers/dispatch_metrics.h"
 #include "workers/provider.h"
 #include "workers/rate_limiter.h"
@@ -96,6 +97,10 @@ class Dispatcher final : public JobListener {
   // config that took the provider from its tenant): a job whose tenant may
   // not use its provider has its recipients FAILED provider_not_allowed.
   void set_provider_access(const ProviderAccess* access) { access_ = access; }
+  // The tenants' suppression lists, looked at as each message is about to
+  // be built: a suppressed address is SKIPPED `suppressed`, also when it was
+  // suppressed after the job started. Null: nothing is suppressed.
+  void set_suppressions(SuppressionStore* suppressions) { suppressions_ = suppressions; }
 
   void start();
   // Stops the loops at their next turn (waiting up to `grace` for sends in
@@ -158,6 +163,10 @@ class Dispatcher final : public JobListener {
   // Renders `items` into `pool` (reusing its messages), grouped by the
   // provider of each recipient's routed channel; resets the items' retry
   // times (kept in the batch) and fails those that cannot be rendered.
+  // Whether the item may not be sent now, its state set to say why: its
+  // address is suppressed (SKIPPED), or that could not be read (ENQUEUED,
+  // retried in a second).
+  bool held_back(const Job& job, RecipientView& item, Channel channel);
   struct Batch;
   void build_batch(const Job& job, JobRenderer& renderer, std::vector<OutboundMessage>& pool,
                    std::vector<RecipientView>& items, Batch& batch);
@@ -212,6 +221,7 @@ class Dispatcher final : public JobListener {
   RateLimiter tenant_limits_;
   DispatchObserver* observer_ = nullptr;
   const ProviderAccess* access_ = nullptr;
+  SuppressionStore* suppressions_ = nullptr;
   DispatchMetrics metrics_;
 
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

@@ -68,6 +68,22 @@ ApiResponse get_template(ApiContext& ctx, const ApiRequest& req, std::string_vie
 ApiResponse delete_template(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse list_templates(ApiContext& ctx, const ApiRequest& req);
 
+// profiles.cpp: PUT/PATCH/GET/DELETE /v1/profiles/{user_id}, GET /v1/profiles
+ApiResponse put_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
+ApiResponse patch_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
+ApiResponse get_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
+ApiResponse delete_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
+ApiResponse list_profiles(ApiContext& ctx, const ApiRequest& req);
+
+// suppressions.cpp: PUT/GET/DELETE /v1/suppressions/{channel}/{address},
+// GET /v1/suppressions/{channel}, POST /v1/suppressions
+ApiResponse put_suppression(ApiContext& ctx, const ApiRequest& req, std::string_view channel, std::string_view address);
+ApiResponse get_suppression(ApiContext& ctx, const ApiRequest& req, std::string_view channel, std::string_view address);
+ApiResponse delete_suppression(ApiContext& ctx, const ApiRequest& req, std::string_view channel,
+                               std::string_view address);
+ApiResponse list_suppressions(ApiContext& ctx, const ApiRequest& req, std::string_view channel);
+ApiResponse bulk_suppressions(ApiContext& ctx, const ApiRequest& req);
+
 // notification_groups.cpp: PUT/GET/DELETE /v1/notification-groups/{id}, GET /v1/notification-groups
 ApiResponse put_notification_group(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse get_notification_group(ApiContext& ctx, const ApiRequest& req, std::string_view id);

@@ -55,6 +55,7 @@ class ApiTest : public ::testing::Test {
     dispatcher_->add_provider(make_null_provider());
     dispatcher_->add_provider(make_log_provider((dir_.path() / "delivery.log").string()));
     service_->set_listener(dispatcher_.get());
+    dispatcher_->set_suppressions(store_.get());
     // null and log for everyone; "vault" (a provider with credentials,
     // not registered: jobs naming it never run) for tenant "other" only.
     access_ = std::make_unique<ProviderAccess>(
@@ -66,6 +67,8 @@ class ApiTest : public ::testing::Test {
     ctx_->rate_of = [this](const JobKey& k) { return dispatcher_->rate_per_second(k); };
     ctx_->provider_exists = [this](std::string_view name) { return dispatcher_->has_provider(name); };
     ctx_->senders = store_.get();
+    ctx_->profiles = store_.get();
+    ctx_->suppressions = store_.get();
     signing_ = std::make_unique<TenantSigning>(*store_, now_unix_ms);
     ctx_->signing = signing_.get();
     ctx_->ready = true;

@@ -183,5 +183,18 @@ TEST(KeysTest, OutboxEventsSortBySeqBeforeTheJobsMarkers) {
   EXPECT_LT(keys::outbox_status(job), keys::outbox_event(new_job_key(kMs + 1), 0)) << "jobs do not interleave";
 }
 
+// A tenant's profiles are one prefix scan, in user_id order, with neither
+// its aliases nor another tenant's profiles inside it.
+TEST(KeysTest, ProfileKeysListOneTenantsProfilesAndNothingElse) {
+  const std::string prefix = keys::profile_prefix("acme");
+  EXPECT_EQ(keys::profile("acme", "u1"), prefix + "u1");
+  EXPECT_LT(keys::profile("acme", "a"), keys::profile("acme", "b"));
+  EXPECT_NE(keys::profile("acme-2", "u1").substr(0, prefix.size()), prefix);
+  EXPECT_NE(keys::profile_alias("acme", "crm", "u1").substr(0, prefix.size()), prefix);
+  EXPECT_EQ(keys::profile_alias("acme", "crm", "x"), std::string("acme\0acrm\0x", 11));
+  EXPECT_NE(keys::profile_alias("acme", "cr", "mx"), keys::profile_alias("acme", "crm", "x"))
+      << "the label ends at its 0x00";
+}
+
 }  // namespace
 }  // namespace crier

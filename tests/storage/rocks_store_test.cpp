@@ -273,7 +273,7 @@ TEST_F(RocksStoreTest, AStoreOfANewerFormatIsRefusedAndAnOlderOneUpgraded) {
     for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
     return value;
   };
-  EXPECT_EQ(raw_format(nullptr), "5") << "a new store is marked with this build's format";
+  EXPECT_EQ(raw_format(nullptr), "6") << "a new store is marked with this build's format";
 
   raw_format("9");
   auto newer = RocksStore::open(StoreOptions{dir_.str()});
@@ -289,7 +289,7 @@ TEST_F(RocksStoreTest, AStoreOfANewerFormatIsRefusedAndAnOlderOneUpgraded) {
   ASSERT_TRUE(found.ok() && found->has_value());
   EXPECT_EQ((*found)->tenant, "acme");
   store_.reset();
-  EXPECT_EQ(raw_format(nullptr), "5") << "and marked 5, so an older build refuses it from then on";
+  EXPECT_EQ(raw_format(nullptr), "6") << "and marked 6, so an older build refuses it from then on";
 }
 
 // ---- ingest -----------------------------------------------------------------

@@ -1,0 +1,46 @@
+// The storage of a tenant's profiles, declared here and implemented in
+// storage/ (RocksDB). Every method is thread-safe; writes are synced
+// before they return. A profile's aliases are indexed in the same atomic
+// write as the profile, so an alias names at most one profile of a tenant.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/profile.h"
+#include "engine/result.h"
+
+namespace crier {
+
+class ProfileStore {
+ public:
+  virtual ~ProfileStore() = default;
+
+  // Reads the profile (none if it does not exist), calls `change` with it
+  // and stores what it returns, as one atomic step: changes of one tenant's
+  // profiles never interleave, so no update is lost. An error from `change`
+  // is returned and nothing is written. Errors: alias_in_use (conflict) when
+  // the new profile names an alias another profile of the tenant holds.
+  // Returns the stored profile and whether it was created.
+  struct Upserted {
+    Profile profile;
+    bool created = false;
+  };
+  using ProfileChange = std::function<Result<Profile>(const std::optional<Profile>&)>;
+  virtual Result<Upserted> upsert_profile(std::string_view tenant, std::string_view user_id,
+                                          const ProfileChange& change) = 0;
+  virtual Result<std::optional<Profile>> find_profile(std::string_view tenant, std::string_view user_id) = 0;
+  // The user_id holding the alias, if any.
+  virtual Result<std::optional<std::string>> find_profile_by_alias(std::string_view tenant,
+                                                                    const ProfileAlias& alias) = 0;
+  // Removes the profile and its aliases; returns whether it existed.
+  virtual Result<bool> delete_profile(std::string_view tenant, std::string_view user_id) = 0;
+  // The tenant's profiles in user_id (byte) order after `after_id`.
+  virtual Result<std::vector<Profile>> list_profiles(std::string_view tenant, std::string_view after_id,
+                                                     std::size_t limit) = 0;
+};
+
+}  // namespace crier

@@ -1,0 +1,38 @@
+// The profiles column family (keys.h): profile records and their alias
+// index. Internal to storage/: RocksStore owns one and implements the
+// engine's ProfileStore with it.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <functional>
+#include <mutex>
+
+#include "engine/profile_store.h"
+
+namespace crier {
+
+class ProfileTable {
+ public:
+  // `write` applies a batch durably (the store's gated, synced write).
+  using Write = std::function<Result<void>(rocksdb::WriteBatch&)>;
+  ProfileTable(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family, Write write);
+
+  Result<ProfileStore::Upserted> upsert(std::string_view tenant, std::string_view user_id,
+                                        const ProfileStore::ProfileChange& change);
+  Result<std::optional<Profile>> find(std::string_view tenant, std::string_view user_id);
+  Result<std::optional<std::string>> find_by_alias(std::string_view tenant, const ProfileAlias& alias);
+  Result<bool> remove(std::string_view tenant, std::string_view user_id);
+  Result<std::vector<Profile>> list(std::string_view tenant, std::string_view after_id, std::size_t limit);
+
+ private:
+  rocksdb::DB& db_;
+  rocksdb::ColumnFamilyHandle& family_;
+  Write write_;
+  // Writers one at a time: a profile and its aliases are read, changed and
+  // written as one step, and two profiles must not take one alias at once.
+  std::mutex writes_;
+};
+
+}  // namespace crier

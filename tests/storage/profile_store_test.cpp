@@ -1,0 +1,141 @@
+// Profiles in a real RocksDB: upsert and read back, aliases indexed in the
+// same write (one holder per alias, freed when dropped or deleted), tenants
+// apart, listing in user_id order, and a refused change writing nothing.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <thread>
+
+#include "engine/profile_json.h"
+#include "tests/storage/store_fixture.h"
+
+namespace crier::testing {
+namespace {
+
+class ProfileStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = open_store(dir_); ASSERT_TRUE(store_); }
+
+  // PUT's semantics: the body replaces the profile.
+  ProfileStore::Upserted put(std::string_view tenant, std::string_view user_id, std::string_view body) {
+    auto r = store_->upsert_profile(tenant, user_id, [&](const std::optional<Profile>&) {
+      return profile_from_json(boost::json::parse(body).as_object(), tenant, user_id);
+    });
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? std::move(r).value() : ProfileStore::Upserted{};
+  }
+  Result<ProfileStore::Upserted> try_put(std::string_view tenant, std::string_view user_id, std::string_view body) {
+    return store_->upsert_profile(tenant, user_id, [&](const std::optional<Profile>&) {
+      return profile_from_json(boost::json::parse(body).as_object(), tenant, user_id);
+    });
+  }
+  std::optional<std::string> alias_holder(std::string_view tenant, std::string name, std::string label) {
+    auto r = store_->find_profile_by_alias(tenant, ProfileAlias{std::move(name), std::move(label)});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : std::nullopt;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<RocksStore> store_;
+};
+
+TEST_F(ProfileStoreTest, AProfileIsStoredAndReadBackWholeAcrossAReopen) {
+  auto first = put("acme", "u1", R"({"email":"Ann@Example.COM","phone":"+1 415 555 0100","locale":"pt_br",
+      "timezone":"America/Sao_Paulo","push_tokens":["tok-1"],"aliases":[{"alias_name":"ann","alias_label":"crm"}],
+      "attributes":{"plan":"pro","visits":3,"tags":["a","b"],"vip":true},
+      "subscriptions":{"email":"opted_in","sms":"unsubscribed"}})");
+  EXPECT_TRUE(first.created);
+  store_.reset();
+  store_ = open_store(dir_);
+  auto found = store_->find_profile("acme", "u1");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  const Profile& p = **found;
+  EXPECT_EQ(p.email, "Ann@example.com");
+  EXPECT_EQ(p.phone, "+14155550100");
+  EXPECT_EQ(p.locale, "pt-BR");
+  EXPECT_EQ(p.timezone, "America/Sao_Paulo");
+  EXPECT_EQ(p.push_tokens, std::vector<std::string>{"tok-1"});
+  EXPECT_EQ(p.attributes.at("visits").to_number<int>(), 3);
+  EXPECT_TRUE(p.attributes.at("vip").as_bool());
+  EXPECT_EQ(p.subscription(Channel::email), SubscriptionState::opted_in);
+  EXPECT_EQ(p.subscription(Channel::sms), SubscriptionState::unsubscribed);
+  EXPECT_EQ(p.subscription(Channel::push), SubscriptionState::subscribed) << "the default";
+  EXPECT_EQ(alias_holder("acme", "ann", "crm"), "u1");
+
+  auto again = put("acme", "u1", R"({"email":"ann@example.com"})");
+  EXPECT_FALSE(again.created);
+  EXPECT_TRUE(again.profile.aliases.empty());
+  EXPECT_FALSE(alias_holder("acme", "ann", "crm")) << "an alias the profile dropped is free again";
+}
+
+TEST_F(ProfileStoreTest, AnAliasHasOneHolderPerTenant) {
+  put("acme", "u1", R"({"aliases":[{"alias_name":"x","alias_label":"crm"}]})");
+  auto taken = try_put("acme", "u2", R"({"email":"b@example.com","aliases":[{"alias_name":"x","alias_label":"crm"}]})");
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().code, "alias_in_use");
+  EXPECT_EQ(taken.error().kind, ErrorKind::conflict);
+  auto u2 = store_->find_profile("acme", "u2");
+  ASSERT_TRUE(u2.ok());
+  EXPECT_FALSE(u2->has_value()) << "a refused profile is not stored";
+
+  put("acme", "u2", R"({"aliases":[{"alias_name":"x","alias_label":"other"}]})");  // another label
+  put("globex", "g1", R"({"aliases":[{"alias_name":"x","alias_label":"crm"}]})");  // another tenant
+  EXPECT_EQ(alias_holder("acme", "x", "crm"), "u1");
+  EXPECT_EQ(alias_holder("acme", "x", "other"), "u2");
+  EXPECT_EQ(alias_holder("globex", "x", "crm"), "g1");
+
+  auto removed = store_->delete_profile("acme", "u1");
+  ASSERT_TRUE(removed.ok());
+  EXPECT_TRUE(*removed);
+  EXPECT_FALSE(alias_holder("acme", "x", "crm"));
+  auto twice = store_->delete_profile("acme", "u1");
+  ASSERT_TRUE(twice.ok());
+  EXPECT_FALSE(*twice);
+  put("acme", "u3", R"({"aliases":[{"alias_name":"x","alias_label":"crm"}]})");
+  EXPECT_EQ(alias_holder("acme", "x", "crm"), "u3");
+}
+
+TEST_F(ProfileStoreTest, AChangeThatFailsWritesNothing) {
+  put("acme", "u1", R"({"email":"a@example.com"})");
+  auto r = store_->upsert_profile("acme", "u1", [](const std::optional<Profile>&) -> Result<Profile> {
+    return make_error(ErrorKind::invalid, "invalid_email", "no");
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ((*store_->find_profile("acme", "u1"))->email, "a@example.com");
+}
+
+TEST_F(ProfileStoreTest, ConcurrentChangesOfOneProfileAreNotLost) {
+  put("acme", "u1", R"({"attributes":{"n":0}})");
+  auto increment = [&] {
+    for (int i = 0; i < 50; ++i) {
+      auto r = store_->upsert_profile("acme", "u1", [](const std::optional<Profile>& old) -> Result<Profile> {
+        Profile p = *old;
+        p.attributes["n"] = p.attributes.at("n").to_number<int>() + 1;
+        return p;
+      });
+      ASSERT_TRUE(r.ok());
+    }
+  };
+  std::thread a(increment), b(increment);
+  a.join();
+  b.join();
+  EXPECT_EQ((*store_->find_profile("acme", "u1"))->attributes.at("n").to_number<int>(), 100);
+}
+
+TEST_F(ProfileStoreTest, ListingIsByUserIdWithinOneTenant) {
+  for (auto id : {"c", "a", "b", "d"}) put("acme", id, "{}");
+  put("acme-2", "a", "{}");  // a tenant whose name extends acme's
+  auto first = store_->list_profiles("acme", "", 3);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 3u);
+  EXPECT_EQ((*first)[0].user_id, "a");
+  EXPECT_EQ((*first)[2].user_id, "c");
+  auto rest = store_->list_profiles("acme", "c", 3);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].user_id, "d");
+  EXPECT_EQ((*rest)[0].tenant, "acme");
+}
+
+}  // namespace
+}  // namespace crier::testing
