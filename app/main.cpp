@@ -19,6 +19,7 @@
 #include "app/logging.h"
 #include "app/metrics_sources.h"
 #include "app/sink.h"
+#include "app/test_hold.h"
 #include "engine/time_format.h"
 #include "storage/rocks_store.h"
 #include "workers/callback_notifier.h"
@@ -145,6 +146,7 @@ int serve(crier::Config config, const std::string& config_path) {
     spdlog::critical("callback recovery failed: {}", r.error().message);
     return 1;
   }
+  crier::hold_at("recovery");  // tests only (app/test_hold.h)
   if (auto r = dispatcher.recover(); !r) {
     spdlog::critical("recovery failed: {}", r.error().message);
     return 1;
