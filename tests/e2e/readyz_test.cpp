@@ -88,12 +88,13 @@ TEST_F(ReadyzTest, ReadyzIs503WhileStartUpRecoveryRunsAnd200OnceItIsDone) {
                                  "--log-level", "critical"},
         std::chrono::seconds(60), true, port);
   } catch (...) {
-    ::unsetenv("CRIER_HOLD_AT");
     prober.join();
+    ::unsetenv("CRIER_HOLD_AT");
     throw;
   }
-  ::unsetenv("CRIER_HOLD_AT");
+  // Unset once the prober is done: it may read the environment (resolver).
   prober.join();
+  ::unsetenv("CRIER_HOLD_AT");
   ASSERT_TRUE(seen.answered) << "the restarted server never answered while held";
 
   // Held between the callbacks' recovery and the dispatcher's: not ready.
