@@ -65,8 +65,9 @@ fuzz: deps
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
 	./tests/fuzz/run.sh build-fuzz $(FUZZ_TIME) $(FUZZ_TARGETS)
 
-# Benchmarks: micro-benchmarks, then the server scenarios (bench/load.sh) and
-# the vendors' façades against the native API (bench/compat.sh).
+# Benchmarks: micro-benchmarks, then the server scenarios (bench/load.sh), the
+# three levels of rate limits (bench/rate_levels.sh) and the vendors' façades
+# against the native API (bench/compat.sh).
 # A separate Release build with the bench targets; not part of `make test`.
 bench: deps
 	@dpkg -s wrk gnuplot-nox >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk gnuplot-nox
@@ -77,6 +78,7 @@ bench: deps
 	./build-bench/bench/crier_micro_bench --benchmark_out=bench/results/micro-$$(date -u +%F).json \
 	  --benchmark_out_format=json
 	./bench/load.sh build-bench
+	./bench/rate_levels.sh build-bench
 	./bench/compat.sh build-bench
 
 # The long run: the scale scenario (10 million recipients ingested and

@@ -14,6 +14,7 @@
 #include "app/logging.h"
 #include "app/metrics_sources.h"
 #include "app/secrets.h"
+#include "app/test_hold.h"
 #include "app/signals.h"
 #include "engine/time_format.h"
 #include "storage/rocks_store.h"
@@ -136,6 +137,7 @@ int serve(Config config, const std::string& config_path) {
     spdlog::critical("callback recovery failed: {}", r.error().message);
     return 1;
   }
+  crier::hold_at("recovery");  // tests only (app/test_hold.h)
   if (auto r = dispatcher.recover(); !r) {
     spdlog::critical("recovery failed: {}", r.error().message);
     return 1;

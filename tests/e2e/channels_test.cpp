@@ -632,6 +632,52 @@ TEST_F(ChannelTest, CallbacksReportEveryRecipientAndTheFinalStatus) {
   EXPECT_EQ(num(counters, "pending"), 0);
 }
 
+// A callback receiver that answers 503 to the first two POSTs of every batch
+// (api.md: retried after 1 s, then 2 s, same webhook-id and body) gets each
+// batch a third time and takes it: every recipient is reported once among
+// the batches it took, and the final status arrives.
+TEST_F(ChannelTest, CallbacksToAFailingReceiverAreRetriedUntilTaken) {
+  constexpr std::size_t kUsers = 50;
+  auto hooks = start_sink(sink_options());
+  auto so = sink_options();
+  so.fail_first = 2;
+  auto callbacks = start_sink(so);
+  start_with_config(provider_config("webhook", "webhook", ""));
+  trust_tenant_secret(*hooks, api());
+  trust_tenant_secret(*callbacks, api());
+  auto spec = webhook_job(hooks->url("/hooks"), "webhook");
+  spec["callback_url"] = callbacks->url("/callbacks");
+  auto id = ingest_and_run(api(), spec, webhook_users(kUsers));
+  ASSERT_EQ(str(wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"}), "status"), "COMPLETED");
+
+  const std::string final_status = R"("type":"job.status","job_id":")" + id + R"(","status":"COMPLETED")";
+  auto final_status_taken = [&] {
+    for (const auto& r : callbacks->requests())
+      if (r.status == 200 && r.body.find(final_status) != std::string::npos) return true;
+    return false;
+  };
+  ASSERT_TRUE(poll_until(kArrivalTimeout, final_status_taken)) << callbacks->stats_json();
+
+  std::map<std::string, std::vector<const SinkRequest*>> posts_of_batch;
+  const auto requests = callbacks->requests();
+  for (const auto& r : requests) posts_of_batch[std::string(r.header("webhook-id"))].push_back(&r);
+  std::map<std::int64_t, int> reports;  // seq -> reports in the batches taken
+  for (const auto& [batch_id, posts] : posts_of_batch) {
+    ASSERT_EQ(posts.size(), 3u) << batch_id << " was not retried as documented";
+    EXPECT_EQ(posts[0]->status, 503);
+    EXPECT_EQ(posts[1]->status, 503);
+    EXPECT_EQ(posts[2]->status, 200);
+    EXPECT_EQ(posts[1]->body, posts[0]->body) << "a retry is the same batch";
+    EXPECT_EQ(posts[2]->body, posts[0]->body);
+    const auto taken = parse_object(posts[2]->body);
+    for (const auto& ev : taken.at("events").as_array())
+      if (str(ev.as_object(), "type") == "recipient.status") ++reports[num(ev.as_object(), "seq")];
+  }
+  EXPECT_EQ(reports.size(), kUsers);
+  for (const auto& [seq, n] : reports) EXPECT_EQ(n, 1) << "seq " << seq;
+  EXPECT_EQ(callbacks->stats().bad_signatures, 0u);
+}
+
 // ---- receipts --------------------------------------------------------------------
 
 // Delivery receipts move a sent message on; bad ones are rejected one by

@@ -225,7 +225,9 @@ TEST_F(DispatchTest, Kill9MidRunResumesAndEveryRecipientArrivesUnderOneId) {
   EXPECT_TRUE(one_id_per_seq(d));
 
   // Duplicates only for what was in flight: no seq that was SENT before the
-  // kill, and at most one window (a turn of ~200 ms at the job's rate).
+  // kill, and at most one window. The window's size is a count, not a
+  // measured time: a limited job's turn takes rate × 0.2 s recipients
+  // (kTurnSeconds in workers/dispatcher.cpp), 200 here, on any machine.
   const std::int64_t first_seq = d.ids_of_seq.begin()->first;
   std::size_t duplicated_seqs = 0;
   for (const auto& [seq, n] : d.accepted_of_seq) {
@@ -236,7 +238,8 @@ TEST_F(DispatchTest, Kill9MidRunResumesAndEveryRecipientArrivesUnderOneId) {
     }
   }
   EXPECT_EQ(stats.duplicates, d.accepted_total() - kUsers);
-  EXPECT_LE(duplicated_seqs, static_cast<std::size_t>(kRate * 0.2));
+  constexpr std::size_t kWindow = static_cast<std::size_t>(kRate * 0.2);
+  EXPECT_LE(duplicated_seqs, kWindow);
   RecordProperty("sink_accepted_at_kill", static_cast<int>(at_kill.accepted));
   RecordProperty("sent_before_kill", static_cast<int>(sent_before));
   RecordProperty("duplicates_after_kill", static_cast<int>(stats.duplicates));
@@ -456,7 +459,9 @@ TEST_F(DispatchTest, RecipientsNotSentByExpiresAtAreSkippedAsExpired) {
   auto done = wait_for_job(api(), id, [](const json::object& j) { return is_final_status(str(j, "status")); });
   EXPECT_TRUE(str(done, "status") == "COMPLETED" || str(done, "status") == "PARTIAL") << json::serialize(done);
   const std::int64_t sent = num(done, "sent"), skipped = num(done, "skipped");
-  EXPECT_GT(sent, 0);
+  // 1 000 at 100/s take at least 9.9 s: some are left at the expiry on any
+  // machine. How many went before it depends on the machine's speed, so
+  // that no one was skipped early is checked by time, below, not by count.
   EXPECT_GT(skipped, 0);
   EXPECT_EQ(sent + skipped, static_cast<std::int64_t>(kUsers)) << json::serialize(done);
   EXPECT_EQ(num(done, "pending") + num(done, "enqueued"), 0);
@@ -464,9 +469,12 @@ TEST_F(DispatchTest, RecipientsNotSentByExpiresAtAreSkippedAsExpired) {
   auto skipped_users = list_all_users(api(), id, 1000, "SKIPPED");
   EXPECT_EQ(static_cast<std::int64_t>(skipped_users.size()), skipped);
   const auto d = deliveries_of(sink(), id);
+  // Both times come from the server's one formatter, so they compare as strings.
+  const std::string expires_at = str(done, "expires_at");
   for (const auto& u : skipped_users) {
     ASSERT_TRUE(u.at("error").is_object()) << json::serialize(u);
     ASSERT_EQ(str(u.at("error").as_object(), "code"), "expired") << json::serialize(u);
+    ASSERT_GE(str(u, "updated_at"), expires_at) << "skipped before the job expired: " << json::serialize(u);
     ASSERT_EQ(d.ids_of_seq.count(num(u, "seq")), 0u) << "the sink got a skipped recipient: " << json::serialize(u);
   }
   EXPECT_EQ(static_cast<std::int64_t>(sink().stats().unique), sent);
@@ -506,6 +514,15 @@ TEST_F(DispatchTest, ScheduledJobKeepsItsTimeAcrossKill9AndStartsByItself) {
 // ---- 5. rate limits -------------------------------------------------------------------
 
 // Provider 400/s, tenant A 200/s, both with a burst of 5.
+//
+// What is asserted is that the limiter is honoured, never how fast anything
+// went: a token bucket of rate r and burst b lets at most b + r·T messages
+// leave in any T after its tokens were last counted (a reservation waits for
+// its tokens, so the last message of n leaves no sooner than (n - b) / r
+// after the first reservation). Timed from before the run request to the
+// moment the sink is seen to have every message, that lower bound on the
+// duration holds on any machine: a slow one only lengthens it. The achieved
+// rates themselves are measured in bench/ (bench/rate_levels.sh).
 class DispatchRateTest : public DispatchTest {
  protected:
   static std::string limits(double tenant_rate) {
@@ -516,79 +533,57 @@ class DispatchRateTest : public DispatchTest {
   // The SIGHUP reload is logged at info.
   std::string log_level() const override { return "info"; }
 
-  struct Measured {
-    double messages = 0;  // accepted by the sink between the two readings
-    double seconds = 0;
-    double rate() const { return messages / seconds; }
-    // The rate with one burst of the binding bucket taken out: a token
-    // bucket lets rate·T + burst through in any T (it refills while the
-    // loop commits a window), so this is what must stay under the limit.
-    double rate_without_burst(double burst) const { return (messages - burst) / seconds; }
-  };
+  // The least time a bucket of `rate` and `burst` lets `n` messages take.
+  static double least_seconds(std::size_t n, double rate, double burst) {
+    return (static_cast<double>(n) - burst) / rate;
+  }
 
-  // Runs a job of `users` at job rate `job_rate` to COMPLETED and measures
-  // the sink's accepted messages after the first `skip` (the initial
-  // bursts: the job's bucket holds rate/10, the others 5). Measured so that
-  // it can only come out low, never high: the clock is read before the
-  // count at the start, and after it at the end.
-  Measured run_and_measure(std::size_t users, double job_rate, std::size_t skip = 40) {
+  // Runs a job of `users` at job rate `job_rate` to COMPLETED; the seconds
+  // from before its run request to the sink holding all of its messages.
+  double seconds_to_deliver(std::size_t users, double job_rate) {
     const std::string id = create_webhook_job(users, {{"rate_limit", job_rate}});
     const std::uint64_t base = sink().stats().accepted;
-    run_job(api(), id);
     using clock = std::chrono::steady_clock;
-    clock::time_point t0, t1;
-    std::uint64_t c0 = 0;
-    bool started = false;
-    const bool all = poll_until(60s, [&] {
-      auto before = clock::now();
-      auto n = sink().stats().accepted - base;
-      if (!started && n >= skip) {
-        t0 = before, c0 = n, started = true;
-      }
-      if (n >= users) {
-        t1 = clock::now();
-        return true;
-      }
-      return false;
-    }, 2ms);
+    const auto t0 = clock::now();  // before any token can be taken
+    run_job(api(), id);
+    const bool all = poll_until(120s, [&] { return sink().stats().accepted - base >= users; }, 2ms);
+    const auto t1 = clock::now();  // after the last message arrived
     if (!all) throw std::runtime_error("the sink did not get every message");
     auto done = wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED", "CANCELLED"});
     EXPECT_EQ(str(done, "status"), "COMPLETED") << json::serialize(done);
     EXPECT_EQ(num(done, "sent"), static_cast<std::int64_t>(users));
-    return {static_cast<double>(users - c0), std::chrono::duration<double>(t1 - t0).count()};
-  }
-
-  void report(const char* name, const Measured& m) {
-    RecordProperty(name, fmt::format("{:.1f}", m.rate()));
-    std::cout << "[ rate ] " << name << ": " << fmt::format("{:.1f}", m.rate()) << "/s (" << m.messages
-              << " messages in " << fmt::format("{:.3f}", m.seconds) << " s)\n";
+    EXPECT_EQ(sink().stats().accepted - base, users) << "a message arrived twice";
+    return std::chrono::duration<double>(t1 - t0).count();
   }
 };
 
 TEST_F(DispatchRateTest, TightestOfProviderTenantAndJobWinsAndSighupReloadsLimits) {
-  // Job 300, tenant 200, provider 400: the tenant's 200/s (burst 5) binds.
-  const auto first = run_and_measure(600, 300);
-  report("achieved_rate_tenant_200", first);
-  EXPECT_LE(first.rate_without_burst(5), 200 * 1.05);
+  // Job 300 (burst 30), tenant 200 (burst 5), provider 400 (burst 5): the
+  // tenant binds. 600 messages take at least 2.975 s under it; under the
+  // job's limit alone they could take 1.9 s, so a tenant bucket that was
+  // not applied fails this.
+  const double first = seconds_to_deliver(600, 300);
+  EXPECT_GE(first, least_seconds(600, 200, 5)) << "faster than the tenant's 200/s allows";
 
-  // A higher tenant limit: the job's 300/s (burst 30) binds now.
+  // A higher tenant limit: the job's 300/s (burst 30) is the tightest now,
+  // and still holds (the provider's 400/s alone would allow 1.49 s).
   const std::size_t reloads = output_count("rate limits reloaded");
   write_config(config_toml(limits(1000)));
   ASSERT_EQ(::kill(server().pid(), SIGHUP), 0);
   ASSERT_TRUE(poll_until(10s, [&] { return output_count("rate limits reloaded") > reloads; }))
       << server().output_tail();
-  const auto second = run_and_measure(600, 300);
-  report("achieved_rate_tenant_raised_job_300", second);
-  EXPECT_LE(second.rate_without_burst(30), 300 * 1.05);
+  const double second = seconds_to_deliver(600, 300);
+  EXPECT_GE(second, least_seconds(600, 300, 30)) << "faster than the job's 300/s allows";
 
   // A lower one binds at once: proof that the reload reaches the buckets.
+  // 300 messages take at least 2.95 s at 100/s, against 1.475 s at the
+  // 200/s the tenant had before the reloads.
   write_config(config_toml(limits(100)));
   ASSERT_EQ(::kill(server().pid(), SIGHUP), 0);
   ASSERT_TRUE(poll_until(10s, [&] { return output_count("rate limits reloaded") > reloads + 1; }))
       << server().output_tail();
-  const auto third = run_and_measure(300, 300);
-  report("achieved_rate_tenant_lowered_100", third);
-  EXPECT_LE(third.rate_without_burst(5), 100 * 1.05);
+  const double third = seconds_to_deliver(300, 300);
+  EXPECT_GE(third, least_seconds(300, 100, 5)) << "faster than the lowered tenant's 100/s allows";
   EXPECT_EQ(sink().stats().bad_signatures, 0u);
 }
 

@@ -68,10 +68,12 @@ unsigned short port_of(std::string_view line) {
 }  // namespace
 
 ServerProcess::ServerProcess(std::filesystem::path data_dir, std::vector<std::string> extra_args,
-                             std::chrono::milliseconds start_deadline, bool allow_loopback_egress)
+                             std::chrono::milliseconds start_deadline, bool allow_loopback_egress,
+                             unsigned short port)
     : data_dir_(std::move(data_dir)) {
   std::filesystem::create_directories(data_dir_);
-  std::vector<std::string> args = {CRIER_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_.string()};
+  std::vector<std::string> args = {CRIER_BINARY, "serve", "--listen", fmt::format("127.0.0.1:{}", port),
+                                   "--data-dir", data_dir_.string()};
   if (allow_loopback_egress) {
     args.push_back("--egress-allow");
     args.push_back("127.0.0.0/8");

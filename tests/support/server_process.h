@@ -20,13 +20,15 @@ namespace crier::testing {
 
 class ServerProcess {
  public:
-  // Starts `crier serve --listen 127.0.0.1:0 --data-dir <data_dir>
+  // Starts `crier serve --listen 127.0.0.1:<port> --data-dir <data_dir>
   // [--egress-allow 127.0.0.0/8] <extra_args...>`. The tests' receivers run
   // on loopback, which the egress guard refuses unless allowed; a test of
-  // the guard itself passes allow_loopback_egress = false.
+  // the guard itself passes allow_loopback_egress = false. A port other than
+  // 0 lets a test reach the server before its "listening" line, which comes
+  // only once start-up recovery is done.
   ServerProcess(std::filesystem::path data_dir, std::vector<std::string> extra_args = {},
                 std::chrono::milliseconds start_deadline = std::chrono::seconds(20),
-                bool allow_loopback_egress = true);
+                bool allow_loopback_egress = true, unsigned short port = 0);
   // Kills the server (SIGKILL) if it is still running.
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;

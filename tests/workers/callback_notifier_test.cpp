@@ -1,7 +1,10 @@
 // workers/callback_notifier with a real RocksDB outbox and a real receiver
 // on loopback: events wait in the store while the receiver is down, survive
 // a restart of notifier and store, arrive with stable ids, and leave the
-// outbox once delivered.
+// outbox once delivered. A failing receiver gets the same batch again until
+// it takes it, or until the attempts run out (then the batch is given up and
+// counted as dropped); a batch refused outright is given up at once; events
+// dropped past the outbox's bound are reported in the next batch.
 #include "workers/callback_notifier.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +21,7 @@
 #include "sink/webhook_sink.h"
 #include "storage/rocks_store.h"
 #include "tests/support/http_client.h"
+#include "workers/tenant_signing.h"
 #include "tests/support/temp_dir.h"
 
 namespace crier {
@@ -90,6 +94,30 @@ class CallbackNotifierTest : public ::testing::Test {
     return ids;
   }
 
+  // A receiver that checks the tenant's signatures (so every batch carries
+  // the webhook-id the sink tells attempts apart by) with `o`'s rules.
+  TenantSigning& signing() {
+    if (!signing_)
+      signing_ = std::make_unique<TenantSigning>(*store_, [] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+      });
+    return *signing_;
+  }
+  std::unique_ptr<WebhookSink> signed_receiver(SinkOptions o) {
+    o.secret = signing().secrets("acme")->current;
+    o.keep_requests = 1000;
+    auto sink = std::make_unique<WebhookSink>(o);
+    EXPECT_TRUE(sink->start().ok());
+    return sink;
+  }
+  CallbackOptions signed_options() {
+    auto o = options();
+    o.signing = &signing();
+    return o;
+  }
+
   CallbackOutbox::Span span(const Job& job) {
     auto s = store_->event_span(job.key);
     EXPECT_TRUE(s.ok());
@@ -98,7 +126,26 @@ class CallbackNotifierTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<RocksStore> store_;
+  std::unique_ptr<TenantSigning> signing_;  // made on first use, on the store as it is then
 };
+
+// What one POST of a batch carried.
+struct Post {
+  std::string webhook_id, body;
+  int status = 0;
+  std::uint64_t dropped = 0;
+  std::size_t events = 0;
+};
+
+std::vector<Post> posts_of(const WebhookSink& sink) {
+  std::vector<Post> out;
+  for (const auto& r : sink.requests()) {
+    auto body = json::parse(r.body).as_object();
+    out.push_back({std::string(r.header("webhook-id")), r.body, r.status, body.at("dropped").to_number<std::uint64_t>(),
+                   body.at("events").as_array().size()});
+  }
+  return out;
+}
 
 TEST_F(CallbackNotifierTest, EventsWaitInTheStoreWhileTheReceiverIsDownAndArriveAfterARestart) {
   // A receiver that is down: its port, with nothing listening.
@@ -193,6 +240,122 @@ TEST_F(CallbackNotifierTest, TheOutboxKeepsAtMostItsBoundDroppingTheOldest) {
     EXPECT_EQ(ids[fmt::format("{}.SENT.1", message_id(job.key, seq))], 1) << seq;
   EXPECT_EQ(ids[fmt::format("{}.PROCESSING.{}", job.id(), job.updated_at)], 1);
   EXPECT_EQ(ids.count(fmt::format("{}.SENT.1", message_id(job.key, 3))), 0u);
+}
+
+TEST_F(CallbackNotifierTest, AFailingReceiverGetsTheSameBatchAgainUntilItTakesIt) {
+  SinkOptions o;
+  o.fail_first = 2;  // 503, 503, then 200, per webhook-id
+  auto receiver = signed_receiver(o);
+  Job job = stored_job(receiver->url("/events"));
+  CallbackNotifier notifier(*store_, *store_, signed_options());
+  notifier.on_recipients_changed(job, sent(0, 10));
+  ASSERT_TRUE(testing::poll_until(kWait, [&] { return notifier.stats().batches_sent == 1; }));
+
+  auto posts = posts_of(*receiver);
+  ASSERT_EQ(posts.size(), 3u);
+  for (const auto& p : posts) {
+    EXPECT_EQ(p.webhook_id, posts[0].webhook_id) << "a retry is the same batch";
+    EXPECT_EQ(p.body, posts[0].body) << "byte for byte";
+    EXPECT_EQ(p.events, 10u);
+  }
+  EXPECT_EQ(posts[0].status, 503);
+  EXPECT_EQ(posts[1].status, 503);
+  EXPECT_EQ(posts[2].status, 200);
+  EXPECT_EQ(receiver->stats().bad_signatures, 0u);
+  const auto stats = notifier.stats();
+  EXPECT_EQ(stats.events_sent, 10u);
+  EXPECT_EQ(stats.batches_failed, 0u);
+  EXPECT_EQ(stats.events_dropped, 0u);
+  ASSERT_TRUE(testing::poll_until(kWait, [&] { return span(job).first == span(job).end; }))
+      << "delivered after its retries, the batch leaves the outbox";
+}
+
+TEST_F(CallbackNotifierTest, ABatchThatKeepsFailingIsGivenUpAfterItsAttemptsAndCountedAsDropped) {
+  SinkOptions o;
+  o.fail_first = 1'000'000;  // always 503
+  auto receiver = signed_receiver(o);
+  Job job = stored_job(receiver->url("/events"));
+  auto options = signed_options();
+  options.max_attempts = 4;
+  CallbackNotifier notifier(*store_, *store_, options);
+  notifier.on_recipients_changed(job, sent(0, 10));
+  ASSERT_TRUE(testing::poll_until(kWait, [&] { return notifier.stats().batches_failed == 1; }));
+
+  auto posts = posts_of(*receiver);
+  ASSERT_EQ(posts.size(), 4u) << "max_attempts, and no more";
+  for (const auto& p : posts) {
+    EXPECT_EQ(p.webhook_id, posts[0].webhook_id);
+    EXPECT_EQ(p.status, 503);
+  }
+  const auto stats = notifier.stats();
+  EXPECT_EQ(stats.batches_sent, 0u);
+  EXPECT_EQ(stats.events_sent, 0u);
+  EXPECT_EQ(stats.events_dropped, 10u) << "a batch given up is lost, and counted";
+  ASSERT_TRUE(testing::poll_until(kWait, [&] { return span(job).first == span(job).end; }))
+      << "a batch given up leaves the outbox";
+  EXPECT_EQ(span(job).end, 10u);
+}
+
+TEST_F(CallbackNotifierTest, AnAnswerThatIsNotWorthRetryingGivesTheBatchUpAtOnceAndLaterEventsGoOn) {
+  SinkOptions o;
+  o.permanent_marker = R"("user_id":"user-0")";  // only the first batch holds it
+  o.permanent_status = 400;
+  auto receiver = signed_receiver(o);
+  Job job = stored_job(receiver->url("/events"));
+  CallbackNotifier notifier(*store_, *store_, signed_options());  // 1000 attempts
+  notifier.on_recipients_changed(job, sent(0, 5));
+  ASSERT_TRUE(testing::poll_until(kWait, [&] { return notifier.stats().batches_failed == 1; }));
+  notifier.on_recipients_changed(job, sent(5, 5));
+  ASSERT_TRUE(testing::poll_until(kWait, [&] { return notifier.stats().batches_sent == 1; }));
+
+  auto posts = posts_of(*receiver);
+  ASSERT_EQ(posts.size(), 2u) << "the 400 was not retried";
+  EXPECT_EQ(posts[0].status, 400);
+  EXPECT_EQ(posts[1].status, 200);
+  EXPECT_NE(posts[0].webhook_id, posts[1].webhook_id);
+  EXPECT_EQ(posts[1].events, 5u);
+  EXPECT_EQ(posts[1].body.find(R"("user_id":"user-0")"), std::string::npos);
+  EXPECT_EQ(notifier.stats().events_dropped, 5u);
+  EXPECT_EQ(notifier.stats().events_sent, 5u);
+}
+
+// api.md: past the outbox's bound the oldest events go, and the next batch's
+// "dropped" says how many. Whether the first batch had left before the bound
+// was reached or not, the events after it arrive in a batch that reports
+// the three dropped, and no batch reports more.
+TEST_F(CallbackNotifierTest, EventsDroppedPastTheBoundAreReportedInTheNextBatch) {
+  WebhookSink down;
+  auto port = down.start();
+  ASSERT_TRUE(port.ok());
+  const std::string url = down.url("/events");
+  down.stop();
+  Job job = stored_job(url);
+  auto o = signed_options();
+  o.max_queued_per_job = 5;
+  CallbackNotifier notifier(*store_, *store_, o);
+  notifier.on_recipients_changed(job, sent(0, 3));
+  notifier.on_recipients_changed(job, sent(3, 5));
+  EXPECT_EQ(notifier.stats().events_dropped, 3u);
+
+  SinkOptions back;
+  back.port = *port;
+  auto receiver = signed_receiver(back);
+  ASSERT_TRUE(testing::poll_until(kWait, [&] {
+    auto ids = received_ids(*receiver);
+    return ids.count(fmt::format("{}.SENT.1", message_id(job.key, 7))) > 0;
+  }));
+  std::uint64_t reported = 0;
+  bool newest_reported = false;
+  for (const auto& p : posts_of(*receiver)) {
+    reported += p.dropped;
+    if (p.body.find(fmt::format("{}.SENT.1", message_id(job.key, 3))) != std::string::npos) {
+      EXPECT_EQ(p.dropped, 3u) << p.body;
+      newest_reported = true;
+    }
+  }
+  EXPECT_TRUE(newest_reported);
+  EXPECT_EQ(reported, 3u);
+  EXPECT_EQ(receiver->stats().bad_signatures, 0u);
 }
 
 }  // namespace

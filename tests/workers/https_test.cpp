@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "sink/webhook_sink.h"
+#include "tests/support/http_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
 #include "tests/workers/provider_send.h"
@@ -108,6 +109,10 @@ TEST_F(HttpsTest, WithoutTheCaTheReceiverIsAnUnknownCa) {
   EXPECT_TRUE(o.transient);
   EXPECT_EQ(o.error_code, "tls_unknown_ca") << o.error_message;
   EXPECT_EQ(sink->stats().requests, 0u);
+  // The sink counts the failed handshake when its side of it ends, which may
+  // be after the client has read the alert: waited for, not read at once.
+  EXPECT_TRUE(poll_until(std::chrono::seconds(10), [&] { return sink->stats().tls_handshake_failures >= 1; }))
+      << sink->stats_json();
   EXPECT_EQ(sink->stats().tls_handshake_failures, 1u);
 }
 

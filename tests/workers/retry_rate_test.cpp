@@ -99,12 +99,11 @@ class RetryRateTest : public DispatcherTest {
     return s;
   }
 
-  // Sends per second over the attempts after the first `skip` (the burst).
-  static double achieved_rate(const std::vector<ScriptedProvider::Attempt>& a, std::size_t skip) {
-    if (a.size() < skip + 2) return 0;
-    auto first = a[skip].at, last = a.back().at;
-    double seconds = std::chrono::duration<double>(last - first).count();
-    return static_cast<double>(a.size() - skip - 1) / seconds;
+  // The least time a token bucket of `rate` and `burst` lets `n` messages
+  // take: a reservation waits for its tokens, so the last of n leaves no
+  // sooner than (n - burst) / rate after the first reservation.
+  static double least_seconds(std::size_t n, double rate, double burst) {
+    return (static_cast<double>(n) - burst) / rate;
   }
 };
 
@@ -264,15 +263,17 @@ TEST_F(RetryRateTest, TheTightestOfProviderTenantAndJobLimitsWins) {
   spec.rate_limit = 300;  // job: 300/s
   Job job = create(spec);
   ingest(job, users(job, 0, 200));
+  const auto start = std::chrono::steady_clock::now();  // before any token is taken
   run(job);
   EXPECT_EQ(wait_final(job), JobStatus::completed);
   auto attempts = p.attempts();
   ASSERT_EQ(attempts.size(), 200u);
-  // Never faster than the tenant's limit (a slow machine only makes it
-  // slower: the lower bound is measured in bench/, not asserted here).
-  double rate = achieved_rate(attempts, 4);
-  EXPECT_LE(rate, 100 * 1.05) << "achieved " << rate << "/s";
-  RecordProperty("achieved_rate", std::to_string(rate));
+  // The limiter is honoured: timed from before the run to the last attempt,
+  // 200 messages take at least (200 - 4) / 100 = 1.96 s under the tenant's
+  // bucket, against 0.57 s under the job's alone. A slow machine only makes
+  // it longer; how close to the limit it runs is measured in bench/.
+  const double seconds = std::chrono::duration<double>(attempts.back().at - start).count();
+  EXPECT_GE(seconds, least_seconds(200, 100, 4)) << "faster than the tenant's 100/s allows";
 }
 
 TEST_F(RetryRateTest, AJobLimitChangedWhileRunningTakesEffect) {

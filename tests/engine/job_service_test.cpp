@@ -1,6 +1,5 @@
-// JobService (engine) over a real RocksStore. It lives with the storage
-// tests because test_engine links the engine only, and these tests use the
-// real store rather than a fake.
+// JobService (engine) over a real RocksStore rather than a fake (test_engine
+// links the store for these; engine/ itself still knows nothing of RocksDB).
 #include "engine/job_service.h"
 
 #include <gtest/gtest.h>
