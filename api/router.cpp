@@ -10,6 +10,7 @@
 #include "api/auth.h"
 #include "api/compat/facades.h"
 #include "api/errors.h"
+#include "api/event_ticket.h"
 #include "api/routes/metrics.h"
 #include "api/routes/routes.h"
 
@@ -147,6 +148,10 @@ void Router::release(const std::string& tenant, const std::string& key) {
 }
 
 std::optional<ApiResponse> Router::authenticate(ApiRequest& req) const {
+  if (presents_ticket(req)) {
+    if (auto r = authenticate_ticket(ctx_.event_tickets, req); !r) return fail(r.error(), req);
+    return std::nullopt;
+  }
   if (auto r = authenticate_bearer(ctx_.api_keys, req); !r) return fail(r.error(), req);
   return std::nullopt;
 }
@@ -348,6 +353,14 @@ ApiResponse Router::route(ApiRequest& req) {
       }
       if (m == "GET") return list_users(ctx_, req, p[2]);
       return method_not_allowed(req, "GET, POST");
+    }
+    if (p.size() == 4 && p[3] == "events") {
+      if (m == "GET") return job_events(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 5 && p[3] == "events" && p[4] == "ticket") {
+      if (m == "POST") return create_event_ticket(ctx_, req, p[2]);
+      return method_not_allowed(req, "POST");
     }
     if (p.size() == 4) {
       if (auto action = action_named(p[3])) {

@@ -10,7 +10,10 @@
 #include <optional>
 #include <thread>
 
+#include "api/event_ticket.h"
+#include "api/job_watch.h"
 #include "api/metrics.h"
+#include "api/routes/routes.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "app/cli/commands.h"
@@ -74,7 +77,9 @@ int serve(crier::Config config, const std::string& config_path) {
   JobService service(**store, **store, now_unix_ms);
   api::Metrics metrics;
   JobEventRecorder job_events(metrics);
-  service.set_events(&job_events);
+  JobEventFanout job_event_observers;
+  job_event_observers.add(&job_events);
+  service.set_events(&job_event_observers);
   if (auto r = seed_job_statuses(metrics, **store); !r) {
     spdlog::critical("reading the jobs: {}", r.error().message);
     return 1;
@@ -123,6 +128,21 @@ int serve(crier::Config config, const std::string& config_path) {
   add_store_metrics(metrics, **store);
   ctx.metrics = &metrics;
   ctx.metrics_require_key = config.metrics_require_key;
+  // The event streams: one ticker per watched job, told of status changes
+  // as they are stored; and the tickets that open a stream without the API
+  // key, signed with a key of the server's own kept beside the API key.
+  api::WatchOptions watch_options;
+  watch_options.max_watchers = config.max_event_streams;
+  api::JobWatchHub watches(api::job_snapshot_reader(ctx), watch_options, &metrics, now_unix_ms);
+  job_event_observers.add(&watches);
+  ctx.watches = &watches;
+  auto ticket_key = load_or_create_ticket_key(config.data_dir);
+  if (!ticket_key) {
+    spdlog::critical("{}", ticket_key.error().message);
+    return 2;
+  }
+  api::EventTickets tickets(std::move(ticket_key->key), now_unix_ms);
+  ctx.event_tickets = &tickets;
   // For crash tests only: die at a named point as a kill -9 would.
   if (const char* at = std::getenv("CRIER_CRASH_AT"); at && *at)
     ctx.crash_point = [at = std::string(at)](std::string_view point) {
@@ -196,6 +216,7 @@ int serve(crier::Config config, const std::string& config_path) {
   }
   spdlog::info("signal {}: stopping", sig);
   server.stop();
+  watches.stop();
   dispatcher.stop();
   return 0;
 }
@@ -257,8 +278,8 @@ int main(int argc, char** argv) {
   std::string config_file;
   std::vector<std::string> keys, egress_allow;
   unsigned threads = 0, dispatch_threads = 0;
-  std::optional<std::size_t> max_connections, min_body_rate;
-  std::optional<unsigned> request_timeout, min_rate_window;
+  std::optional<std::size_t> max_connections, min_body_rate, max_event_streams;
+  std::optional<unsigned> request_timeout, min_rate_window, stream_write_timeout;
   int dispatch_nice = -1;
   std::string listen, data_dir, log_level, log_format, default_provider;
   bool no_sync = false, metrics_require_key = false;
@@ -278,6 +299,10 @@ int main(int argc, char** argv) {
                         "slower is 408 (default 1024; 0 turns it off)");
   serve_cmd->add_option("--min-rate-window", min_rate_window, "seconds over which --min-body-rate is judged (default 10)")
       ->check(CLI::Range(1, 3'600));
+  serve_cmd->add_option("--max-event-streams", max_event_streams, "event streams (GET /v1/jobs/{id}/events) open at once, at most; "
+                        "beyond, 503 too_many_event_streams (default 1000)")->check(CLI::Range(1, 1'000'000));
+  serve_cmd->add_option("--stream-write-timeout", stream_write_timeout, "seconds each write of an event stream may take; "
+                        "a client that stops reading is dropped after it (default 30)")->check(CLI::Range(1, 3'600));
   serve_cmd->add_option("--dispatch-threads", dispatch_threads, "dispatcher threads (default: two per core)");
   serve_cmd->add_option("--dispatch-nice", dispatch_nice, "nice value of the dispatch threads, 0-19 "
                         "(default 10: the HTTP API keeps priority over bulk work)")->check(CLI::Range(0, 19));
@@ -328,6 +353,8 @@ int main(int argc, char** argv) {
   if (request_timeout) config.request_timeout = *request_timeout;
   if (min_body_rate) config.min_body_rate = *min_body_rate;
   if (min_rate_window) config.min_rate_window = *min_rate_window;
+  if (max_event_streams) config.max_event_streams = *max_event_streams;
+  if (stream_write_timeout) config.stream_write_timeout = *stream_write_timeout;
   if (dispatch_threads) config.dispatch.threads = dispatch_threads;
   if (dispatch_nice >= 0) config.dispatch.nice = dispatch_nice;
   // Named on the command line, it serves every job that names no provider,
