@@ -64,6 +64,7 @@ struct JobWatchHub::Ticker {
   std::int64_t status_at = 0;
   std::shared_ptr<const std::string> json;  // the last snapshot published
   JobStatus json_status = JobStatus::created;  // the status `json` shows
+  std::int64_t json_id = 0;                   // the id `json` was published with
   std::int64_t last_ms = 0;  // of the last id handed out
   SteadyClock::time_point due{};
 
@@ -250,6 +251,7 @@ void JobWatchHub::first_snapshot(Ticker& t, JobSnapshot snap) {
   t.status = t.json_status = snap.status;
   t.status_at = snap.updated_at;
   t.json = std::make_shared<const std::string>(std::move(snap.json));
+  t.json_id = t.next_id(t.json_status, clock_());
   t.ended = is_final(snap.status);
   t.due = SteadyClock::now() + options_.tick;
 }
@@ -269,7 +271,11 @@ void JobWatchHub::introduce(Watcher& w, Ticker& t, std::optional<std::int64_t> l
   // older status is told the current one as a change from what it knew,
   // and a new client learns it from the snapshot (and from a change the
   // snapshot does not show yet).
-  w.push_progress({t.json, t.next_id(t.json_status, now)});
+  // The snapshot with the id it was published with, so watchers that came
+  // in the same tick get the same event; a fresh id for a client that had
+  // it already (its ids must go on increasing).
+  const bool seen = last_event_id && *last_event_id >= t.json_id;
+  w.push_progress({t.json, seen ? t.next_id(t.json_status, now) : t.json_id});
   const JobStatus told = known.value_or(t.json_status);
   if (told != t.status) w.push_status({t.status, told, t.status_at, t.next_id(t.status, now)});
   if (t.ended) w.push_end({t.json, t.next_id(t.status, now)});
@@ -292,10 +298,12 @@ void JobWatchHub::apply_snapshot(Ticker& t, JobSnapshot snap) {
   }
   if (is_final(snap.status)) {
     t.ended = true;
+    t.json_id = t.next_id(t.status, now);  // the final snapshot, as a later watcher's first event
     DataItem end{t.json, t.next_id(t.status, now)};
     for (auto* w : t.watchers) w->push_end(end);
   } else if (changed) {
-    DataItem progress{t.json, t.next_id(t.json_status, now)};
+    t.json_id = t.next_id(t.json_status, now);
+    DataItem progress{t.json, t.json_id};
     for (auto* w : t.watchers) w->push_progress(progress);
   }
   for (auto* w : t.watchers) w->wake();

@@ -12,6 +12,7 @@
 #include <future>
 #include <thread>
 
+#include "engine/time_format.h"
 #include "sink/webhook_sink.h"
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/e2e/sse_client.h"
@@ -84,13 +85,14 @@ class EventStreamTest : public CrierTest {
 
   // A webhook job of `users` users sent at `rate`/s to the sink, not run
   // yet; `data_bytes` of global data make its view (and each event) big.
-  std::string webhook_job(int users, double rate, std::size_t data_bytes = 0) {
+  std::string webhook_job(int users, double rate, std::size_t data_bytes = 0, std::size_t metadata_bytes = 0) {
     json::object spec{{"channel", "webhook"},
                       {"provider", "hook"},
                       {"webhook_url", sink_->url("/hook")},
                       {"rate_limit", rate},
                       {"content", {{"webhook", {{"body", {{"text", "Hello {{name}}"}}}}}}}};
     if (data_bytes) spec["data"] = json::object{{"padding", std::string(data_bytes, 'x')}};
+    if (metadata_bytes) spec["metadata"] = json::object{{"padding", std::string(metadata_bytes, 'y')}};
     auto id = create_job(api(), spec);
     json::array list;
     for (int i = 0; i < users; ++i)
@@ -345,9 +347,10 @@ TEST_F(EventStreamTest, ATicketOpensTheStreamWithoutTheKeyAndOnlyThatJobsForFive
 }
 
 TEST_F(EventStreamTest, AWatcherThatNeverReadsHoldsUpNeitherTheJobNorTheOtherWatchers) {
-  constexpr int kUsers = 20;
-  // 150 KB per event: the stuck client's socket buffers fill with the first.
-  auto id = webhook_job(kUsers, 8, 150'000);
+  constexpr int kUsers = 36;
+  // 6 s, about 310 KB per event: loopback's socket buffers (about 1.7 MB
+  // here with a 1 KiB receive buffer) fill with the first few.
+  auto id = webhook_job(kUsers, 6, 250'000, 60'000);
   auto stuck = watch(id, {}, {}, 1024);  // sends its request, then never reads
   ASSERT_TRUE(poll_until(kStateTimeout, [&] { return metric("crier_sse_connections") == 1; }, 50ms));
   auto reader = open_stream(id);
