@@ -12,6 +12,7 @@
 #include "api/response_stream.h"
 #include "api/routes/routes.h"
 #include "tests/api/api_fixture.h"
+#include "tests/support/http_client.h"
 
 namespace crier::testing {
 namespace {
@@ -336,6 +337,27 @@ TEST_F(EventStreamTest, AFinishedJobsStreamSendsTheSnapshotAndTheEndThenIsOver) 
   auto r = send(std::move(req));
   EXPECT_EQ(r.status, 204);
   EXPECT_FALSE(r.stream);
+}
+
+TEST_F(EventStreamTest, AStreamWithNothingToSaySendsKeepAliveComments) {
+  api::WatchOptions o;
+  o.tick = std::chrono::hours(1);
+  o.keep_alive = std::chrono::milliseconds(20);
+  api::JobWatchHub quiet(api::job_snapshot_reader(*ctx_), o, &metrics_, now_unix_ms);
+  auto job = service_->get("acme", create_job());
+  ASSERT_TRUE(job);
+  auto stream = quiet.watch(*job, std::nullopt);
+  ASSERT_TRUE(stream);
+  (*stream)->start([] {});
+  EXPECT_EQ(names(parse_events((*stream)->take().bytes)), std::vector<std::string>{"progress"});
+  EXPECT_EQ((*stream)->max_idle(), o.keep_alive) << "the server comes back for it in time";
+  std::string got;
+  ASSERT_TRUE(poll_until(std::chrono::seconds(5), [&] {
+    got = (*stream)->take().bytes;
+    return !got.empty();
+  }));
+  EXPECT_EQ(got, ": keep-alive\n\n");
+  EXPECT_EQ(metrics_.sse.events_sent[static_cast<std::size_t>(api::SseEvent::keep_alive)].value(), 1u);
 }
 
 TEST(EventIds, CarryTheStatusTheClientKnows) {
