@@ -61,7 +61,12 @@ struct JobWatchHub::Ticker {
   bool reading = false;  // the hub's thread is reading it
   bool ended = false;    // a final snapshot was published: no more reads
   JobStatus status = JobStatus::created;  // the last status published
-  std::int64_t status_at = 0;
+  std::int64_t status_at = 0;              // the job's updated_at when it changed to it
+  // The newest updated_at the ticker has seen, from a lifecycle event or a
+  // read: an event or a read older than it is stale (events come after the
+  // job's lock is gone, so two may arrive out of order; a read may have
+  // started before a change an event already told).
+  std::int64_t known_at = 0;
   std::shared_ptr<const std::string> json;  // the last snapshot published
   JobStatus json_status = JobStatus::created;  // the status `json` shows
   std::int64_t json_id = 0;                   // the id `json` was published with
@@ -249,7 +254,7 @@ Result<std::shared_ptr<ResponseStream>> JobWatchHub::watch(const Job& job,
 void JobWatchHub::first_snapshot(Ticker& t, JobSnapshot snap) {
   t.ready = true;
   t.status = t.json_status = snap.status;
-  t.status_at = snap.updated_at;
+  t.status_at = t.known_at = snap.updated_at;
   t.json = std::make_shared<const std::string>(std::move(snap.json));
   t.json_id = t.next_id(t.json_status, clock_());
   t.ended = is_final(snap.status);
@@ -282,10 +287,11 @@ void JobWatchHub::introduce(Watcher& w, Ticker& t, std::optional<std::int64_t> l
 }
 
 void JobWatchHub::apply_snapshot(Ticker& t, JobSnapshot snap) {
-  if (t.ended) return;
+  if (t.ended || snap.updated_at < t.known_at) return;  // the next read will be fresh
+  t.known_at = snap.updated_at;
   const auto now = clock_();
   if (snap.status != t.status) {
-    // A change the lifecycle events did not tell (or told out of order).
+    // A change the lifecycle events did not tell.
     StatusItem s{snap.status, t.status, snap.updated_at, t.next_id(snap.status, now)};
     for (auto* w : t.watchers) w->push_status(s);
     t.status = snap.status;
@@ -315,8 +321,10 @@ void JobWatchHub::on_job_event(const Job& job, JobEvent, std::optional<JobStatus
   auto it = tickers_.find(TickerKey{job.tenant, job.id()});
   if (it == tickers_.end()) return;
   Ticker& t = *it->second;
-  // Told twice, or after the snapshot already showed it: nothing new.
-  if (!t.ready || t.ended || job.status == t.status) return;
+  if (!t.ready || t.ended || job.updated_at < t.known_at) return;
+  t.known_at = job.updated_at;
+  // Told twice, or after a read already showed it: nothing new.
+  if (job.status == t.status) return;
   StatusItem s{job.status, t.status, job.updated_at, t.next_id(job.status, clock_())};
   t.status = job.status;
   t.status_at = job.updated_at;

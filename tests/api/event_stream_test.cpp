@@ -339,6 +339,26 @@ TEST_F(EventStreamTest, AFinishedJobsStreamSendsTheSnapshotAndTheEndThenIsOver) 
   EXPECT_FALSE(r.stream);
 }
 
+TEST_F(EventStreamTest, ALateLifecycleEventDoesNotUndoANewerChange) {
+  auto job = slow_job();
+  auto stream = open(job);
+  (void)stream->take();
+  act(job, "run");
+  auto running = service_->get("acme", job);
+  ASSERT_TRUE(running);
+  // The pause is stored at a later millisecond than the run.
+  while (now_unix_ms() <= running->updated_at) std::this_thread::yield();
+  act(job, "pause");
+  // The run's event told again, after the pause's: as from a thread that
+  // was descheduled between its write and its call to the observers.
+  hub_->on_job_event(*running, JobEvent::started, JobStatus::created);
+  std::vector<std::string> changes;
+  for (const auto& e : parse_events(stream->take().bytes))
+    changes.push_back(text(data_of(e).at("previous")) + "->" + text(data_of(e).at("status")));
+  EXPECT_EQ(changes, (std::vector<std::string>{"CREATED->PROCESSING", "PROCESSING->PAUSED"}));
+  act(job, "cancel");
+}
+
 TEST_F(EventStreamTest, AStreamWithNothingToSaySendsKeepAliveComments) {
   api::WatchOptions o;
   o.tick = std::chrono::hours(1);
