@@ -271,14 +271,13 @@ void JobWatchHub::introduce(Watcher& w, Ticker& t, std::optional<std::int64_t> l
     // an id from the future is not believed.
     if (*last_event_id / 10 <= now + 60'000) t.last_ms = std::max(t.last_ms, *last_event_id / 10);
   }
-  // The snapshot first, always. Then the status, unless the client knows
-  // it already (a reconnect that saw the last change); one that knows an
-  // older status is told the current one as a change from what it knew,
-  // and a new client learns it from the snapshot (and from a change the
-  // snapshot does not show yet).
-  // The snapshot with the id it was published with, so watchers that came
-  // in the same tick get the same event; a fresh id for a client that had
-  // it already (its ids must go on increasing).
+  // The snapshot first, always, with the id it was published with (so
+  // watchers that come in the same tick get the same event), or a fresh one
+  // for a client that had it already (its ids must go on increasing).
+  // Then the status, unless the client knows it already (a reconnect that
+  // saw the last change); one that knows an older status is told the
+  // current one as a change from what it knew, and a new client learns it
+  // from the snapshot (and from a change the snapshot does not show yet).
   const bool seen = last_event_id && *last_event_id >= t.json_id;
   w.push_progress({t.json, seen ? t.next_id(t.json_status, now) : t.json_id});
   const JobStatus told = known.value_or(t.json_status);
