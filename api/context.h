@@ -21,6 +21,8 @@
 namespace crier::api {
 
 class Metrics;
+class JobWatchHub;   // job_watch.h
+class EventTickets;  // event_ticket.h
 
 struct ApiLimits {
   std::size_t max_body_bytes = 64u << 20;     // buffered bodies (413 beyond)
@@ -66,6 +68,10 @@ struct ApiContext {
   // unless metrics_require_key.
   Metrics* metrics = nullptr;
   bool metrics_require_key = false;
+  // The event streams' watchers (GET /v1/jobs/{id}/events) and the tickets
+  // that open them without an API key; null: those routes answer 503.
+  JobWatchHub* watches = nullptr;
+  const EventTickets* event_tickets = nullptr;
   // Called at the named points where a crash would be hardest to survive
   // ("idempotent_answer": an action under an Idempotency-Key is done, its
   // answer not stored yet), so tests can crash there on purpose: app/serve.cpp

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +16,8 @@ struct IdempotencyClaim;  // engine/job_store.h
 
 namespace crier::api {
 
+class ResponseStream;  // api/response_stream.h
+
 struct ApiRequest {
   std::string method;  // "GET", "POST", ...
   std::string path;    // decoded path, without the query
@@ -23,7 +26,8 @@ struct ApiRequest {
   std::string content_type;  // lower case, without parameters
   std::string idempotency_key;
   std::string request_id;
-  // The few other headers a vendor's API reads (X-API-Key, correlation-id),
+  // The few other headers a handler reads (a vendor's X-API-Key and
+  // correlation-id, an event stream's Last-Event-ID),
   // by lower-case name; only those the server copies (server.cpp).
   std::map<std::string, std::string, std::less<>> headers;
   // Buffered body. The server reserves simdjson's padding after it.
@@ -43,6 +47,10 @@ struct ApiResponse {
   // an empty body).
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set by a handler whose answer is a stream (GET /v1/jobs/{id}/events):
+  // the server writes the status and headers, then what the stream gives
+  // until it ends, and closes the connection. `body` is not sent.
+  std::shared_ptr<ResponseStream> stream;
 };
 
 // A header the server copied into `req.headers`, or "".

@@ -198,6 +198,23 @@ std::string Metrics::render() const {
   w.sample("crier_users_ingested_total", {{"outcome", "accepted"}}, users_accepted.value());
   w.sample("crier_users_ingested_total", {{"outcome", "duplicate"}}, users_duplicate.value());
   w.sample("crier_users_ingested_total", {{"outcome", "rejected"}}, users_rejected.value());
+  w.family("crier_sse_connections", "gauge", "Event streams (GET /v1/jobs/{id}/events) open");
+  w.sample("crier_sse_connections", {}, static_cast<double>(sse.connections.value()));
+  w.family("crier_sse_events_sent_total", "counter",
+           "Server-Sent Events handed to the streams' connections, by event (progress, status, end, "
+           "keep_alive comments)");
+  static constexpr std::array<std::string_view, kSseEventCount> kSseEvents = {"progress", "status", "end",
+                                                                              "keep_alive"};
+  for (std::size_t e = 0; e < kSseEventCount; ++e)
+    w.sample("crier_sse_events_sent_total", {{"event", kSseEvents[e]}}, sse.events_sent[e].value());
+  w.family("crier_sse_ticks_total", "counter",
+           "Reads of a watched job by the event streams' tickers: one per job per tick, whatever the "
+           "number of watchers");
+  w.sample("crier_sse_ticks_total", {}, sse.ticks.value());
+  w.family("crier_sse_progress_dropped_total", "counter",
+           "Progress snapshots a slow watcher never got: a newer one replaced it before its connection "
+           "took it");
+  w.sample("crier_sse_progress_dropped_total", {}, sse.progress_dropped.value());
   std::lock_guard lock(sources_mu_);
   for (const auto& source : sources_) source(w);
   return w.take();

@@ -117,6 +117,17 @@ class HttpMetrics {
   Counter bytes_in_, bytes_out_;
 };
 
+// The event streams (GET /v1/jobs/{id}/events), counted by the watchers
+// and tickers (job_watch.h).
+enum class SseEvent : std::uint8_t { progress, status, end, keep_alive };
+inline constexpr std::size_t kSseEventCount = 4;
+struct SseMetrics {
+  Gauge connections;  // streams open
+  Counter ticks;      // job reads by the tickers, one per watched job per tick
+  std::array<Counter, kSseEventCount> events_sent;
+  Counter progress_dropped;  // snapshots a slow watcher never got (a newer one replaced it)
+};
+
 class Metrics {
  public:
   HttpMetrics http;
@@ -125,6 +136,7 @@ class Metrics {
   // moved by each job event's from → to.
   std::array<Gauge, kJobStatusCount> jobs_by_status;
   Counter users_accepted, users_duplicate, users_rejected;
+  SseMetrics sse;
 
   // A source writes its own families at scrape time (dispatch, storage).
   using Source = std::function<void(MetricsWriter&)>;

@@ -7,7 +7,7 @@ namespace {
 
 // Every route the server answers, native and façades. A segment in braces
 // matches any one segment.
-constexpr std::array<std::string_view, 42> kPatterns = {
+constexpr std::array<std::string_view, 44> kPatterns = {
     "/healthz",
     "/readyz",
     "/metrics",
@@ -18,6 +18,8 @@ constexpr std::array<std::string_view, 42> kPatterns = {
     "/v1/jobs/{id}/pause",
     "/v1/jobs/{id}/resume",
     "/v1/jobs/{id}/cancel",
+    "/v1/jobs/{id}/events",
+    "/v1/jobs/{id}/events/ticket",
     "/v1/receipts/{provider}",
     "/v1/webhook-secret",
     "/v1/webhook-secret/rotate",

@@ -9,6 +9,7 @@
 #include "api/auth.h"
 #include "api/compat/facades.h"
 #include "api/errors.h"
+#include "api/event_ticket.h"
 #include "api/routes/metrics.h"
 #include "api/routes/routes.h"
 
@@ -55,6 +56,16 @@ std::optional<JobAction> action_named(std::string_view s) {
   return std::nullopt;
 }
 
+// The API key, or for the event stream a ticket instead (an EventSource
+// cannot send headers: api/event_ticket.h).
+std::optional<ApiResponse> authenticate_caller(const ApiContext& ctx, ApiRequest& req) {
+  if (presents_ticket(req)) {
+    if (auto r = authenticate_ticket(ctx.event_tickets, req); !r) return fail(r.error(), req);
+    return std::nullopt;
+  }
+  return authenticate_native(ctx.api_keys, req);
+}
+
 }  // namespace
 
 // ---- the router --------------------------------------------------------------------
@@ -66,7 +77,7 @@ std::optional<ApiResponse> Router::authenticate_headers(ApiRequest& req) const {
     if (auto auth = facade->authenticate(ctx_, req); !auth) return facade->error(auth.error(), req);
     return std::nullopt;
   }
-  return authenticate_native(ctx_.api_keys, req);
+  return authenticate_caller(ctx_, req);
 }
 
 bool Router::wants_stream(const ApiRequest& req) const {
@@ -84,7 +95,7 @@ std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream(ApiRe
 }
 
 std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream_unguarded(ApiRequest& req) {
-  if (auto denied = authenticate_native(ctx_.api_keys, req)) return std::move(*denied);
+  if (auto denied = authenticate_caller(ctx_, req)) return std::move(*denied);
   auto parts = path_parts(req.path);
   auto job = ctx_.jobs.get(req.tenant, parts[2]);
   if (!job) return fail(job.error(), req);
@@ -144,7 +155,7 @@ ApiResponse Router::handle_unguarded(ApiRequest& req) {
   }
   if (req.path == "/metrics") {
     if (!metrics_open(ctx_, req))
-      if (auto denied = authenticate_native(ctx_.api_keys, req)) return std::move(*denied);
+      if (auto denied = authenticate_caller(ctx_, req)) return std::move(*denied);
     return serve_metrics(ctx_, req);
   }
   if (const auto* facade = facade_for(req.path)) {
@@ -153,7 +164,7 @@ ApiResponse Router::handle_unguarded(ApiRequest& req) {
     if (req.method == "POST" && !req.idempotency_key.empty()) return idempotent_.serve(req, serve, facade->error);
     return serve(req);
   }
-  if (auto denied = authenticate_native(ctx_.api_keys, req)) return std::move(*denied);
+  if (auto denied = authenticate_caller(ctx_, req)) return std::move(*denied);
   if (req.method == "POST" && !req.idempotency_key.empty())
     return idempotent_.serve(req, [this](ApiRequest& r) { return route(r); }, fail);
   return route(req);
@@ -198,6 +209,14 @@ ApiResponse Router::route(ApiRequest& req) {
       }
       if (m == "GET") return list_users(ctx_, req, p[2]);
       return method_not_allowed(req, "GET, POST");
+    }
+    if (p.size() == 4 && p[3] == "events") {
+      if (m == "GET") return job_events(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 5 && p[3] == "events" && p[4] == "ticket") {
+      if (m == "POST") return create_event_ticket(ctx_, req, p[2]);
+      return method_not_allowed(req, "POST");
     }
     if (p.size() == 4) {
       if (auto action = action_named(p[3])) {

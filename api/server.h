@@ -1,6 +1,8 @@
 // The HTTP/1.1 server (Boost.Beast): one coroutine per connection on an I/O
 // pool; handlers that write (ingest, create, transitions) hop to a writer
-// pool so reads (status, paging) never wait behind an fsync.
+// pool so reads (status, paging) never wait behind an fsync. An answer that
+// is a stream (ApiResponse::stream: Server-Sent Events) is written chunked
+// as it comes, and ends its connection.
 #pragma once
 
 #include <chrono>
@@ -30,8 +32,13 @@ struct ServerOptions {
   std::size_t min_body_rate = 1024;
   std::chrono::seconds min_rate_window{10};
   // Open connections; beyond it a new connection is answered 503
-  // too_many_connections and closed.
+  // too_many_connections and closed. An event stream is a connection too
+  // (and has a cap of its own: WatchOptions::max_watchers).
   std::size_t max_connections = 10'000;
+  // A streamed answer (Server-Sent Events) has no whole-request deadline:
+  // each write of it must complete within this, or the client is dropped
+  // (one that stopped reading must not hold a connection for ever).
+  std::chrono::seconds stream_write_timeout{30};
 };
 
 class Server {

@@ -67,6 +67,8 @@ Result<void> load_toml(Config& c, const std::string& path) {
   sv.integer("request_timeout", c.request_timeout, 1, 86'400);
   sv.integer("min_body_rate", c.min_body_rate, 0, std::int64_t{1} << 30);
   sv.integer("min_rate_window", c.min_rate_window, 1, 3'600);
+  sv.integer("max_event_streams", c.max_event_streams, 1, 1'000'000);
+  sv.integer("stream_write_timeout", c.stream_write_timeout, 1, 3'600);
   sv.str("log_level", c.log_level);
   sv.str("log_format", c.log_format);
   sv.boolean("metrics_require_key", c.metrics_require_key);
@@ -160,6 +162,7 @@ Result<api::ServerOptions> listen_options(const Config& c) {
   o.request_timeout = std::chrono::seconds(c.request_timeout);
   o.min_body_rate = c.min_body_rate;
   o.min_rate_window = std::chrono::seconds(c.min_rate_window);
+  o.stream_write_timeout = std::chrono::seconds(c.stream_write_timeout);
   return o;
 }
 

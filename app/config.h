@@ -24,6 +24,10 @@ struct Config {
   unsigned request_timeout = 60;
   std::size_t min_body_rate = 1024;
   unsigned min_rate_window = 10;
+  // Event streams (GET /v1/jobs/{id}/events): open at once, at most; and the
+  // seconds each write of one may take before its client is dropped.
+  std::size_t max_event_streams = 1000;
+  unsigned stream_write_timeout = 30;
   bool sync_writes = true;
   std::string log_level = "info";
   std::string log_format = "text";  // or "json": one JSON object per line

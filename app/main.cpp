@@ -34,8 +34,8 @@ int main(int argc, char** argv) {
   std::string config_file;
   std::vector<std::string> keys, egress_allow;
   unsigned threads = 0, dispatch_threads = 0;
-  std::optional<std::size_t> max_connections, min_body_rate;
-  std::optional<unsigned> request_timeout, min_rate_window;
+  std::optional<std::size_t> max_connections, min_body_rate, max_event_streams;
+  std::optional<unsigned> request_timeout, min_rate_window, stream_write_timeout;
   int dispatch_nice = -1;
   std::string listen, data_dir, log_level, log_format, default_provider;
   bool no_sync = false, metrics_require_key = false;
@@ -55,6 +55,10 @@ int main(int argc, char** argv) {
                         "slower is 408 (default 1024; 0 turns it off)");
   serve_cmd->add_option("--min-rate-window", min_rate_window, "seconds over which --min-body-rate is judged (default 10)")
       ->check(CLI::Range(1, 3'600));
+  serve_cmd->add_option("--max-event-streams", max_event_streams, "event streams (GET /v1/jobs/{id}/events) open at once, at most; "
+                        "beyond, 503 too_many_event_streams (default 1000)")->check(CLI::Range(1, 1'000'000));
+  serve_cmd->add_option("--stream-write-timeout", stream_write_timeout, "seconds each write of an event stream may take; "
+                        "a client that stops reading is dropped after it (default 30)")->check(CLI::Range(1, 3'600));
   serve_cmd->add_option("--dispatch-threads", dispatch_threads, "dispatcher threads (default: two per core)");
   serve_cmd->add_option("--dispatch-nice", dispatch_nice, "nice value of the dispatch threads, 0-19 "
                         "(default 10: the HTTP API keeps priority over bulk work)")->check(CLI::Range(0, 19));
@@ -105,6 +109,8 @@ int main(int argc, char** argv) {
   if (request_timeout) config.request_timeout = *request_timeout;
   if (min_body_rate) config.min_body_rate = *min_body_rate;
   if (min_rate_window) config.min_rate_window = *min_rate_window;
+  if (max_event_streams) config.max_event_streams = *max_event_streams;
+  if (stream_write_timeout) config.stream_write_timeout = *stream_write_timeout;
   if (dispatch_threads) config.dispatch.threads = dispatch_threads;
   if (dispatch_nice >= 0) config.dispatch.nice = dispatch_nice;
   // Named on the command line, it serves every job that names no provider,

@@ -58,12 +58,12 @@ Result<std::string> random_bytes(std::size_t n) {
 }
 
 Result<StoredSecret> load_or_create(const std::string& data_dir, const char* file,
-                                    std::string (*make)(const std::string& random)) {
+                                    std::string (*make)(const std::string& random), std::size_t random_bytes_needed = 16) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   StoredSecret out;
   out.path = (std::filesystem::path(data_dir) / file).string();
-  auto random = random_bytes(16);
+  auto random = random_bytes(random_bytes_needed);
   if (!random) return random.error();
   std::string key = make(*random);
   // Created 0600 in the same call that creates it: there is no moment when
@@ -123,6 +123,17 @@ void announce_api_key(std::optional<StoredSecret>& generated) {
     fmt::print("API key (tenant 'default'): in {}\n", generated->path);
   generated->key.assign(generated->key.size(), '\0');  // the digest is what stays
   generated.reset();
+}
+
+Result<StoredSecret> load_or_create_ticket_key(const std::string& data_dir) {
+  return load_or_create(
+      data_dir, "ticket_key",
+      [](const std::string& random) {
+        std::string key;
+        for (unsigned char c : random) key += fmt::format("{:02x}", c);
+        return key;
+      },
+      32);
 }
 
 }  // namespace crier

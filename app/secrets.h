@@ -1,5 +1,6 @@
 // The secrets `crier serve` keeps in its data directory: the API key it
-// generates when none is configured. (Webhook signing secrets are per
+// generates when none is configured, and the key that signs event stream
+// tickets (api/event_ticket.h). (Webhook signing secrets are per
 // tenant, in the store: workers/tenant_signing.h.)
 #pragma once
 
@@ -35,5 +36,11 @@ Result<std::optional<StoredSecret>> ensure_api_key(Config& config);
 // the key itself only when it was just made, then wipes it from memory (the
 // digest in ApiKeys is what stays).
 void announce_api_key(std::optional<StoredSecret>& generated);
+
+// The key in `<data_dir>/ticket_key` (64 hex digits: 32 bytes from the
+// system's CSPRNG), made the same way when missing. Kept across restarts,
+// so tickets handed out stay valid; removing the file (server stopped)
+// revokes them all.
+Result<StoredSecret> load_or_create_ticket_key(const std::string& data_dir);
 
 }  // namespace crier

@@ -8,7 +8,10 @@
 #include <cstdlib>
 #include <thread>
 
+#include "api/event_ticket.h"
+#include "api/job_watch.h"
 #include "api/metrics.h"
+#include "api/routes/routes.h"
 #include "api/router.h"
 #include "api/server.h"
 #include "app/logging.h"
@@ -63,7 +66,9 @@ int serve(Config config, const std::string& config_path) {
   JobService service(**store, **store, now_unix_ms);
   api::Metrics metrics;
   JobEventRecorder job_events(metrics);
-  service.set_events(&job_events);
+  JobEventFanout job_event_observers;
+  job_event_observers.add(&job_events);
+  service.set_events(&job_event_observers);
   if (auto r = seed_job_statuses(metrics, **store); !r) {
     spdlog::critical("reading the jobs: {}", r.error().message);
     return 1;
@@ -115,6 +120,21 @@ int serve(Config config, const std::string& config_path) {
   add_store_metrics(metrics, **store);
   ctx.metrics = &metrics;
   ctx.metrics_require_key = config.metrics_require_key;
+  // The event streams: one ticker per watched job, told of status changes
+  // as they are stored; and the tickets that open a stream without the API
+  // key, signed with a key of the server's own kept beside the API key.
+  api::WatchOptions watch_options;
+  watch_options.max_watchers = config.max_event_streams;
+  api::JobWatchHub watches(api::job_snapshot_reader(ctx), watch_options, &metrics, now_unix_ms);
+  job_event_observers.add(&watches);
+  ctx.watches = &watches;
+  auto ticket_key = load_or_create_ticket_key(config.data_dir);
+  if (!ticket_key) {
+    spdlog::critical("{}", ticket_key.error().message);
+    return 2;
+  }
+  api::EventTickets tickets(std::move(ticket_key->key), now_unix_ms);
+  ctx.event_tickets = &tickets;
   // For crash tests only: die at a named point as a kill -9 would.
   if (const char* at = std::getenv("CRIER_CRASH_AT"); at && *at)
     ctx.crash_point = [at = std::string(at)](std::string_view point) {
@@ -153,6 +173,7 @@ int serve(Config config, const std::string& config_path) {
   const int sig = wait_for_stop(config_path, config.providers, dispatcher);
   spdlog::info("signal {}: stopping", sig);
   server.stop();
+  watches.stop();
   dispatcher.stop();
   return 0;
 }

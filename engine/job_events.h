@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "engine/job.h"
 #include "engine/job_state.h"
@@ -51,6 +52,24 @@ class JobEventObserver {
   // accepted as new recipients, dropped as duplicates, rejected as invalid.
   virtual void on_users_ingested(const Job& job, std::int64_t accepted, std::int64_t duplicates,
                                  std::int64_t rejected) = 0;
+};
+
+// Tells several observers (the metrics and log recorder, the event streams'
+// watchers), in the order they were added. Built before the service uses
+// it; the observers must outlive it.
+class JobEventFanout final : public JobEventObserver {
+ public:
+  void add(JobEventObserver* observer) { observers_.push_back(observer); }
+  void on_job_event(const Job& job, JobEvent event, std::optional<JobStatus> from) override {
+    for (auto* o : observers_) o->on_job_event(job, event, from);
+  }
+  void on_users_ingested(const Job& job, std::int64_t accepted, std::int64_t duplicates,
+                         std::int64_t rejected) override {
+    for (auto* o : observers_) o->on_users_ingested(job, accepted, duplicates, rejected);
+  }
+
+ private:
+  std::vector<JobEventObserver*> observers_;
 };
 
 }  // namespace crier

@@ -12,6 +12,7 @@
 
 #include "api/context.h"
 #include "api/http_types.h"
+#include "api/job_watch.h"
 #include "engine/job_state.h"
 
 namespace crier::api {
@@ -51,6 +52,14 @@ ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view 
 
 // PATCH /v1/jobs/{id}: {"rate_limit": number | null}
 ApiResponse patch_job(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
+
+// events.cpp: GET /v1/jobs/{id}/events (Server-Sent Events),
+// POST /v1/jobs/{id}/events/ticket
+ApiResponse job_events(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
+ApiResponse create_event_ticket(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
+// What the event streams' tickers read of a job: its view, as GET
+// /v1/jobs/{id} shows it.
+JobWatchHub::Reader job_snapshot_reader(ApiContext& ctx);
 
 // receipts.cpp
 ApiResponse post_receipts(ApiContext& ctx, const ApiRequest& req, std::string_view provider);

@@ -20,6 +20,8 @@ TEST(RoutePattern, NativeRoutesNameTheirPatternNotTheirIds) {
   for (std::string_view action : {"run", "pause", "resume", "cancel"})
     EXPECT_EQ(pattern_of(std::string("/v1/jobs/j/") + std::string(action)),
               std::string("/v1/jobs/{id}/") + std::string(action));
+  EXPECT_EQ(pattern_of("/v1/jobs/job_x/events"), "/v1/jobs/{id}/events");
+  EXPECT_EQ(pattern_of("/v1/jobs/job_x/events/ticket"), "/v1/jobs/{id}/events/ticket");
   EXPECT_EQ(pattern_of("/v1/receipts/twilio"), "/v1/receipts/{provider}");
   EXPECT_EQ(pattern_of("/v1/sms/segments"), "/v1/sms/segments");
   EXPECT_EQ(pattern_of("/v1/webhook-secret/rotate"), "/v1/webhook-secret/rotate");
