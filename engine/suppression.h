@@ -48,10 +48,13 @@ class SuppressionStore {
   // The tenant's suppressions on `channel` in address order after `after`.
   virtual Result<std::vector<Suppression>> list_suppressions(std::string_view tenant, Channel channel,
                                                              std::string_view after, std::size_t limit) = 0;
-  // Whether the address is suppressed: the dispatch-time check, cheap when
-  // the tenant has no suppressions at all. An error reads as "unknown":
-  // the caller must not send.
+  // Whether the address is suppressed: the dispatch-time check. An error
+  // reads as "unknown": the caller must not send.
   virtual Result<bool> is_suppressed(std::string_view tenant, Channel channel, std::string_view address) = 0;
+  // False when the tenant has no suppression at all (remembered in memory:
+  // dispatch asks once per batch and then looks nothing up). True may be
+  // stale after deletes; an error reads as true.
+  virtual Result<bool> may_suppress(std::string_view tenant) = 0;
 };
 
 }  // namespace crier

@@ -1288,4 +1288,6 @@ Result<bool> RocksStore::is_suppressed(std::string_view tenant, Channel channel,
   return impl_->suppressions->contains(tenant, channel, address);
 }
 
+Result<bool> RocksStore::may_suppress(std::string_view tenant) { return impl_->suppressions->may_have_any(tenant); }
+
 }  // namespace crier

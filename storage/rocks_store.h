@@ -139,6 +139,7 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<std::vector<Suppression>> list_suppressions(std::string_view tenant, Channel channel,
                                                      std::string_view after, std::size_t limit) override;
   Result<bool> is_suppressed(std::string_view tenant, Channel channel, std::string_view address) override;
+  Result<bool> may_suppress(std::string_view tenant) override;
 
   // Approximate bytes on disk (SST + WAL), for status and benchmarks.
   std::uint64_t disk_bytes() const;

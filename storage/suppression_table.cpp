@@ -92,7 +92,7 @@ Result<std::vector<Suppression>> SuppressionTable::list(std::string_view tenant,
   return out;
 }
 
-Result<bool> SuppressionTable::tenant_may_have_any(std::string_view tenant) {
+Result<bool> SuppressionTable::may_have_any(std::string_view tenant) {
   {
     std::shared_lock read(tenants_mutex_);
     if (auto it = tenants_.find(tenant); it != tenants_.end()) return it->second;
@@ -109,7 +109,7 @@ Result<bool> SuppressionTable::tenant_may_have_any(std::string_view tenant) {
 }
 
 Result<bool> SuppressionTable::contains(std::string_view tenant, Channel channel, std::string_view address) {
-  auto any = tenant_may_have_any(tenant);
+  auto any = may_have_any(tenant);
   if (!any) return any.error();
   if (!*any) return false;
   std::string value;

@@ -24,13 +24,12 @@ class SuppressionTable {
   Result<std::vector<Suppression>> list(std::string_view tenant, Channel channel, std::string_view after,
                                         std::size_t limit);
   Result<bool> contains(std::string_view tenant, Channel channel, std::string_view address);
-
- private:
   // Whether the tenant may have suppressions: learnt with one seek the first
   // time, set by every put (a delete leaves it set: a stale "maybe" costs a
   // lookup, never a wrong answer).
-  Result<bool> tenant_may_have_any(std::string_view tenant);
+  Result<bool> may_have_any(std::string_view tenant);
 
+ private:
   rocksdb::DB& db_;
   rocksdb::ColumnFamilyHandle& family_;
   Write write_;

@@ -721,6 +721,12 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
   std::vector<std::uint8_t> route;
   if (channels.size() > 1) route.resize(items.size());
 
+  // Most tenants keep no suppression list: then nothing is looked up.
+  bool screen = false;
+  if (suppressions_) {
+    auto may = suppressions_->may_suppress(job.tenant);
+    screen = !may || *may;
+  }
   batch.message_item.reserve(items.size());
   batch.previous_retry.assign(items.size(), 0);
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -746,7 +752,7 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
       if (c == kNoRoute || group_of_channel[c] != g) continue;
       const Channel channel = channels[c];
       auto& item = items[i];
-      if (held_back(job, item, channel)) continue;
+      if (screen && held_back(job, item, channel)) continue;
       // Rendered in place, in the storage of the pool's message (render_into
       // clears what an earlier turn left there).
       if (batch.count == pool.size()) pool.emplace_back();

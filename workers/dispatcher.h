@@ -163,7 +163,8 @@ class Dispatcher final : public JobListener {
   // Renders `items` into `pool` (reusing its messages), grouped by the
   // provider of each recipient's routed channel; resets the items' retry
   // times (kept in the batch) and fails those that cannot be rendered.
-  // Whether the item may not be sent now, its state set to say why: its
+  // Whether the item may not be sent now, its state set to say why (for a
+  // tenant that may have suppressions): its
   // address is suppressed (SKIPPED), or that could not be read (ENQUEUED,
   // retried in a second).
   bool held_back(const Job& job, RecipientView& item, Channel channel);
