@@ -1,5 +1,7 @@
 #include "workers/rate_meter.h"
 
+#include <algorithm>
+
 namespace crier {
 
 void RateMeter::add(std::int64_t n, Clock::time_point now) {
@@ -18,8 +20,11 @@ double RateMeter::per_second(Clock::time_point now) const {
   const auto& [t1, n1] = samples_.back();
   // A job that stopped moving has no rate, whatever it did before.
   if (now - t1 > kWindow) return 0;
-  double seconds = std::chrono::duration<double>(now - t0).count();
-  return seconds > 0 ? static_cast<double>(n1 - n0) / seconds : 0;
+  // Over a second at least: the first few messages of a job, divided by the
+  // milliseconds since they left, would read as a rate it never had (one
+  // message 35 ms in is not 28/s).
+  const double seconds = std::max(1.0, std::chrono::duration<double>(now - t0).count());
+  return static_cast<double>(n1 - n0) / seconds;
 }
 
 }  // namespace crier

@@ -13,7 +13,8 @@ class RateMeter {
   using Clock = std::chrono::steady_clock;
   // Records that n more recipients reached a final state.
   void add(std::int64_t n, Clock::time_point now = Clock::now());
-  // Recipients per second over the last window (0 with fewer than two samples).
+  // Recipients per second over the last window (0 with fewer than two
+  // samples), over one second at least.
   double per_second(Clock::time_point now = Clock::now()) const;
 
  private:

@@ -23,6 +23,14 @@ TEST(RateMeterTest, CountsWhatReachedAFinalStatePerSecondSinceTheStart) {
   EXPECT_DOUBLE_EQ(m.per_second(t0 + 2s), 150.0) << "300 - the 0 at the start, over 2 s";
 }
 
+TEST(RateMeterTest, AFirstMessageIsNotReadAsAHighRate) {
+  RateMeter m;
+  const auto t0 = RateMeter::Clock::time_point{} + 100s;
+  m.add(0, t0);
+  m.add(1, t0 + 35ms);  // a job limited to 2/s, one message in
+  EXPECT_DOUBLE_EQ(m.per_second(t0 + 35ms), 1.0) << "not 1 / 0.035 s";
+}
+
 TEST(RateMeterTest, OnlyTheLastWindowCounts) {
   RateMeter m;
   const auto t0 = RateMeter::Clock::time_point{} + 100s;
