@@ -62,6 +62,14 @@ constexpr std::int64_t kDayMs = 86'400'000;
 // Equal as filters mean it: same type family and value; numbers by value
 // whatever their JSON representation (2 == 2.0).
 bool same_scalar(const boost::json::value& a, const boost::json::value& b) {
+  // Integers beyond 2^53 (ids stored as numbers) must not meet as doubles.
+  if ((a.is_int64() || a.is_uint64()) && (b.is_int64() || b.is_uint64())) {
+    if (a.is_int64() && b.is_int64()) return a.get_int64() == b.get_int64();
+    if (a.is_uint64() && b.is_uint64()) return a.get_uint64() == b.get_uint64();
+    const auto signed_one = a.is_int64() ? a.get_int64() : b.get_int64();
+    const auto unsigned_one = a.is_uint64() ? a.get_uint64() : b.get_uint64();
+    return signed_one >= 0 && static_cast<std::uint64_t>(signed_one) == unsigned_one;
+  }
   if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
   if (a.is_string() && b.is_string()) return a.get_string() == b.get_string();
   if (a.is_bool() && b.is_bool()) return a.get_bool() == b.get_bool();

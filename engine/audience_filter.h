@@ -1,7 +1,8 @@
 // Who among a tenant's profiles a message is for: Braze's connected-audience
 // object, the one filter language of Crier (segments, a job's `audience`,
 // Braze's /messages/send). A filter is parsed and checked once, then matched
-// against many profiles, so matching allocates nothing.
+// against many profiles (matching allocates only to read a time written
+// with a "+hhmm" offset or as a plain date).
 //
 //   {"AND": [f, ...]}  {"OR": [f, ...]}                      non-empty lists
 //   {"custom_attribute": {"custom_attribute_name": n, "comparison": c, "value": v}}
@@ -23,7 +24,8 @@
 //   less_than_x_days_in_the_future, more_than_x_days_in_the_future (also
 //     greater_than_...): the value is a number of days, counted from `now`
 // A value of the wrong type for a comparison never matches (not_equal and
-// does_not_include_value: always matches). Strings compare exactly.
+// does_not_include_value: always matches). Strings compare exactly; two
+// integers exactly, other numbers as doubles.
 #pragma once
 
 #include <boost/json/value.hpp>

@@ -7,6 +7,10 @@
 
 namespace crier {
 
+bool receipt_suppresses(std::string_view error_code) {
+  return error_code == "hard_bounce" || error_code == "complaint" || error_code == "spam_complaint";
+}
+
 std::string suppression_form(Channel channel, std::string_view normalized) {
   std::string out(normalized);
   if (channel == Channel::email)

@@ -35,6 +35,14 @@ Result<std::string> suppression_address(Channel channel, std::string_view addres
 // only an email changes, to lower case.
 std::string suppression_form(Channel channel, std::string_view normalized);
 
+// Whether a `failed` receipt with this error code puts the message's
+// address on the tenant's suppression list: a hard bounce or a spam
+// complaint (the codes a bridge from SES or SendGrid maps its events to).
+// A plain `bounced` may be a soft bounce and does not; an unsubscribe is a
+// subscription state, which transactional jobs may still send to, not a
+// suppression.
+bool receipt_suppresses(std::string_view error_code);
+
 // Declared here, implemented in storage/. Thread-safe; writes synced.
 class SuppressionStore {
  public:

@@ -5,10 +5,35 @@
 #include <fmt/format.h>
 
 #include "api/routes/routes.h"
+#include "engine/routing.h"
+#include "engine/suppression.h"
 
 namespace crier::api {
 namespace json = boost::json;
 namespace {
+
+// A hard bounce or a complaint suppresses the address the message went to,
+// on the channel it went by, for every later message of the tenant; also
+// when it repeats a failure already recorded (it is what the receipt says).
+Result<void> suppress_address_of(ApiContext& ctx, const std::string& tenant, std::string_view message_id,
+                                 const RecipientView& done, const std::string& code) {
+  if (!ctx.suppressions) return {};
+  auto at = parse_message_id(message_id);
+  if (!at) return {};
+  auto job = ctx.jobs.get(tenant, job_id_string(at->first));
+  if (!job) return job.error();
+  auto channel = route_for(job->spec, done.recipient);
+  if (!channel) return {};
+  const std::string address = suppression_form(*channel, address_on(job->spec, done.recipient, *channel));
+  // Added if absent: a repeated receipt costs a read, and the reason an
+  // operator gave (a GDPR request, say) is not overwritten.
+  auto existing = ctx.suppressions->find_suppression(tenant, *channel, address);
+  if (!existing) return existing.error();
+  if (*existing) return {};
+  auto put = ctx.suppressions->put_suppression(Suppression{tenant, *channel, address, code, ctx.jobs.now_ms()});
+  if (!put) return put.error();
+  return {};
+}
 
 constexpr std::size_t kMaxReceipts = 10000;
 
@@ -73,6 +98,9 @@ ApiResponse post_receipts(ApiContext& ctx, const ApiRequest& req, std::string_vi
                                          : Result<RecipientView>(receipt.error());
     if (done) {
       ++applied;
+      if (receipt->kind == ReceiptKind::failed && receipt_suppresses(receipt->error_code))
+        if (auto r = suppress_address_of(ctx, req.tenant, receipt->message_id, *done, receipt->error_code); !r)
+          return fail(r.error(), req);
       continue;
     }
     if (done.error().kind == ErrorKind::internal) return fail(done.error(), req);

@@ -1,6 +1,9 @@
 // The suppression list through the real server: suppressed addresses are
 // SKIPPED `suppressed` (listed and counted) and never reach the provider,
 // also when suppressed while their job runs; other tenants are untouched.
+#include <fmt/format.h>
+
+#include <map>
 #include <set>
 
 #include "tests/e2e/e2e_fixture.h"
@@ -85,6 +88,39 @@ TEST_F(SuppressionTest, ASuppressionMadeWhileAJobRunsAppliesToWhatIsNotSentYet) 
   EXPECT_EQ(static_cast<std::int64_t>(suppressed_and_sent) + skipped, 50);
   for (const auto& u : list_all_users(api(), id, 1000, "SKIPPED"))
     EXPECT_EQ(str(u.at("error").as_object(), "code"), "suppressed");
+}
+
+TEST_F(SuppressionTest, AHardBounceOrAComplaintSuppressesTheAddressAPlainBounceDoesNot) {
+  const std::string first = create_job(api(), email_job_spec());
+  ingest_json(api(), first, email_users(0, 3));
+  run_job(api(), first);
+  wait_for_status(api(), first, {"COMPLETED"});
+  std::map<std::string, std::string> message_of;
+  for (const auto& u : list_all_users(api(), first)) message_of[str(u, "email")] = str(u, "message_id");
+  ASSERT_EQ(message_of.size(), 3u);
+
+  auto receipts = require(api().post_json("/v1/receipts/log", json::parse(fmt::format(R"({{"receipts":[
+      {{"message_id":"{}","status":"failed","error":{{"code":"hard_bounce","message":"550 no such user"}}}},
+      {{"message_id":"{}","status":"failed","error":{{"code":"complaint"}}}},
+      {{"message_id":"{}","status":"failed"}}]}})",
+                                                                                  message_of[email_for(0)],
+                                                                                  message_of[email_for(1)],
+                                                                                  message_of[email_for(2)]))),
+                          200, "receipts");
+  EXPECT_EQ(num(receipts, "applied"), 3);
+  EXPECT_EQ(str(require(api().get("/v1/suppressions/email/" + email_for(0)), 200, "bounced"), "reason"),
+            "hard_bounce");
+  EXPECT_EQ(str(require(api().get("/v1/suppressions/email/" + email_for(1)), 200, "complained"), "reason"),
+            "complaint");
+  expect_error(api().get("/v1/suppressions/email/" + email_for(2)), 404, "suppression_not_found");
+
+  // The next campaign to the same people skips the two.
+  const std::string second = create_job(api(), email_job_spec());
+  ingest_json(api(), second, email_users(0, 3));
+  run_job(api(), second);
+  auto done = wait_for_status(api(), second, {"COMPLETED"});
+  EXPECT_EQ(num(done, "skipped"), 2);
+  EXPECT_EQ(num(done, "sent"), 1);
 }
 
 TEST_F(SuppressionTest, BadRequestsGetClearErrors) {

@@ -96,6 +96,9 @@ TEST(AudienceFilter, EqualityComparesByValueAndType) {
   EXPECT_FALSE(matches(attr("equals", R"("blue")"), "Blue"));  // exact
   EXPECT_TRUE(matches(attr("equals", "2"), 2.0));              // 2 == 2.0
   EXPECT_FALSE(matches(attr("equals", "2"), "2"));             // a string is not a number
+  EXPECT_FALSE(matches(attr("equals", "9007199254740993"), std::int64_t{9007199254740992}))
+      << "integers past 2^53 compare exactly";
+  EXPECT_TRUE(matches(attr("equals", "18446744073709551615"), std::uint64_t{18446744073709551615ULL}));
   EXPECT_TRUE(matches(attr("equals", "true"), true));
   EXPECT_FALSE(matches_missing(attr("equals", "true")));
   EXPECT_TRUE(matches(attr("not_equal", R"("blue")"), "green"));

@@ -196,5 +196,15 @@ TEST(KeysTest, ProfileKeysListOneTenantsProfilesAndNothingElse) {
       << "the label ends at its 0x00";
 }
 
+// One tenant's entries of one channel are one prefix, apart from its other
+// channels, its profiles and a tenant whose name extends its own.
+TEST(KeysTest, SuppressionKeysArePerTenantAndChannel) {
+  const std::string email = keys::suppression("acme", 0, "");
+  EXPECT_EQ(keys::suppression("acme", 0, "a@x.io"), email + "a@x.io");
+  EXPECT_NE(keys::suppression("acme", 1, "a@x.io").substr(0, email.size()), email);
+  EXPECT_NE(keys::suppression("acme-2", 0, "a@x.io").substr(0, email.size()), email);
+  EXPECT_LT(keys::suppression("acme", 0, "a@x.io"), keys::suppression("acme", 0, "b@x.io"));
+}
+
 }  // namespace
 }  // namespace crier
