@@ -54,7 +54,7 @@ test-asan: deps
 	cd build-asan && rc=0; \
 	  ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=0:$(call san_log,build-asan,asan) \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$(call san_log,build-asan,ubsan) \
-	  ctest --output-on-failure -j $(JOBS) --timeout 600 $(ASAN_CTEST_ARGS) || rc=1; \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600 || rc=1; \
 	  ../scripts/sanitizer-reports.sh sanitizer-reports || rc=1; exit $$rc
 
 test-tsan: deps
