@@ -43,6 +43,15 @@ Result<std::size_t> page_limit(const ApiContext& ctx, const ApiRequest& req) {
   return n;
 }
 
+Result<std::string> cursor_after(const ApiRequest& req, std::string_view scope) {
+  auto it = req.query.find("cursor");
+  if (it == req.query.end() || it->second.empty()) return std::string();
+  auto pos = decode_bytes_cursor(scope, it->second);
+  if (!pos)
+    return make_error(ErrorKind::invalid, "invalid_cursor", "the cursor is not valid for this listing", "cursor");
+  return std::move(*pos);
+}
+
 Result<void> expect_json(const ApiRequest& req) {
   if (req.content_type.empty() || req.content_type == "application/json") return {};
   return make_error(ErrorKind::unsupported, "unsupported_media_type",
@@ -325,13 +334,9 @@ ApiResponse list_jobs(ApiContext& ctx, const ApiRequest& req) {
     if (!status)
       return fail(bad("invalid_status", "status must be one of CREATED, SCHEDULED, PROCESSING, PAUSED, COMPLETED, PARTIAL, FAILED, CANCELLED, CANCELLING", "status"), req);
   }
-  std::string after;
-  if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
-    auto pos = decode_bytes_cursor("jobs:" + req.tenant, it->second);
-    if (!pos) return fail(bad("invalid_cursor", "the cursor is not valid for this listing", "cursor"), req);
-    after = *pos;
-  }
-  auto page = ctx.store.list_jobs(req.tenant, status, after, *limit);
+  auto after = cursor_after(req, "jobs:" + req.tenant);
+  if (!after) return fail(after.error(), req);
+  auto page = ctx.store.list_jobs(req.tenant, status, *after, *limit);
   if (!page) return fail(page.error(), req);
   json::array items;
   for (const auto& job : page->jobs) {

@@ -98,14 +98,10 @@ ApiResponse list_notification_groups(ApiContext& ctx, const ApiRequest& req) {
   auto limit = page_limit(ctx, req);
   if (!limit) return fail(limit.error(), req);
   const std::string scope = "notification-groups:" + req.tenant;
-  std::string after;
-  if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
-    auto pos = decode_bytes_cursor(scope, it->second);
-    if (!pos) return fail(make_error(ErrorKind::invalid, "invalid_cursor", "the cursor is not valid for this listing", "cursor"), req);
-    after = *pos;
-  }
+  auto after = cursor_after(req, scope);
+  if (!after) return fail(after.error(), req);
   // One more than asked tells whether there is a next page.
-  auto list = ctx.groups.list_groups(req.tenant, after, *limit + 1);
+  auto list = ctx.groups.list_groups(req.tenant, *after, *limit + 1);
   if (!list) return fail(list.error(), req);
   bool more = list->size() > *limit;
   if (more) list->pop_back();

@@ -126,6 +126,10 @@ ApiResponse json_response(int status, const boost::json::value& body);
 ApiResponse fail(const Error& e, const ApiRequest& req);
 // Parses ?limit= within [1, max]; the default when absent.
 Result<std::size_t> page_limit(const ApiContext& ctx, const ApiRequest& req);
+// Where a listing resumes: the position in the request's `cursor` (made by
+// encode_bytes_cursor with the same `scope`), or "" for the first page.
+// Error: invalid_cursor (another listing's or tenant's cursor, or mangled).
+Result<std::string> cursor_after(const ApiRequest& req, std::string_view scope);
 // Checks the media type of a JSON body; an empty body counts as "{}".
 Result<void> expect_json(const ApiRequest& req);
 

@@ -155,14 +155,10 @@ ApiResponse list_senders(ApiContext& ctx, const ApiRequest& req) {
   if (!store) return fail(store.error(), req);
   auto limit = page_limit(ctx, req);
   if (!limit) return fail(limit.error(), req);
-  std::string after;
-  if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
-    auto pos = decode_bytes_cursor("senders:" + req.tenant, it->second);
-    if (!pos) return fail(bad("invalid_cursor", "the cursor is not valid for this listing", "cursor"), req);
-    after = *pos;
-  }
+  auto after = cursor_after(req, "senders:" + req.tenant);
+  if (!after) return fail(after.error(), req);
   // One more than asked tells whether there is a next page.
-  auto list = (*store)->list_senders(req.tenant, after, *limit + 1);
+  auto list = (*store)->list_senders(req.tenant, *after, *limit + 1);
   if (!list) return fail(list.error(), req);
   bool more = list->size() > *limit;
   if (more) list->pop_back();

@@ -52,6 +52,19 @@ Result<json::object> optional_object_body(const ApiRequest& req) {
   return std::move(body.as_object());
 }
 
+// The {channel}/{address} of a path, the address in the form it is kept.
+struct Target {
+  Channel channel;
+  std::string address;
+};
+Result<Target> target_of(std::string_view channel, std::string_view address) {
+  auto c = channel_named(channel);
+  if (!c) return c.error();
+  auto a = suppression_address(*c, address);
+  if (!a) return a.error();
+  return Target{*c, std::move(*a)};
+}
+
 Error not_found(Channel c, std::string_view address) {
   return make_error(ErrorKind::not_found, "suppression_not_found",
                     fmt::format("'{}' is not suppressed on {}", address, to_string(c)));
@@ -62,10 +75,10 @@ Error not_found(Channel c, std::string_view address) {
 ApiResponse put_suppression(ApiContext& ctx, const ApiRequest& req, std::string_view channel,
                             std::string_view address) {
   if (!ctx.suppressions) return fail(unavailable(), req);
-  auto c = channel_named(channel);
-  if (!c) return fail(c.error(), req);
-  auto a = suppression_address(*c, address);
-  if (!a) return fail(a.error(), req);
+  auto target = target_of(channel, address);
+  if (!target) return fail(target.error(), req);
+  const Channel c = target->channel;
+  const std::string& a = target->address;
   auto body = optional_object_body(req);
   if (!body) return fail(body.error(), req);
   for (const auto& [k, v] : *body)
@@ -75,10 +88,10 @@ ApiResponse put_suppression(ApiContext& ctx, const ApiRequest& req, std::string_
                   req);
   auto reason = reason_of(body->if_contains("reason"));
   if (!reason) return fail(reason.error(), req);
-  Suppression s{req.tenant, *c, *a, *reason, ctx.jobs.now_ms()};
+  Suppression s{req.tenant, c, a, *reason, ctx.jobs.now_ms()};
   auto created = ctx.suppressions->put_suppression(s);
   if (!created) return fail(created.error(), req);
-  auto stored = ctx.suppressions->find_suppression(req.tenant, *c, *a);
+  auto stored = ctx.suppressions->find_suppression(req.tenant, c, a);
   if (!stored) return fail(stored.error(), req);
   return json_response(*created ? 201 : 200, view(stored->value_or(s)));
 }
@@ -86,27 +99,27 @@ ApiResponse put_suppression(ApiContext& ctx, const ApiRequest& req, std::string_
 ApiResponse get_suppression(ApiContext& ctx, const ApiRequest& req, std::string_view channel,
                             std::string_view address) {
   if (!ctx.suppressions) return fail(unavailable(), req);
-  auto c = channel_named(channel);
-  if (!c) return fail(c.error(), req);
-  auto a = suppression_address(*c, address);
-  if (!a) return fail(a.error(), req);
-  auto s = ctx.suppressions->find_suppression(req.tenant, *c, *a);
+  auto target = target_of(channel, address);
+  if (!target) return fail(target.error(), req);
+  const Channel c = target->channel;
+  const std::string& a = target->address;
+  auto s = ctx.suppressions->find_suppression(req.tenant, c, a);
   if (!s) return fail(s.error(), req);
-  if (!*s) return fail(not_found(*c, *a), req);
+  if (!*s) return fail(not_found(c, a), req);
   return json_response(200, view(**s));
 }
 
 ApiResponse delete_suppression(ApiContext& ctx, const ApiRequest& req, std::string_view channel,
                                std::string_view address) {
   if (!ctx.suppressions) return fail(unavailable(), req);
-  auto c = channel_named(channel);
-  if (!c) return fail(c.error(), req);
-  auto a = suppression_address(*c, address);
-  if (!a) return fail(a.error(), req);
-  auto deleted = ctx.suppressions->delete_suppression(req.tenant, *c, *a);
+  auto target = target_of(channel, address);
+  if (!target) return fail(target.error(), req);
+  const Channel c = target->channel;
+  const std::string& a = target->address;
+  auto deleted = ctx.suppressions->delete_suppression(req.tenant, c, a);
   if (!deleted) return fail(deleted.error(), req);
-  if (!*deleted) return fail(not_found(*c, *a), req);
-  return json_response(200, json::object{{"channel", to_string(*c)}, {"address", *a}, {"deleted", true}});
+  if (!*deleted) return fail(not_found(c, a), req);
+  return json_response(200, json::object{{"channel", to_string(c)}, {"address", a}, {"deleted", true}});
 }
 
 ApiResponse list_suppressions(ApiContext& ctx, const ApiRequest& req, std::string_view channel) {
@@ -116,15 +129,9 @@ ApiResponse list_suppressions(ApiContext& ctx, const ApiRequest& req, std::strin
   auto limit = page_limit(ctx, req);
   if (!limit) return fail(limit.error(), req);
   const std::string scope = fmt::format("suppressions:{}:{}", req.tenant, to_string(*c));
-  std::string after;
-  if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
-    auto pos = decode_bytes_cursor(scope, it->second);
-    if (!pos)
-      return fail(make_error(ErrorKind::invalid, "invalid_cursor", "the cursor is not valid for this listing", "cursor"),
-                  req);
-    after = *pos;
-  }
-  auto list = ctx.suppressions->list_suppressions(req.tenant, *c, after, *limit + 1);
+  auto after = cursor_after(req, scope);
+  if (!after) return fail(after.error(), req);
+  auto list = ctx.suppressions->list_suppressions(req.tenant, *c, *after, *limit + 1);
   if (!list) return fail(list.error(), req);
   const bool more = list->size() > *limit;
   if (more) list->pop_back();
@@ -177,14 +184,9 @@ ApiResponse bulk_suppressions(ApiContext& ctx, const ApiRequest& req) {
         refuse(make_error(ErrorKind::invalid, "invalid_entry", "an entry is {\"channel\", \"address\"}"));
         continue;
       }
-      auto c = channel_named(ch->get_string());
-      if (!c) {
-        refuse(c.error());
-        continue;
-      }
-      auto a = suppression_address(*c, ad->get_string());
-      if (!a) {
-        refuse(a.error());
+      auto target = target_of(ch->get_string(), ad->get_string());
+      if (!target) {
+        refuse(target.error());
         continue;
       }
       if (adding) {
@@ -193,11 +195,12 @@ ApiResponse bulk_suppressions(ApiContext& ctx, const ApiRequest& req) {
           refuse(reason.error());
           continue;
         }
-        auto r = ctx.suppressions->put_suppression(Suppression{req.tenant, *c, *a, *reason, now});
+        auto r = ctx.suppressions->put_suppression(
+            Suppression{req.tenant, target->channel, target->address, *reason, now});
         if (!r) return fail(r.error(), req);
         added += *r ? 1 : 0;
       } else {
-        auto r = ctx.suppressions->delete_suppression(req.tenant, *c, *a);
+        auto r = ctx.suppressions->delete_suppression(req.tenant, target->channel, target->address);
         if (!r) return fail(r.error(), req);
         removed += *r ? 1 : 0;
       }

@@ -75,14 +75,10 @@ ApiResponse delete_template(ApiContext& ctx, const ApiRequest& req, std::string_
 ApiResponse list_templates(ApiContext& ctx, const ApiRequest& req) {
   auto limit = page_limit(ctx, req);
   if (!limit) return fail(limit.error(), req);
-  std::string after;
-  if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
-    auto pos = decode_bytes_cursor("templates:" + req.tenant, it->second);
-    if (!pos) return fail(make_error(ErrorKind::invalid, "invalid_cursor", "the cursor is not valid for this listing", "cursor"), req);
-    after = *pos;
-  }
+  auto after = cursor_after(req, "templates:" + req.tenant);
+  if (!after) return fail(after.error(), req);
   // One more than asked tells whether there is a next page.
-  auto list = ctx.templates.list_templates(req.tenant, after, *limit + 1);
+  auto list = ctx.templates.list_templates(req.tenant, *after, *limit + 1);
   if (!list) return fail(list.error(), req);
   bool more = list->size() > *limit;
   if (more) list->pop_back();
