@@ -15,6 +15,7 @@
 #include "api/request_record.h"
 #include "api/request_target.h"
 #include "api/response_stream.h"
+#include "api/stream_writer.h"
 #include "engine/ids.h"
 #include "workers/accept_backoff.h"
 
@@ -246,7 +247,9 @@ struct Server::Impl {
 
       if (res.stream) {
         // A stream (Server-Sent Events) ends its connection.
-        co_await write_stream(stream, req, std::move(res), started_at);
+        auto record = co_await write_stream(stream, req, std::move(res), options.stream_write_timeout);
+        record.took = std::chrono::steady_clock::now() - started_at;
+        record_request(router.context().metrics, req, record);
         break;
       }
       RequestRecord record{res.status, {}, clock.total_bytes, res.body.size()};
@@ -269,75 +272,6 @@ struct Server::Impl {
       if (buffer.capacity() > 4096) buffer.shrink_to_fit();
     }
     co_await linger(stream);
-  }
-
-  // Writes an answer that is a stream: its header (chunked, no keep-alive),
-  // then each piece the stream gives as one chunk, until the stream ends,
-  // the client goes away, or a write does not complete within
-  // stream_write_timeout (a client that stopped reading is dropped). The
-  // request's own deadline and minimum rate ended with its headers: a
-  // stream may last as long as it has something to say. Recorded (log line,
-  // metrics) when it ends.
-  asio::awaitable<void> write_stream(beast::tcp_stream& stream, const ApiRequest& req, ApiResponse res,
-                                     std::chrono::steady_clock::time_point started_at) {
-    auto body = std::move(res.stream);
-    http::response<http::empty_body> head{static_cast<http::status>(res.status), 11};
-    head.set(http::field::server, "crier");
-    if (!res.content_type.empty()) head.set(http::field::content_type, res.content_type);
-    head.set("X-Request-Id", req.request_id);
-    for (const auto& [k, v] : res.headers) head.set(k, v);
-    head.keep_alive(false);
-    head.chunked(true);
-    http::response_serializer<http::empty_body> serializer{head};
-    RequestRecord record{res.status, {}, 0, 0};
-    stream.expires_after(options.stream_write_timeout);
-    auto [hec, hn] = co_await http::async_write_header(stream, serializer, use_tuple);
-    if (!hec) {
-      auto executor = co_await asio::this_coro::executor;
-      // Waits between takes; a wake from the stream (any thread) cancels it
-      // on this connection's strand, so a wake during a take or a write is
-      // never lost: the next take sees what it announced.
-      auto pause = std::make_shared<asio::steady_timer>(executor);
-      body->start([executor, pause] { asio::post(executor, [pause] { pause->cancel(); }); });
-      // A stream's client sends nothing: its socket turning readable means
-      // it closed (or broke the protocol), and the stream ends now rather
-      // than at its next write.
-      auto gone = std::make_shared<bool>(false);
-      stream.socket().async_wait(tcp::socket::wait_read,
-                                 asio::bind_executor(executor, [pause, gone](boost::system::error_code ec) {
-                                   if (ec == asio::error::operation_aborted) return;
-                                   *gone = true;
-                                   pause->cancel();
-                                 }));
-      for (;;) {
-        auto piece = body->take();
-        if (!piece.bytes.empty()) {
-          stream.expires_after(options.stream_write_timeout);
-          auto chunk = http::make_chunk(asio::buffer(piece.bytes));
-          auto [wec, wn] = co_await asio::async_write(stream, chunk, use_tuple);
-          if (wec) break;
-          record.bytes_out += piece.bytes.size();
-        }
-        if (piece.last) {
-          stream.expires_after(options.stream_write_timeout);
-          auto last_chunk = http::make_chunk_last();
-          co_await asio::async_write(stream, last_chunk, use_tuple);
-          break;
-        }
-        if (*gone) break;
-        if (piece.bytes.empty()) {
-          stream.expires_never();
-          pause->expires_after(body->max_idle());
-          co_await pause->async_wait(use_tuple);
-          if (*gone) break;
-        }
-      }
-      beast::error_code ignored;
-      stream.socket().cancel(ignored);  // the readability wait
-    }
-    body.reset();  // the watcher leaves before the stream is counted as ended
-    record.took = std::chrono::steady_clock::now() - started_at;
-    record_request(router.context().metrics, req, record);
   }
 
   // Closes the way nginx's lingering_close does: stop sending, then read and
