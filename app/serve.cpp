@@ -85,6 +85,7 @@ int serve(Config config, const std::string& config_path) {
   CallbackNotifier callbacks(**store, **store, callback_options);
   Dispatcher dispatcher(service, **store, config.dispatch);
   dispatcher.set_suppressions(store->get());
+  dispatcher.set_profiles(store->get());
   dispatcher.set_observer(&callbacks);
   if (auto r = register_providers(config.providers, config.data_dir, &signing, *egress, dispatcher); !r) {
     spdlog::critical("{}", r.error().message);

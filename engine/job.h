@@ -10,6 +10,7 @@
 #include "engine/content.h"
 #include "engine/ids.h"
 #include "engine/routing.h"
+#include "engine/subscription.h"
 
 namespace crier {
 
@@ -61,6 +62,10 @@ struct JobSpec {
   // The caller's own JSON object, stored and shown as given (empty: none).
   // The vendors' façades keep the vendor's job definition here.
   std::string metadata_json;
+  // Which recipients with a stored profile it sends to, by their standing on
+  // the channel (engine/subscription.h): `subscribed` (the default),
+  // `opted_in` only, or `all` (transactional).
+  SubscriptionRequirement subscription_state = SubscriptionRequirement::subscribed;
   // The notification group the job was made from (empty: none). The store
   // files the job under it in the same write as the job
   // (engine/notification_group.h).

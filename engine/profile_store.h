@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,14 @@ class ProfileStore {
                                                                     const ProfileAlias& alias) = 0;
   // Removes the profile and its aliases; returns whether it existed.
   virtual Result<bool> delete_profile(std::string_view tenant, std::string_view user_id) = 0;
+  // Many profiles at once, as dispatch reads them: one entry per id, in
+  // order (none where there is no profile).
+  virtual Result<std::vector<std::optional<Profile>>> find_profiles(std::string_view tenant,
+                                                                    std::span<const std::string_view> user_ids) = 0;
+  // False when the tenant has no profile at all (remembered in memory, so
+  // ingest and dispatch look nothing up for a tenant that keeps none). True
+  // may be stale after deletes; an error reads as true.
+  virtual Result<bool> may_have_profiles(std::string_view tenant) = 0;
   // The tenant's profiles in user_id (byte) order after `after_id`.
   virtual Result<std::vector<Profile>> list_profiles(std::string_view tenant, std::string_view after_id,
                                                      std::size_t limit) = 0;

@@ -151,7 +151,7 @@ std::string canonical_locale(std::string_view locale) {
   return out;
 }
 
-Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job) {
+Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job, UserRules rules) {
   Recipient r;
   auto user_id = trim(raw.user_id);
   if (!raw.user_id.empty()) {
@@ -208,8 +208,8 @@ Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job) {
   }
 
   // Every user needs an address on one of the job's channels (route_for
-  // decides which, here and at dispatch). Stored profiles that resolve a
-  // bare user_id are a later feature; until then it is rejected.
+  // decides which, here and at dispatch), or a profile to take them from.
+  if (rules.bare_user_ids && !r.user_id.empty()) return r;
   if (route_for(job, r)) {
     if (r.user_id.empty() && r.email.empty() && r.phone.empty() && r.push_token.empty() && r.webhook_url.empty())
       return invalid("missing_identity",

@@ -57,7 +57,15 @@ std::string canonical_locale(std::string_view locale);
 // first channel), missing_identity (neither a user_id nor any address, on a
 // job that would send to its own webhook_url: such a user could not be
 // deduplicated, found or traced).
-Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job);
+//
+// With `bare_user_ids` (the tenant keeps profiles), a user given by its
+// user_id alone is accepted: its addresses come from its stored profile
+// when its message is built (workers/profile_resolution.h), so a change
+// made after ingest is honoured.
+struct UserRules {
+  bool bare_user_ids = false;
+};
+Result<Recipient> validate_user(const RawUser& raw, const JobSpec& job, UserRules rules = {});
 
 // 16 bytes that identify a user within a job, for duplicate detection:
 // the user_id when given, else the normalised address on `channel`, else

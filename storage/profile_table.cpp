@@ -80,6 +80,10 @@ Result<ProfileStore::Upserted> ProfileTable::upsert(std::string_view tenant, std
     if (!holds(next->aliases, a)) batch.Delete(&family_, slice(keys::profile_alias(tenant, a.label, a.name)));
   batch.Put(&family_, slice(keys::profile(tenant, user_id)), encode(*next));
   if (auto r = write_(batch); !r) return r.error();
+  {
+    std::unique_lock write(tenants_mutex_);
+    tenants_.insert_or_assign(std::string(tenant), true);
+  }
   return ProfileStore::Upserted{std::move(*next), !old->has_value()};
 }
 
@@ -111,6 +115,44 @@ Result<std::vector<Profile>> ProfileTable::list(std::string_view tenant, std::st
   }
   if (!it->status().ok()) return storage_error(it->status(), "list profiles");
   return out;
+}
+
+Result<std::vector<std::optional<Profile>>> ProfileTable::find_many(std::string_view tenant,
+                                                                    std::span<const std::string_view> user_ids) {
+  std::vector<std::string> keys;
+  keys.reserve(user_ids.size());
+  for (auto id : user_ids) keys.push_back(keys::profile(tenant, id));
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (const auto& k : keys) slices.emplace_back(k);
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_.MultiGet({}, &family_, keys.size(), slices.data(), values.data(), statuses.data());
+  std::vector<std::optional<Profile>> out(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return storage_error(statuses[i], "read profiles");
+    auto p = decode(tenant, user_ids[i], {values[i].data(), values[i].size()});
+    if (!p) return p.error();
+    out[i] = std::move(*p);
+  }
+  return out;
+}
+
+Result<bool> ProfileTable::may_have_any(std::string_view tenant) {
+  {
+    std::shared_lock read(tenants_mutex_);
+    if (auto it = tenants_.find(tenant); it != tenants_.end()) return it->second;
+  }
+  const std::string prefix = keys::profile_prefix(tenant);
+  std::unique_ptr<rocksdb::Iterator> it(db_.NewIterator({}, &family_));
+  it->Seek(slice(prefix));
+  if (!it->status().ok()) return storage_error(it->status(), "seek profiles");
+  const bool any = it->Valid() && it->key().starts_with(slice(prefix));
+  std::unique_lock write(tenants_mutex_);
+  // An upsert since the seek has set it already: keep its "true".
+  auto [entry, inserted] = tenants_.emplace(std::string(tenant), any);
+  return entry->second;
 }
 
 }  // namespace crier

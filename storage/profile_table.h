@@ -7,7 +7,10 @@
 #include <rocksdb/write_batch.h>
 
 #include <functional>
+#include <map>
 #include <mutex>
+#include <shared_mutex>
+#include <span>
 
 #include "engine/profile_store.h"
 
@@ -25,6 +28,13 @@ class ProfileTable {
   Result<std::optional<std::string>> find_by_alias(std::string_view tenant, const ProfileAlias& alias);
   Result<bool> remove(std::string_view tenant, std::string_view user_id);
   Result<std::vector<Profile>> list(std::string_view tenant, std::string_view after_id, std::size_t limit);
+  // One MultiGet; one entry per id.
+  Result<std::vector<std::optional<Profile>>> find_many(std::string_view tenant,
+                                                        std::span<const std::string_view> user_ids);
+  // Whether the tenant may have profiles: learnt with one seek the first
+  // time, set by every upsert (a delete leaves it set: a stale "maybe" costs
+  // a lookup, never a wrong answer).
+  Result<bool> may_have_any(std::string_view tenant);
 
  private:
   rocksdb::DB& db_;
@@ -33,6 +43,8 @@ class ProfileTable {
   // Writers one at a time: a profile and its aliases are read, changed and
   // written as one step, and two profiles must not take one alias at once.
   std::mutex writes_;
+  std::shared_mutex tenants_mutex_;
+  std::map<std::string, bool, std::less<>> tenants_;
 };
 
 }  // namespace crier

@@ -1257,6 +1257,13 @@ Result<std::optional<std::string>> RocksStore::find_profile_by_alias(std::string
   return impl_->profiles->find_by_alias(tenant, alias);
 }
 
+Result<std::vector<std::optional<Profile>>> RocksStore::find_profiles(std::string_view tenant,
+                                                                      std::span<const std::string_view> user_ids) {
+  return impl_->profiles->find_many(tenant, user_ids);
+}
+
+Result<bool> RocksStore::may_have_profiles(std::string_view tenant) { return impl_->profiles->may_have_any(tenant); }
+
 Result<bool> RocksStore::delete_profile(std::string_view tenant, std::string_view user_id) {
   return impl_->profiles->remove(tenant, user_id);
 }

@@ -129,6 +129,9 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<std::optional<std::string>> find_profile_by_alias(std::string_view tenant,
                                                            const ProfileAlias& alias) override;
   Result<bool> delete_profile(std::string_view tenant, std::string_view user_id) override;
+  Result<std::vector<std::optional<Profile>>> find_profiles(std::string_view tenant,
+                                                            std::span<const std::string_view> user_ids) override;
+  Result<bool> may_have_profiles(std::string_view tenant) override;
   Result<std::vector<Profile>> list_profiles(std::string_view tenant, std::string_view after_id,
                                              std::size_t limit) override;
   // SuppressionStore (the suppressions family; writes synced)

@@ -16,6 +16,7 @@
 
 #include "engine/backoff.h"
 #include "engine/render.h"
+#include "engine/profile_resolution.h"
 #include "engine/suppression.h"
 #include "engine/routing.h"
 #include "engine/time_format.h"
@@ -718,8 +719,24 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
   // Each item's channel, as an index into `channels`: computed only for a
   // job that has several (a single-channel job's items all take channel 0).
   constexpr std::uint8_t kNoRoute = 0xff;
+  constexpr std::uint8_t kHeld = 0xfe;  // not attempted this turn (its profile was unreadable)
   std::vector<std::uint8_t> route;
-  if (channels.size() > 1) route.resize(items.size());
+
+  // Profiles: looked up only for a tenant that keeps some.
+  std::vector<std::optional<Profile>> profiles;
+  std::vector<bool> held;
+  bool resolving = false;
+  if (profiles_) {
+    auto may = profiles_->may_have_profiles(job.tenant);
+    resolving = !may || *may;
+  }
+  const bool profiles_readable = !resolving || resolve_profiles(job, items, profiles, held);
+  // A recipient named by its user_id alone may have found no address: routed
+  // one by one, as a job over several channels always is.
+  if (channels.size() > 1 || resolving) route.resize(items.size());
+  // Standings matter where profiles exist, and to a job that sends to
+  // opted-in users only (without a profile, nobody is).
+  const bool check_standing = resolving || job.spec.subscription_state == SubscriptionRequirement::opted_in;
 
   // Most tenants keep no suppression list: then nothing is looked up.
   bool screen = false;
@@ -734,6 +751,13 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
     batch.previous_retry[i] = item.state.next_attempt_at;
     item.state.next_attempt_at = 0;
     if (route.empty()) continue;
+    if (!profiles_readable && held[i]) {
+      route[i] = kHeld;
+      item.state.error_code = "profile_unknown";
+      item.state.error_message = "the user's profile could not be read; retried later";
+      item.state.next_attempt_at = now_unix_ms() + 1000;
+      continue;
+    }
     auto channel = route_for(job.spec, item.recipient);
     route[i] = channel ? static_cast<std::uint8_t>(std::find(channels.begin(), channels.end(), *channel) -
                                                    channels.begin())
@@ -743,15 +767,26 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
     item.state.attempts += 1;
     item.state.status = RecipientStatus::failed;
     item.state.error_code = "missing_address";
-    item.state.error_message = "the recipient has no address on any of the job's channels";
+    item.state.error_message = resolving && !profiles[i]
+                                   ? "the recipient has no address on any of the job's channels and no stored profile"
+                                   : "the recipient has no address on any of the job's channels";
   }
   for (std::size_t g = 0; g < batch.group_count; ++g) {
     batch.groups[g].from = batch.count;
     for (std::size_t i = 0; i < items.size(); ++i) {
       const std::size_t c = route.empty() ? 0 : route[i];
-      if (c == kNoRoute || group_of_channel[c] != g) continue;
+      if (c == kNoRoute || c == kHeld || group_of_channel[c] != g) continue;
       const Channel channel = channels[c];
       auto& item = items[i];
+      if (check_standing) {
+        const Profile* profile = profiles.empty() || !profiles[i] ? nullptr : &*profiles[i];
+        if (auto why = ineligible(job.spec.subscription_state, profile, channel)) {
+          item.state.status = RecipientStatus::skipped;
+          item.state.error_code = std::move(why->code);
+          item.state.error_message = std::move(why->message);
+          continue;
+        }
+      }
       if (screen && held_back(job, item, channel)) continue;
       // Rendered in place, in the storage of the pool's message (render_into
       // clears what an earlier turn left there).
@@ -779,6 +814,34 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
     }
     batch.groups[g].to = batch.count;
   }
+}
+
+bool Dispatcher::resolve_profiles(const Job& job, std::vector<RecipientView>& items,
+                                  std::vector<std::optional<Profile>>& profiles, std::vector<bool>& held) {
+  profiles.assign(items.size(), std::nullopt);
+  std::vector<std::string_view> ids;
+  std::vector<std::size_t> index;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].recipient.user_id.empty()) continue;
+    ids.push_back(items[i].recipient.user_id);
+    index.push_back(i);
+  }
+  if (ids.empty()) return true;
+  auto found = profiles_->find_profiles(job.tenant, ids);
+  if (!found) {
+    // Not known where or whether to send: not now. They stay ENQUEUED and
+    // come back as a retry does (no attempt is counted: nothing was sent).
+    spdlog::warn("job {}: profiles unreadable: {} ({})", job.id(), found.error().message, found.error().detail);
+    held.assign(items.size(), false);
+    for (auto i : index) held[i] = true;
+    return false;
+  }
+  for (std::size_t k = 0; k < index.size(); ++k) {
+    if (!(*found)[k]) continue;
+    apply_profile(items[index[k]].recipient, *(*found)[k]);
+    profiles[index[k]] = std::move((*found)[k]);
+  }
+  return true;
 }
 
 bool Dispatcher::held_back(const Job& job, RecipientView& item, Channel channel) {

@@ -37,6 +37,7 @@
 
 #include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
+#include "engine/profile_store.h"
 #include "engine/suppression.h"
 #include "workers/dispatch_metrics.h"
 #include "workers/provider.h"
@@ -101,6 +102,11 @@ class Dispatcher final : public JobListener {
   // be built: a suppressed address is SKIPPED `suppressed`, also when it was
   // suppressed after the job started. Null: nothing is suppressed.
   void set_suppressions(SuppressionStore* suppressions) { suppressions_ = suppressions; }
+  // The tenants' profiles, read as each batch's messages are built: a
+  // recipient with a user_id takes what it lacks from its profile, and its
+  // standing on the channel decides whether the job sends to it
+  // (engine/profile_resolution.h). Null: no recipient has a profile.
+  void set_profiles(ProfileStore* profiles) { profiles_ = profiles; }
 
   void start();
   // Stops the loops at their next turn (waiting up to `grace` for sends in
@@ -168,6 +174,13 @@ class Dispatcher final : public JobListener {
   // address is suppressed (SKIPPED), or that could not be read (ENQUEUED,
   // retried in a second).
   bool held_back(const Job& job, RecipientView& item, Channel channel);
+  // Before routing: each item with a user_id takes its profile's addresses,
+  // locale and attributes; `profiles` gets one entry per item. False when
+  // the profiles could not be read: the items with a user_id stay ENQUEUED
+  // and `held` marks them (build_batch retries them in a second,
+  // `profile_unknown`).
+  bool resolve_profiles(const Job& job, std::vector<RecipientView>& items,
+                        std::vector<std::optional<Profile>>& profiles, std::vector<bool>& held);
   struct Batch;
   void build_batch(const Job& job, JobRenderer& renderer, std::vector<OutboundMessage>& pool,
                    std::vector<RecipientView>& items, Batch& batch);
@@ -223,6 +236,7 @@ class Dispatcher final : public JobListener {
   DispatchObserver* observer_ = nullptr;
   const ProviderAccess* access_ = nullptr;
   SuppressionStore* suppressions_ = nullptr;
+  ProfileStore* profiles_ = nullptr;
   DispatchMetrics metrics_;
 
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

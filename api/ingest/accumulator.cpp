@@ -12,7 +12,15 @@
 namespace crier::api {
 namespace json = boost::json;
 
-IngestAccumulator::IngestAccumulator(ApiContext& ctx, Job job) : ctx_(ctx), job_(std::move(job)) {}
+IngestAccumulator::IngestAccumulator(ApiContext& ctx, Job job) : ctx_(ctx), job_(std::move(job)) {
+  // Asked once per request (remembered by the store): a tenant that keeps
+  // profiles may name users by user_id alone. An unreadable answer allows
+  // it: dispatch fails such a user `missing_address` if no profile is found.
+  if (ctx_.profiles) {
+    auto any = ctx_.profiles->may_have_profiles(job_.tenant);
+    rules_.bare_user_ids = !any || *any;
+  }
+}
 
 UserOutcome& IngestAccumulator::outcome(Tally& t, std::size_t index) {
   if (t.outcomes.size() <= index) t.outcomes.resize(index + 1);
@@ -32,7 +40,7 @@ void IngestAccumulator::reject(std::size_t index, std::size_t line, const Error&
 
 void IngestAccumulator::add(std::size_t index, std::size_t line, const Result<RawUser>& user) {
   if (!user) return reject(index, line, user.error());
-  auto r = validate_user(*user, job_.spec);
+  auto r = validate_user(*user, job_.spec, rules_);
   if (!r) return reject(index, line, r.error());
   ++seen_;
   auto key = dedupe_key(*r, job_.spec);

@@ -17,6 +17,7 @@
 #include "api/http_types.h"
 #include "engine/job.h"
 #include "engine/job_store.h"
+#include "engine/user_validation.h"
 
 namespace crier::api {
 
@@ -118,6 +119,7 @@ class IngestAccumulator {
 
   ApiContext& ctx_;
   Job job_;
+  UserRules rules_;  // bare user_ids when the tenant keeps profiles
   std::vector<IngestEntry> entries_;
   std::vector<std::size_t> entry_indexes_;  // the user index of each entry
   std::int64_t uncommitted_rejects_ = 0;

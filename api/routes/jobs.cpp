@@ -95,7 +95,7 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   static const std::set<std::string, std::less<>> known = {
       "channel",  "routing", "template",    "content",    "data",     "locale",    "webhook_url",
       "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata",
-      "notification_group", "sender"};
+      "notification_group", "sender", "subscription_state"};
   for (const auto& [k, v] : o)
     if (!known.count(std::string_view(k)))
       return bad("unknown_field", fmt::format("unknown field '{}'", std::string_view(k)), std::string(k));
@@ -170,6 +170,15 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   auto corr = opt_string(o, "correlation_id", 256);
   if (!corr) return corr.error();
   spec.correlation_id = *corr;
+  auto subscription = opt_string(o, "subscription_state", 32);
+  if (!subscription) return subscription.error();
+  if (!subscription->empty()) {
+    auto r = parse_subscription_requirement(*subscription);
+    if (!r)
+      return bad("invalid_subscription_state", "subscription_state must be one of subscribed, opted_in, all",
+                 "subscription_state");
+    spec.subscription_state = *r;
+  }
 
   // Whether the provider exists and is the tenant's to use is the engine's
   // rule (JobService::prepare), for every path that creates a job.

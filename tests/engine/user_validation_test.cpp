@@ -218,6 +218,19 @@ TEST(ValidateUserTest, EveryChannelNeedsItsOwnAddress) {
   EXPECT_TRUE(validate_user(phone_only, spec_for(Channel::whatsapp)).ok());
 }
 
+TEST(ValidateUserTest, ABareUserIdIsAcceptedWhenTheTenantKeepsProfiles) {
+  RawUser bare;
+  bare.user_id = "u1";
+  auto r = validate_user(bare, spec_for(Channel::email), UserRules{.bare_user_ids = true});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->user_id, "u1");
+  EXPECT_TRUE(r->email.empty()) << "its profile gives the address at dispatch";
+  // Still needs an identity to look up.
+  RawUser nothing;
+  expect_invalid(validate_user(nothing, spec_for(Channel::email), UserRules{.bare_user_ids = true}), "missing_address",
+                 "email");
+}
+
 TEST(ValidateUserTest, WebhookJobWithItsOwnUrlAcceptsUsersWithoutAddress) {
   RawUser raw;
   raw.user_id = "u1";

@@ -137,5 +137,32 @@ TEST_F(ProfileStoreTest, ListingIsByUserIdWithinOneTenant) {
   EXPECT_EQ((*rest)[0].tenant, "acme");
 }
 
+TEST_F(ProfileStoreTest, ManyAreReadAtOnceInTheOrderAsked) {
+  put("acme", "a", R"({"email":"a@example.com"})");
+  put("acme", "c", R"({"email":"c@example.com"})");
+  put("other", "b", R"({"email":"b@example.com"})");
+  std::vector<std::string_view> ids{"c", "b", "a", "a"};
+  auto got = store_->find_profiles("acme", ids);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 4u);
+  EXPECT_EQ((*got)[0]->email, "c@example.com");
+  EXPECT_FALSE((*got)[1]) << "another tenant's";
+  EXPECT_EQ((*got)[2]->user_id, "a");
+  EXPECT_EQ((*got)[3]->email, "a@example.com");
+}
+
+TEST_F(ProfileStoreTest, WhetherATenantKeepsProfilesIsKnownAcrossAReopen) {
+  EXPECT_FALSE(*store_->may_have_profiles("acme"));
+  put("acme-2", "a", "{}");  // a tenant whose name extends acme's
+  EXPECT_FALSE(*store_->may_have_profiles("acme"));
+  put("acme", "a", "{}");
+  EXPECT_TRUE(*store_->may_have_profiles("acme")) << "learnt by the write, not a stale \"no\"";
+  store_.reset();
+  store_ = open_store(dir_);
+  ASSERT_TRUE(store_);
+  EXPECT_TRUE(*store_->may_have_profiles("acme"));
+  EXPECT_FALSE(*store_->may_have_profiles("nobody"));
+}
+
 }  // namespace
 }  // namespace crier::testing
