@@ -30,6 +30,9 @@ const FacadeRoute kFacades[] = {
     {"v2/notify", compat::prelude},               // Prelude's Notify batch
     {"api/v1/organizations", compat::blerify},  // Blerify's notification items
     {"api/v1/meta-templates", compat::mindo},   // Mindo's WhatsApp send-bulk
+    {"users/track", compat::braze},             // Braze's REST API
+    {"messages/send", compat::braze},
+    {"sends/id/create", compat::braze},
 };
 
 const compat::Facade* facade_for(std::string_view path) {

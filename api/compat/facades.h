@@ -10,5 +10,6 @@ const Facade& courier();  // /bulk…                   (courier.cpp)
 const Facade& prelude();  // /v2/notify…              (prelude.cpp)
 const Facade& blerify();  // /api/v1/organizations…  (blerify.cpp)
 const Facade& mindo();    // /api/v1/meta-templates… (mindo.cpp)
+const Facade& braze();    // /users/track, /messages/send, /sends/id/create (braze.cpp)
 
 }  // namespace crier::api::compat

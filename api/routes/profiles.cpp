@@ -58,21 +58,27 @@ ApiResponse put_profile(ApiContext& ctx, const ApiRequest& req, std::string_view
   return json_response(stored->created ? 201 : 200, profile_to_json(stored->profile));
 }
 
+Result<ProfileStore::Upserted> merge_into_profile(ApiContext& ctx, std::string_view tenant, std::string_view user_id,
+                                                  const json::object& patch, bool create) {
+  if (!ctx.profiles) return profiles_unavailable();
+  if (auto r = check_profile_user_id(user_id); !r) return r.error();
+  const std::int64_t now = ctx.jobs.now_ms();
+  return ctx.profiles->upsert_profile(tenant, user_id, [&](const std::optional<Profile>& old) -> Result<Profile> {
+    if (!old && !create) return profile_not_found(user_id);
+    json::value merged = old ? json::value(profile_to_json(*old)) : json::value(json::object{});
+    merge_patch(merged, patch);
+    auto p = profile_from_json(merged.as_object(), tenant, user_id);
+    if (p) stamp(*p, old, now);
+    return p;
+  });
+}
+
 ApiResponse patch_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id) {
   if (!ctx.profiles) return fail(profiles_unavailable(), req);
   if (auto r = check_profile_user_id(user_id); !r) return fail(r.error(), req);
   auto patch = object_body(req, true);
   if (!patch) return fail(patch.error(), req);
-  const std::int64_t now = ctx.jobs.now_ms();
-  auto stored = ctx.profiles->upsert_profile(req.tenant, user_id,
-                                             [&](const std::optional<Profile>& old) -> Result<Profile> {
-    if (!old) return profile_not_found(user_id);
-    json::value merged = profile_to_json(*old);
-    merge_patch(merged, *patch);
-    auto p = profile_from_json(merged.as_object(), req.tenant, user_id);
-    if (p) stamp(*p, old, now);
-    return p;
-  });
+  auto stored = merge_into_profile(ctx, req.tenant, user_id, *patch, false);
   if (!stored) return fail(stored.error(), req);
   return json_response(200, profile_to_json(stored->profile));
 }

@@ -83,6 +83,12 @@ ApiResponse patch_profile(ApiContext& ctx, const ApiRequest& req, std::string_vi
 ApiResponse get_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
 ApiResponse delete_profile(ApiContext& ctx, const ApiRequest& req, std::string_view user_id);
 ApiResponse list_profiles(ApiContext& ctx, const ApiRequest& req);
+// PATCH's step: `patch` (a JSON Merge Patch of the profile's JSON) merged
+// into the tenant's profile and checked as a PUT body is, in one
+// read-change-write step; with `create`, a missing profile starts empty
+// (else 404 profile_not_found). What the Braze façade's /users/track does.
+Result<ProfileStore::Upserted> merge_into_profile(ApiContext& ctx, std::string_view tenant, std::string_view user_id,
+                                                  const boost::json::object& patch, bool create);
 
 // suppressions.cpp: PUT/GET/DELETE /v1/suppressions/{channel}/{address},
 // GET /v1/suppressions/{channel}, POST /v1/suppressions
