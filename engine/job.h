@@ -66,6 +66,10 @@ struct JobSpec {
   // the channel (engine/subscription.h): `subscribed` (the default),
   // `opted_in` only, or `all` (transactional).
   SubscriptionRequirement subscription_state = SubscriptionRequirement::subscribed;
+  // The tenant's profiles the job is also for: {"filter": <audience filter>}
+  // (engine/audience_filter.h), checked at create; added to the job as users
+  // by user_id when it is run (api/routes/audience.cpp). Empty: none.
+  std::string audience_json;
   // The notification group the job was made from (empty: none). The store
   // files the job under it in the same write as the job
   // (engine/notification_group.h).

@@ -56,6 +56,7 @@ std::string encode(const Job& job) {
   o["rate_limit"] = s.rate_limit;
   if (!s.metadata_json.empty()) o["metadata"] = json::parse(s.metadata_json);
   if (!s.notification_group.empty()) o["notification_group"] = s.notification_group;
+  if (!s.audience_json.empty()) o["audience"] = json::parse(s.audience_json);
   if (s.subscription_state != SubscriptionRequirement::subscribed)
     o["subscription_state"] = to_string(s.subscription_state);
   return json::serialize(o);
@@ -108,6 +109,8 @@ std::optional<Job> decode_job(std::string_view in) {
   if (auto it = o.find("metadata"); it != o.end() && it->value().is_object())
     s.metadata_json = json::serialize(it->value());
   s.notification_group = get_str(o, "notification_group");
+  if (auto it = o.find("audience"); it != o.end() && it->value().is_object())
+    s.audience_json = json::serialize(it->value());
   // Records from before subscriptions have none: the default.
   if (auto st = get_str(o, "subscription_state"); !st.empty()) {
     auto r = parse_subscription_requirement(st);

@@ -6,8 +6,10 @@
 //                            /v1/profiles does it
 //   POST /messages/send      one native job over the named users by user_id
 //                            (aliases looked up), created, ingested and run
-//                            in one atomic write; the profiles give the
-//                            addresses and standings at dispatch
+//                            in one atomic write, or over an `audience`
+//                            filter (the job's audience, added at run); the
+//                            profiles give the addresses and standings at
+//                            dispatch
 //   POST /sends/id/create    a send id to tag sends with
 // Every mapping, and what is not built yet, is listed in docs/compat.md.
 #include <boost/json.hpp>
@@ -304,17 +306,30 @@ ApiResponse messages_send(ApiContext& ctx, ApiRequest& req) {
   auto broadcast = optional_bool(b, "broadcast");
   if (!broadcast) return braze_error(broadcast.error(), req);
   const bool named = member(b, "external_user_ids") || member(b, "user_aliases");
-  if (member(b, "segment_id") || member(b, "audience"))
-    return braze_error(invalid("unsupported", "segment_id and audience are not supported by Crier yet: name the users "
-                                              "with external_user_ids or user_aliases",
-                               member(b, "segment_id") ? "segment_id" : "audience"),
+  const json::value* audience = member(b, "audience");
+  if (member(b, "segment_id"))
+    return braze_error(invalid("unsupported", "segment_id is not supported by Crier yet: give an audience filter or name "
+                                              "the users with external_user_ids or user_aliases",
+                               "segment_id"),
                        req);
   if (*broadcast && named)
     return braze_error(invalid("invalid_broadcast", "broadcast cannot be true when external_user_ids or user_aliases are given",
                                "broadcast"),
                        req);
-  if (!named)
-    return braze_error(invalid("missing_recipients", "name the users: external_user_ids or user_aliases", "external_user_ids"),
+  if (!named && !audience)
+    return braze_error(invalid("missing_recipients", "name the users (external_user_ids or user_aliases) or give an audience",
+                               "external_user_ids"),
+                       req);
+  // As Braze: an audience without named users reaches everyone who matches,
+  // which must be asked for.
+  if (audience && !named && !*broadcast)
+    return braze_error(invalid("invalid_broadcast", "broadcast must be true to send to an audience without naming users",
+                               "broadcast"),
+                       req);
+  if (audience && named)
+    return braze_error(invalid("unsupported", "named users within an audience are not supported by Crier yet: give one of "
+                                              "the two",
+                               "audience"),
                        req);
   auto users = named_users(ctx, req.tenant, b);
   if (!users) return braze_error(users.error(), req);
@@ -327,6 +342,7 @@ ApiResponse messages_send(ApiContext& ctx, ApiRequest& req) {
   auto state = optional_string(b, "recipient_subscription_state", 16);
   if (!state) return braze_error(state.error(), req);
   if (!state->empty()) (*spec)["subscription_state"] = *state;
+  if (audience) (*spec)["audience"] = json::object{{"filter", *audience}};
   auto campaign = optional_string(b, "campaign_id", kMaxIdBytes);
   if (!campaign) return braze_error(campaign.error(), req);
   auto send_id = optional_string(b, "send_id", kMaxIdBytes);
@@ -341,8 +357,12 @@ ApiResponse messages_send(ApiContext& ctx, ApiRequest& req) {
   if (!send_id->empty()) braze["send_id"] = *send_id;
   job->spec.metadata_json = json::serialize(json::object{{"braze", std::move(braze)}});
   std::string users_body = json::serialize(json::object{{"users", std::move(*users)}});
-  auto report = ingest_json_users(ctx, *job, users_body, CreateWith{.run = true, .claim = req.idempotency});
+  // Named users: created with them and run in one write. An audience: its
+  // profiles are added when the job is run (run_job), right after.
+  auto report = ingest_json_users(ctx, *job, users_body, CreateWith{.run = !audience, .claim = req.idempotency});
   if (!report) return braze_error(report.error(), req);
+  if (audience && report->job.status == JobStatus::created)
+    if (auto ran = run_job(ctx, req.tenant, report->job.id(), nullptr); !ran) return braze_error(ran.error(), req);
   // The stored job's id: a retry under the same Idempotency-Key finds the first.
   return json_answer(201, json::object{{"dispatch_id", report->job.id()}, {"message", "success"}});
 }

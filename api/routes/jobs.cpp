@@ -95,7 +95,7 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   static const std::set<std::string, std::less<>> known = {
       "channel",  "routing", "template",    "content",    "data",     "locale",    "webhook_url",
       "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata",
-      "notification_group", "sender", "subscription_state"};
+      "notification_group", "sender", "subscription_state", "audience"};
   for (const auto& [k, v] : o)
     if (!known.count(std::string_view(k)))
       return bad("unknown_field", fmt::format("unknown field '{}'", std::string_view(k)), std::string(k));
@@ -170,6 +170,11 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   auto corr = opt_string(o, "correlation_id", 256);
   if (!corr) return corr.error();
   spec.correlation_id = *corr;
+  if (auto* a = o.if_contains("audience"); a && !a->is_null()) {
+    auto audience = audience_of(*a);
+    if (!audience) return audience.error();
+    spec.audience_json = json::serialize(*audience);
+  }
   auto subscription = opt_string(o, "subscription_state", 32);
   if (!subscription) return subscription.error();
   if (!subscription->empty()) {
@@ -297,6 +302,10 @@ ApiResponse create_job(ApiContext& ctx, const ApiRequest& req) {
         *flag = r->get_bool();
       }
     }
+    // A job with an audience starts once its audience is added (run_job):
+    // created with its users in one write, then run.
+    const bool run_after = how.run && o.contains("audience") && !o.at("audience").is_null();
+    if (run_after) how.run = false;
     json::value users = json::array();
     if (auto* u = o.if_contains("users"); u && !u->is_null()) users = *u;
     o.erase("users");
@@ -312,6 +321,11 @@ ApiResponse create_job(ApiContext& ctx, const ApiRequest& req) {
       body["ingested"] = std::move(report->summary);
       r.body = json::serialize(body);
       return r;
+    }
+    if (run_after) {
+      auto ran = run_job(ctx, req.tenant, report->job.id(), nullptr);
+      if (!ran) return fail(ran.error(), req);
+      report->job = std::move(*ran);
     }
     auto counters = ctx.jobs.counters(report->job);
     if (!counters) return fail(counters.error(), req);
@@ -386,7 +400,8 @@ ApiResponse patch_job(ApiContext& ctx, const ApiRequest& req, std::string_view j
 }
 
 ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id, JobAction action) {
-  auto job = ctx.jobs.apply(req.tenant, job_id, action, req.idempotency);
+  auto job = action == JobAction::run ? run_job(ctx, req.tenant, job_id, req.idempotency)
+                                      : ctx.jobs.apply(req.tenant, job_id, action, req.idempotency);
   if (!job) return fail(job.error(), req);
   return view_of(ctx, req, *job, action == JobAction::run ? 202 : 200);
 }

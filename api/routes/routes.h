@@ -50,6 +50,22 @@ ApiResponse get_job(ApiContext& ctx, const ApiRequest& req, std::string_view job
 ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id,
                        JobAction action);
 
+// audience.cpp: a job's `audience` ({"filter": <audience filter>}), checked
+// (400 invalid_audience, unsupported_audience) and normalised for the spec.
+Result<boost::json::object> audience_of(const boost::json::value& audience);
+// What running a job with an audience added to it.
+struct AudienceAdded {
+  std::int64_t matched = 0;   // profiles that matched, each offered once
+  std::int64_t examined = 0;  // profiles read
+};
+// Streams the tenant's profiles that match the job's audience into the job
+// as users by user_id (the ingest path: counted as received, deduplicated),
+// a page of profiles at a time; nothing when the job has no audience.
+Result<AudienceAdded> add_audience(ApiContext& ctx, const Job& job);
+// POST /v1/jobs/{id}/run's step for every caller: the audience added (a
+// CREATED job with one), then the run applied.
+Result<Job> run_job(ApiContext& ctx, std::string_view tenant, std::string_view job_id, const IdempotencyClaim* claim);
+
 // PATCH /v1/jobs/{id}: {"rate_limit": number | null}
 ApiResponse patch_job(ApiContext& ctx, const ApiRequest& req, std::string_view job_id);
 

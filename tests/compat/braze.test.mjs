@@ -114,6 +114,31 @@ test('recipient_subscription_state opted_in reaches opted-in users only; all rea
                    ['ann@example.com', 'bob@example.com', 'cid@example.com']);
 });
 
+test('an audience filter with broadcast reaches every matching profile, as the seed\'s example shapes it', async (t) => {
+  const crier = await startCrier();
+  t.after(() => crier.stop());
+  const braze = new Braze(crier.baseUrl, crier.apiKey);
+  await loadAudience(braze);
+  await braze.users.track({ attributes: [{ external_id: 'dan', email: 'dan@example.com', first_name: 'Dan', plan: 'pro',
+                                           favorite_foods: ['pizza', 'soup'] }] });
+  await braze.users.track({ attributes: [{ external_id: 'ann', favorite_foods: ['pizza'] }] });
+  const audience = {
+    AND: [
+      { custom_attribute: { custom_attribute_name: 'plan', comparison: 'equals', value: 'pro' } },
+      { custom_attribute: { custom_attribute_name: 'favorite_foods', comparison: 'includes_value', value: 'pizza' } },
+      { email_subscription_status: { comparison: 'is_not', value: 'unsubscribed' } },
+    ],
+  };
+  const sent = await braze.messages.send({ broadcast: true, audience, messages: { email: { subject: 'Pizza for {{${first_name}}}', plaintext_body: 'x' } } });
+  const job = await finished(crier, sent.dispatch_id);
+  assert.equal(job.received, 2, JSON.stringify(job));
+  assert.deepEqual(logged(crier, sent.dispatch_id).map((l) => l.subject).sort(), ['Pizza for Ann', 'Pizza for Dan']);
+
+  // Without broadcast, Braze refuses to send to a whole audience.
+  await assert.rejects(braze.messages.send({ audience, messages: { email: { subject: 's', plaintext_body: 'x' } } }),
+                       (e) => e.status === 400 && e.errors[0].code === 'invalid_broadcast');
+});
+
 test('a webhook message goes to users named by alias, rendered with their attributes, to the real sink', async (t) => {
   const crier = await startCrier();
   t.after(() => crier.stop());

@@ -1,0 +1,104 @@
+// A job's audience through the real server: the tenant's profiles that match
+// its filter are added to the job when it is run (counted as received,
+// deduplicated with its ingested users), and sent with their profiles'
+// addresses and standings; refused audiences are clear 400s.
+#include <fmt/format.h>
+
+#include <set>
+
+#include "tests/e2e/e2e_fixture.h"
+
+namespace crier::e2e {
+namespace {
+
+class AudienceTest : public CrierTest {
+ protected:
+  // 30 profiles: every third on the pro plan; of the pro ones, p-009 and
+  // p-021 unsubscribed from email. Tenant B has a pro profile of its own.
+  void store_profiles() {
+    for (int i = 0; i < 30; ++i) {
+      json::object body{{"email", fmt::format("p{}@example.com", i)},
+                        {"attributes", {{"plan", i % 3 == 0 ? "pro" : "free"}, {"visits", i}}}};
+      if (i == 9 || i == 21) body["subscriptions"] = json::object{{"email", "unsubscribed"}};
+      require(api().put_json(fmt::format("/v1/profiles/p-{:03}", i), body), 201, "profile");
+    }
+    require(api_b().put_json("/v1/profiles/b-1", json::object{{"email", "b1@example.com"}, {"attributes", {{"plan", "pro"}}}}),
+            201, "B's profile");
+  }
+};
+
+json::object pro_filter() {
+  return json::object{{"custom_attribute", {{"custom_attribute_name", "plan"}, {"comparison", "equals"}, {"value", "pro"}}}};
+}
+
+std::set<std::string> sent_to(const std::filesystem::path& log, const std::string& id) {
+  std::set<std::string> to;
+  for (const auto& line : read_delivery_log(log))
+    if (str(line, "job_id") == id) to.insert(str(line, "to"));
+  return to;
+}
+
+TEST_F(AudienceTest, TheMatchingProfilesAreAddedAtRunBesidesTheIngestedUsers) {
+  store_profiles();
+  auto spec = email_job_spec();
+  spec["audience"] = json::object{{"filter", pro_filter()}};
+  const std::string id = create_job(api(), spec);
+  EXPECT_EQ(json::serialize(get_job(api(), id).at("audience")), json::serialize(json::object{{"filter", pro_filter()}}));
+  // Besides the audience: one user of its own, and one the audience holds too.
+  ingest_json(api(), id, json::array{json::object{{"user_id", "walk-in"}, {"email", "walkin@example.com"}},
+                                     json::object{{"user_id", "p-000"}}});
+  EXPECT_EQ(num(get_job(api(), id), "received"), 2) << "the audience waits for the run";
+
+  run_job(api(), id);
+  auto done = wait_for_status(api(), id, {"COMPLETED"});
+  EXPECT_EQ(num(done, "received"), 12);   // 2 ingested + 10 pro profiles
+  EXPECT_EQ(num(done, "duplicates"), 1);  // p-000, ingested and in the audience
+  EXPECT_EQ(num(done, "sent"), 9);        // 8 pro subscribed + walk-in
+  EXPECT_EQ(num(done, "skipped"), 2);     // p-009, p-021
+  EXPECT_TRUE(counters_add_up(done));
+
+  std::set<std::string> expected{"walkin@example.com"};
+  for (int i = 0; i < 30; i += 3)
+    if (i != 9 && i != 21) expected.insert(fmt::format("p{}@example.com", i));
+  EXPECT_EQ(sent_to(delivery_log(), id), expected) << "neither free profiles nor tenant B's";
+}
+
+TEST_F(AudienceTest, ACreateThatRunsAddsTheAudienceFirst) {
+  store_profiles();
+  auto spec = email_job_spec();
+  spec["audience"] = json::object{
+      {"filter", {{"AND", json::array{pro_filter(),
+                                      json::object{{"custom_attribute", {{"custom_attribute_name", "visits"},
+                                                                         {"comparison", "greater_than"},
+                                                                         {"value", 20}}}}}}}}};
+  spec["run"] = true;
+  auto created = require(api().post_json("/v1/jobs", spec), 201, "create and run");
+  EXPECT_NE(str(created, "status"), "CREATED");
+  auto done = wait_for_status(api(), str(created, "job_id"), {"COMPLETED"});
+  EXPECT_EQ(num(done, "received"), 3);  // p-021 (unsubscribed), p-024, p-027
+  EXPECT_EQ(num(done, "sent"), 2);
+  EXPECT_EQ(num(done, "skipped"), 1);
+}
+
+TEST_F(AudienceTest, AnAudienceThatCannotBeSentIsRefusedAtCreate) {
+  auto with = [](json::value audience) {
+    auto spec = email_job_spec();
+    spec["audience"] = std::move(audience);
+    return spec;
+  };
+  expect_error(api().post_json("/v1/jobs", with(json::object{{"segment_id", "vip"}})), 400, "unsupported_audience");
+  expect_error(api().post_json("/v1/jobs", with(json::object{{"filter", {{"list_membership", {{"list_id", "l"}, {"comparison", "is"}}}}}})),
+               400, "unsupported_audience");
+  auto bad = expect_error(
+      api().post_json("/v1/jobs", with(json::object{{"filter", {{"custom_attribute", {{"custom_attribute_name", "plan"},
+                                                                                       {"comparison", "resembles"},
+                                                                                       {"value", "pro"}}}}}})),
+      400, "invalid_audience");
+  EXPECT_EQ(str(bad, "field"), "audience.filter.custom_attribute.comparison");
+  expect_error(api().post_json("/v1/jobs", with(json::string("pro"))), 400, "invalid_audience");
+  auto jobs = require(api().get("/v1/jobs"), 200, "list");
+  EXPECT_TRUE(jobs.at("jobs").as_array().empty()) << "nothing stored";
+}
+
+}  // namespace
+}  // namespace crier::e2e
