@@ -14,6 +14,7 @@
 #include "engine/job_service.h"
 #include "engine/notification_group.h"
 #include "engine/profile_store.h"
+#include "engine/segment.h"
 #include "engine/suppression.h"
 #include "workers/egress_policy.h"
 #include "workers/tenant_signing.h"
@@ -63,6 +64,8 @@ struct ApiContext {
   ProfileStore* profiles = nullptr;
   // The suppression list (/v1/suppressions); null: those routes answer 503.
   SuppressionStore* suppressions = nullptr;
+  // Stored segments (/v1/segments); null: those routes answer 503.
+  SegmentStore* segments = nullptr;
   // The metrics registry (GET /metrics and what the server records of
   // each request); null: no /metrics. Open to scrapers without a key
   // unless metrics_require_key.

@@ -7,7 +7,7 @@ namespace {
 
 // Every route the server answers, native and façades. A segment in braces
 // matches any one segment.
-constexpr std::array<std::string_view, 44> kPatterns = {
+constexpr std::array<std::string_view, 49> kPatterns = {
     "/healthz",
     "/readyz",
     "/metrics",
@@ -35,6 +35,8 @@ constexpr std::array<std::string_view, 44> kPatterns = {
     "/v1/suppressions",
     "/v1/suppressions/{channel}",
     "/v1/suppressions/{channel}/{address}",
+    "/v1/segments",
+    "/v1/segments/{id}",
     // The dashboard (api/routes/dashboard.cpp)
     "/",
     "/assets/{file}",
@@ -52,6 +54,10 @@ constexpr std::array<std::string_view, 44> kPatterns = {
     "/api/v1/meta-templates/send-bulk",
     "/api/v1/meta-templates/send-bulk/{id}",
     "/api/v1/meta-templates/send-bulk/{id}/cancel",
+    // Braze's REST API
+    "/users/track",
+    "/messages/send",
+    "/sends/id/create",
     // The rest of each façade's prefix (its own 404s and 405s).
     "/bulk/*",
     "/v2/notify/*",

@@ -301,6 +301,18 @@ ApiResponse Router::route(ApiRequest& req) {
       return method_not_allowed(req, "GET, PUT, PATCH, DELETE");
     }
   }
+  if (p.size() >= 2 && p[1] == "segments") {
+    if (p.size() == 2) {
+      if (m == "GET") return list_segments(ctx_, req);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3) {
+      if (m == "PUT") return put_segment(ctx_, req, p[2]);
+      if (m == "GET") return get_segment(ctx_, req, p[2]);
+      if (m == "DELETE") return delete_segment(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET, PUT, DELETE");
+    }
+  }
   if (p.size() >= 2 && p[1] == "notification-groups") {
     if (p.size() == 2) {
       if (m == "GET") return list_notification_groups(ctx_, req);

@@ -115,6 +115,7 @@ int serve(Config config, const std::string& config_path) {
   ctx.senders = store->get();
   ctx.profiles = store->get();
   ctx.suppressions = store->get();
+  ctx.segments = store->get();
   ctx.signing = &signing;
   ctx.egress = *egress;
   add_dispatch_metrics(metrics, dispatcher);

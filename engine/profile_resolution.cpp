@@ -6,13 +6,13 @@
 namespace crier {
 namespace json = boost::json;
 
-void apply_profile(Recipient& r, const Profile& p) {
+void apply_profile(Recipient& r, const Profile& p, const JobSpec& job) {
   auto fill = [](std::string& field, const std::string& from) {
     if (field.empty()) field = from;
   };
   fill(r.email, p.email);
   fill(r.phone, p.phone);
-  fill(r.webhook_url, p.webhook_url);
+  if (job.webhook_url.empty()) fill(r.webhook_url, p.webhook_url);
   fill(r.locale, p.locale);
   if (r.push_token.empty() && !p.push_tokens.empty()) r.push_token = p.push_tokens.front();
   if (p.attributes.empty()) return;

@@ -3,7 +3,9 @@
 // that an unsubscribe or a new address given after ingest counts.
 //
 //   - What the recipient lacks comes from the profile: each address, the
-//     first push token, the locale. What it was given at ingest stays.
+//     first push token, the locale. What it was given at ingest stays, and
+//     a job's own webhook_url comes before a profile's (the order is the
+//     recipient's, the job's, the profile's).
 //   - The profile's attributes are data for rendering, under the
 //     recipient's own data (which wins, member by member, at the top level).
 //   - Its standing on the channel (opted_in, subscribed, unsubscribed)
@@ -21,7 +23,7 @@
 
 namespace crier {
 
-void apply_profile(Recipient& r, const Profile& p);
+void apply_profile(Recipient& r, const Profile& p, const JobSpec& job);
 
 // Why the job does not send to a recipient on `channel`: nullopt when it
 // does. `profile` is the recipient's (null: none, a standing of

@@ -40,9 +40,14 @@ class ProfileStore {
   // Removes the profile and its aliases; returns whether it existed.
   virtual Result<bool> delete_profile(std::string_view tenant, std::string_view user_id) = 0;
   // Many profiles at once, as dispatch reads them: one entry per id, in
-  // order (none where there is no profile).
-  virtual Result<std::vector<std::optional<Profile>>> find_profiles(std::string_view tenant,
-                                                                    std::span<const std::string_view> user_ids) = 0;
+  // order (none where there is no profile). A record that does not decode
+  // is reported as unreadable for its own id; only a failed read fails all.
+  struct Found {
+    std::optional<Profile> profile;
+    bool unreadable = false;
+  };
+  virtual Result<std::vector<Found>> find_profiles(std::string_view tenant,
+                                                   std::span<const std::string_view> user_ids) = 0;
   // False when the tenant has no profile at all (remembered in memory, so
   // ingest and dispatch look nothing up for a tenant that keeps none). True
   // may be stale after deletes; an error reads as true.

@@ -60,7 +60,7 @@ std::string canonical_locale(std::string_view locale);
 //
 // With `bare_user_ids` (the tenant keeps profiles), a user given by its
 // user_id alone is accepted: its addresses come from its stored profile
-// when its message is built (workers/profile_resolution.h), so a change
+// when its message is built (engine/profile_resolution.h), so a change
 // made after ingest is honoured.
 struct UserRules {
   bool bare_user_ids = false;

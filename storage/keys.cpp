@@ -183,6 +183,18 @@ std::string profile_alias(std::string_view tenant, std::string_view label, std::
   return k;
 }
 
+std::string segment_prefix(std::string_view tenant) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('g');
+  return k;
+}
+
+std::string segment(std::string_view tenant, std::string_view id) {
+  std::string k = segment_prefix(tenant);
+  k.append(id);
+  return k;
+}
+
 std::string suppression(std::string_view tenant, std::uint8_t channel, std::string_view address) {
   std::string k = tenant_prefix(tenant);
   k.push_back(static_cast<char>(channel));

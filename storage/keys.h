@@ -137,6 +137,9 @@ std::string outbox_status(const JobKey& job);
 std::string profile(std::string_view tenant, std::string_view user_id);
 std::string profile_prefix(std::string_view tenant);  // every profile record of the tenant
 std::string profile_alias(std::string_view tenant, std::string_view label, std::string_view name);
+// Segments share the profiles family, under their own tag.
+std::string segment(std::string_view tenant, std::string_view id);
+std::string segment_prefix(std::string_view tenant);
 
 // The suppressions family: one tenant's entries of one channel are
 // contiguous and in address order.

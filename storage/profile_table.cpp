@@ -117,8 +117,8 @@ Result<std::vector<Profile>> ProfileTable::list(std::string_view tenant, std::st
   return out;
 }
 
-Result<std::vector<std::optional<Profile>>> ProfileTable::find_many(std::string_view tenant,
-                                                                    std::span<const std::string_view> user_ids) {
+Result<std::vector<ProfileStore::Found>> ProfileTable::find_many(std::string_view tenant,
+                                                                 std::span<const std::string_view> user_ids) {
   std::vector<std::string> keys;
   keys.reserve(user_ids.size());
   for (auto id : user_ids) keys.push_back(keys::profile(tenant, id));
@@ -128,13 +128,13 @@ Result<std::vector<std::optional<Profile>>> ProfileTable::find_many(std::string_
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
   db_.MultiGet({}, &family_, keys.size(), slices.data(), values.data(), statuses.data());
-  std::vector<std::optional<Profile>> out(keys.size());
+  std::vector<ProfileStore::Found> out(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     if (!statuses[i].ok()) return storage_error(statuses[i], "read profiles");
     auto p = decode(tenant, user_ids[i], {values[i].data(), values[i].size()});
-    if (!p) return p.error();
-    out[i] = std::move(*p);
+    if (p) out[i].profile = std::move(*p);
+    else out[i].unreadable = true;
   }
   return out;
 }

@@ -29,8 +29,7 @@ class ProfileTable {
   Result<bool> remove(std::string_view tenant, std::string_view user_id);
   Result<std::vector<Profile>> list(std::string_view tenant, std::string_view after_id, std::size_t limit);
   // One MultiGet; one entry per id.
-  Result<std::vector<std::optional<Profile>>> find_many(std::string_view tenant,
-                                                        std::span<const std::string_view> user_ids);
+  Result<std::vector<ProfileStore::Found>> find_many(std::string_view tenant, std::span<const std::string_view> user_ids);
   // Whether the tenant may have profiles: learnt with one seek the first
   // time, set by every upsert (a delete leaves it set: a stale "maybe" costs
   // a lookup, never a wrong answer).

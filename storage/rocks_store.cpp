@@ -26,6 +26,7 @@
 #include "storage/sender_codec.h"
 #include "storage/state_runs.h"
 #include "storage/profile_table.h"
+#include "storage/segment_table.h"
 #include "storage/status_error.h"
 #include "storage/suppression_table.h"
 #include "storage/write_gate.h"
@@ -133,6 +134,7 @@ struct RocksStore::Impl {
   ExpiredAnswerFilter answer_filter;
   ExpiredQuotaUseFilter quota_use_filter;
   std::optional<ProfileTable> profiles;  // once the DB is open
+  std::optional<SegmentTable> segments;
   std::optional<SuppressionTable> suppressions;
 
   ~Impl() {
@@ -446,6 +448,8 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
   }
   Impl* store = impl.get();
   impl->profiles.emplace(*raw, *impl->cf[kProfiles],
+                         [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
+  impl->segments.emplace(*raw, *impl->cf[kProfiles],
                          [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
   impl->suppressions.emplace(*raw, *impl->cf[kSuppressions],
                              [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
@@ -1257,12 +1261,27 @@ Result<std::optional<std::string>> RocksStore::find_profile_by_alias(std::string
   return impl_->profiles->find_by_alias(tenant, alias);
 }
 
-Result<std::vector<std::optional<Profile>>> RocksStore::find_profiles(std::string_view tenant,
-                                                                      std::span<const std::string_view> user_ids) {
+Result<std::vector<ProfileStore::Found>> RocksStore::find_profiles(std::string_view tenant,
+                                                                   std::span<const std::string_view> user_ids) {
   return impl_->profiles->find_many(tenant, user_ids);
 }
 
 Result<bool> RocksStore::may_have_profiles(std::string_view tenant) { return impl_->profiles->may_have_any(tenant); }
+
+Result<bool> RocksStore::put_segment(const Segment& s) { return impl_->segments->put(s); }
+
+Result<std::optional<Segment>> RocksStore::find_segment(std::string_view tenant, std::string_view id) {
+  return impl_->segments->find(tenant, id);
+}
+
+Result<bool> RocksStore::delete_segment(std::string_view tenant, std::string_view id) {
+  return impl_->segments->remove(tenant, id);
+}
+
+Result<std::vector<Segment>> RocksStore::list_segments(std::string_view tenant, std::string_view after,
+                                                       std::size_t limit) {
+  return impl_->segments->list(tenant, after, limit);
+}
 
 Result<bool> RocksStore::delete_profile(std::string_view tenant, std::string_view user_id) {
   return impl_->profiles->remove(tenant, user_id);

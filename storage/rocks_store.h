@@ -14,6 +14,7 @@
 #include "engine/callback_outbox.h"
 #include "engine/notification_group.h"
 #include "engine/profile_store.h"
+#include "engine/segment.h"
 #include "engine/suppression.h"
 #include "engine/sender_store.h"
 #include "engine/signing_secrets.h"
@@ -33,7 +34,7 @@ struct StoreOptions {
 
 class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public GroupStore,
                          public SenderStore, public SigningSecretStore, public CallbackOutbox,
-                         public ProfileStore, public SuppressionStore {
+                         public ProfileStore, public SuppressionStore, public SegmentStore {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
   ~RocksStore() override;
@@ -129,9 +130,16 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<std::optional<std::string>> find_profile_by_alias(std::string_view tenant,
                                                            const ProfileAlias& alias) override;
   Result<bool> delete_profile(std::string_view tenant, std::string_view user_id) override;
-  Result<std::vector<std::optional<Profile>>> find_profiles(std::string_view tenant,
-                                                            std::span<const std::string_view> user_ids) override;
+  Result<std::vector<Found>> find_profiles(std::string_view tenant,
+                                           std::span<const std::string_view> user_ids) override;
   Result<bool> may_have_profiles(std::string_view tenant) override;
+
+  // SegmentStore (the profiles family, tag 'g'; writes synced)
+  Result<bool> put_segment(const Segment& s) override;
+  Result<std::optional<Segment>> find_segment(std::string_view tenant, std::string_view id) override;
+  Result<bool> delete_segment(std::string_view tenant, std::string_view id) override;
+  Result<std::vector<Segment>> list_segments(std::string_view tenant, std::string_view after,
+                                             std::size_t limit) override;
   Result<std::vector<Profile>> list_profiles(std::string_view tenant, std::string_view after_id,
                                              std::size_t limit) override;
   // SuppressionStore (the suppressions family; writes synced)

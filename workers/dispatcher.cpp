@@ -751,8 +751,9 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
     batch.previous_retry[i] = item.state.next_attempt_at;
     item.state.next_attempt_at = 0;
     if (route.empty()) continue;
-    if (!profiles_readable && held[i]) {
+    if (!held.empty() && held[i]) {
       route[i] = kHeld;
+      if (profiles_readable) continue;  // failed profile_unreadable already
       item.state.error_code = "profile_unknown";
       item.state.error_message = "the user's profile could not be read; retried later";
       item.state.next_attempt_at = now_unix_ms() + 1000;
@@ -786,6 +787,15 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
           item.state.error_message = std::move(why->message);
           continue;
         }
+      }
+      // A user given by user_id alone whose profile gave no address (a
+      // single-channel job routes no one, so it is checked here).
+      if (route.empty() && address_on(job.spec, item.recipient, channel).empty()) {
+        item.state.attempts += 1;
+        item.state.status = RecipientStatus::failed;
+        item.state.error_code = "missing_address";
+        item.state.error_message = "the recipient has no address on the job's channel and no stored profile gives one";
+        continue;
       }
       if (screen && held_back(job, item, channel)) continue;
       // Rendered in place, in the storage of the pool's message (render_into
@@ -836,10 +846,24 @@ bool Dispatcher::resolve_profiles(const Job& job, std::vector<RecipientView>& it
     for (auto i : index) held[i] = true;
     return false;
   }
+  held.assign(items.size(), false);
   for (std::size_t k = 0; k < index.size(); ++k) {
-    if (!(*found)[k]) continue;
-    apply_profile(items[index[k]].recipient, *(*found)[k]);
-    profiles[index[k]] = std::move((*found)[k]);
+    auto& f = (*found)[k];
+    auto& item = items[index[k]];
+    if (f.unreadable) {
+      // A damaged record fails its own recipient, not the window: not
+      // knowing the user's standing, Crier does not send.
+      spdlog::error("job {}: the profile of user {} is unreadable (storage_corrupt)", job.id(), item.recipient.user_id);
+      held[index[k]] = true;
+      item.state.attempts += 1;
+      item.state.status = RecipientStatus::failed;
+      item.state.error_code = "profile_unreadable";
+      item.state.error_message = "the user's stored profile cannot be read";
+      continue;
+    }
+    if (!f.profile) continue;
+    apply_profile(item.recipient, *f.profile, job.spec);
+    profiles[index[k]] = std::move(f.profile);
   }
   return true;
 }

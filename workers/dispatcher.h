@@ -175,9 +175,10 @@ class Dispatcher final : public JobListener {
   // retried in a second).
   bool held_back(const Job& job, RecipientView& item, Channel channel);
   // Before routing: each item with a user_id takes its profile's addresses,
-  // locale and attributes; `profiles` gets one entry per item. False when
-  // the profiles could not be read: the items with a user_id stay ENQUEUED
-  // and `held` marks them (build_batch retries them in a second,
+  // locale and attributes; `profiles` gets one entry per item, and `held`
+  // marks the items not to send this turn: one whose profile record is
+  // damaged (FAILED profile_unreadable here), or, when the read failed
+  // (false), every item with a user_id, which stays ENQUEUED (build_batch retries them in a second,
   // `profile_unknown`).
   bool resolve_profiles(const Job& job, std::vector<RecipientView>& items,
                         std::vector<std::optional<Profile>>& profiles, std::vector<bool>& held);

@@ -6,8 +6,9 @@
 //                            /v1/profiles does it
 //   POST /messages/send      one native job over the named users by user_id
 //                            (aliases looked up), created, ingested and run
-//                            in one atomic write, or over an `audience`
-//                            filter (the job's audience, added at run); the
+//                            in one atomic write, or over a `segment_id` or
+//                            an `audience` filter (the job's audience, added
+//                            at run); the
 //                            profiles give the addresses and standings at
 //                            dispatch
 //   POST /sends/id/create    a send id to tag sends with
@@ -15,7 +16,8 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include <regex>
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "api/compat/facades.h"
@@ -179,10 +181,43 @@ ApiResponse users_track(ApiContext& ctx, ApiRequest& req) {
 
 // Braze's Liquid personalisation as the native Mustache: {{${first_name}}}
 // and {{custom_attribute.${plan}}} name the profile's attributes. Other
-// Liquid (filters, tags) is left as written.
+// Liquid (filters, tags) is left as written. A scan, not std::regex, whose
+// matcher recurses per character (a long name could exhaust the stack).
 std::string mustache_of(std::string_view liquid) {
-  static const std::regex kTag(R"(\{\{\s*(?:custom_attribute\.)?\$\{([A-Za-z0-9_.]+)\}\s*\}\})");
-  return std::regex_replace(std::string(liquid), kTag, "{{$1}}");
+  auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; };
+  auto skip_spaces = [](std::string_view s, std::size_t i) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    return i;
+  };
+  std::string out;
+  out.reserve(liquid.size());
+  std::size_t i = 0;
+  while (i < liquid.size()) {
+    const auto open = liquid.find("{{", i);
+    if (open == std::string_view::npos) break;
+    out.append(liquid.substr(i, open - i));
+    std::size_t j = skip_spaces(liquid, open + 2);
+    if (liquid.substr(j).starts_with("custom_attribute.")) j += std::string_view("custom_attribute.").size();
+    std::size_t name_end = j;
+    bool tag = liquid.substr(j).starts_with("${");
+    if (tag) {
+      name_end = j + 2;
+      while (name_end < liquid.size() && name_char(liquid[name_end])) ++name_end;
+      std::size_t k = name_end < liquid.size() && liquid[name_end] == '}' ? skip_spaces(liquid, name_end + 1) : 0;
+      tag = name_end > j + 2 && k > 0 && liquid.substr(k).starts_with("}}");
+      if (tag) {
+        out += "{{";
+        out.append(liquid.substr(j + 2, name_end - j - 2));
+        out += "}}";
+        i = k + 2;
+        continue;
+      }
+    }
+    out += "{{";
+    i = open + 2;
+  }
+  out.append(liquid.substr(std::min(i, liquid.size())));
+  return out;
 }
 
 Result<std::string> text_of(const json::object& o, std::string_view key, std::string_view message_kind, bool required) {
@@ -306,18 +341,20 @@ ApiResponse messages_send(ApiContext& ctx, ApiRequest& req) {
   auto broadcast = optional_bool(b, "broadcast");
   if (!broadcast) return braze_error(broadcast.error(), req);
   const bool named = member(b, "external_user_ids") || member(b, "user_aliases");
-  const json::value* audience = member(b, "audience");
-  if (member(b, "segment_id"))
-    return braze_error(invalid("unsupported", "segment_id is not supported by Crier yet: give an audience filter or name "
-                                              "the users with external_user_ids or user_aliases",
-                               "segment_id"),
+  const json::value* filter = member(b, "audience");
+  const json::value* segment = member(b, "segment_id");
+  const bool audience = filter || segment;
+  if (filter && segment)
+    return braze_error(invalid("unsupported", "segment_id together with audience is not supported by Crier yet: give one",
+                               "audience"),
                        req);
   if (*broadcast && named)
     return braze_error(invalid("invalid_broadcast", "broadcast cannot be true when external_user_ids or user_aliases are given",
                                "broadcast"),
                        req);
   if (!named && !audience)
-    return braze_error(invalid("missing_recipients", "name the users (external_user_ids or user_aliases) or give an audience",
+    return braze_error(invalid("missing_recipients",
+                               "name the users (external_user_ids or user_aliases), or give a segment_id or an audience",
                                "external_user_ids"),
                        req);
   // As Braze: an audience without named users reaches everyone who matches,
@@ -327,8 +364,8 @@ ApiResponse messages_send(ApiContext& ctx, ApiRequest& req) {
                                "broadcast"),
                        req);
   if (audience && named)
-    return braze_error(invalid("unsupported", "named users within an audience are not supported by Crier yet: give one of "
-                                              "the two",
+    return braze_error(invalid("unsupported", "named users within a segment or an audience are not supported by Crier "
+                                              "yet: give one or the other",
                                "audience"),
                        req);
   auto users = named_users(ctx, req.tenant, b);
@@ -342,7 +379,8 @@ ApiResponse messages_send(ApiContext& ctx, ApiRequest& req) {
   auto state = optional_string(b, "recipient_subscription_state", 16);
   if (!state) return braze_error(state.error(), req);
   if (!state->empty()) (*spec)["subscription_state"] = *state;
-  if (audience) (*spec)["audience"] = json::object{{"filter", *audience}};
+  if (filter) (*spec)["audience"] = json::object{{"filter", *filter}};
+  if (segment) (*spec)["audience"] = json::object{{"segment_id", *segment}};
   auto campaign = optional_string(b, "campaign_id", kMaxIdBytes);
   if (!campaign) return braze_error(campaign.error(), req);
   auto send_id = optional_string(b, "send_id", kMaxIdBytes);
@@ -363,8 +401,14 @@ ApiResponse messages_send(ApiContext& ctx, ApiRequest& req) {
   if (!report) return braze_error(report.error(), req);
   if (audience && report->job.status == JobStatus::created)
     if (auto ran = run_job(ctx, req.tenant, report->job.id(), nullptr); !ran) return braze_error(ran.error(), req);
-  // The stored job's id: a retry under the same Idempotency-Key finds the first.
-  return json_answer(201, json::object{{"dispatch_id", report->job.id()}, {"message", "success"}});
+  // The stored job's id: a retry under the same Idempotency-Key finds the
+  // first. Users ingest refused (no profile on a tenant that keeps none, say)
+  // are listed rather than dropped silently.
+  json::object answer{{"dispatch_id", report->job.id()}, {"message", "success"}};
+  if (auto* rejected = report->summary.if_contains("rejected"); rejected && rejected->is_array() &&
+                                                                 !rejected->get_array().empty())
+    answer["errors"] = *rejected;
+  return json_answer(201, answer);
 }
 
 // ---- /sends/id/create ----------------------------------------------------------------

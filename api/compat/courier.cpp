@@ -376,7 +376,7 @@ ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id)
 // ---- run and status ---------------------------------------------------------------
 
 ApiResponse run(ApiContext& ctx, ApiRequest& req, std::string_view job_id) {
-  auto job = ctx.jobs.apply(req.tenant, job_id, JobAction::run, req.idempotency);
+  auto job = run_job(ctx, req.tenant, job_id, req.idempotency);
   if (!job) return courier_error(job.error(), req);
   return empty_answer(202);
 }

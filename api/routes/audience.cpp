@@ -5,6 +5,7 @@
 // does any user, and the profiles give addresses and standings at dispatch
 // (engine/profile_resolution.h).
 #include <boost/json.hpp>
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "api/ingest/accumulator.h"
@@ -38,21 +39,31 @@ class ProfileSubject final : public AudienceSubject {
 
 }  // namespace
 
-Result<json::object> audience_of(const json::value& audience) {
+Result<json::object> audience_of(ApiContext& ctx, std::string_view tenant, const json::value& audience) {
   if (!audience.is_object())
-    return make_error(ErrorKind::invalid, "invalid_audience", "audience must be an object: {\"filter\": {...}}", "audience");
+    return make_error(ErrorKind::invalid, "invalid_audience",
+                      "audience must be an object: {\"filter\": {...}} or {\"segment_id\": \"...\"}", "audience");
   const auto& o = audience.get_object();
   for (const auto& [k, v] : o) {
     std::string_view key = k;
-    if (key == "segment_id" || key == "list_id")
-      return unsupported(fmt::format("audience.{}: stored segments and lists are not built yet; give a filter", key),
-                         "audience." + std::string(key));
-    if (key != "filter")
+    if (key == "list_id")
+      return unsupported("audience.list_id: lists are not built yet; give a filter or a segment", "audience.list_id");
+    if (key != "filter" && key != "segment_id")
       return make_error(ErrorKind::invalid, "invalid_audience", fmt::format("unknown member audience.{}", key),
                         "audience." + std::string(key));
   }
+  if (o.size() != 1)
+    return make_error(ErrorKind::invalid, "invalid_audience", "audience is either a filter or a segment_id", "audience");
+  if (auto* segment = o.if_contains("segment_id")) {
+    // Named, not copied: the segment as it is when the job is run decides.
+    if (!segment->is_string())
+      return make_error(ErrorKind::invalid, "invalid_segment_id", "audience.segment_id must be a string",
+                        "audience.segment_id");
+    auto found = find_segment(ctx, tenant, segment->get_string(), "audience.segment_id");
+    if (!found) return found.error();
+    return json::object{{"segment_id", segment->get_string()}};
+  }
   auto* filter = o.if_contains("filter");
-  if (!filter) return make_error(ErrorKind::invalid, "invalid_audience", "audience needs a filter", "audience.filter");
   auto parsed = AudienceFilter::parse(*filter, "audience.filter");
   if (!parsed) return parsed.error();
   if (!parsed->list_ids().empty())
@@ -64,10 +75,27 @@ Result<AudienceAdded> add_audience(ApiContext& ctx, const Job& job) {
   AudienceAdded added;
   if (job.spec.audience_json.empty()) return added;
   if (!ctx.profiles) return make_error(ErrorKind::unavailable, "profiles_unavailable", "this server keeps no profiles");
-  auto spec = json::parse(job.spec.audience_json);
-  auto filter = AudienceFilter::parse(spec.at("filter"), "audience.filter");
-  if (!filter) return filter.error();  // checked at create: a stored spec changed under us
+  boost::system::error_code ec;
+  auto spec = json::parse(job.spec.audience_json, ec);
+  const json::object* o = ec ? nullptr : spec.if_object();
+  const json::value* segment = o ? o->if_contains("segment_id") : nullptr;
+  const json::value* stored_filter = o ? o->if_contains("filter") : nullptr;
+  if (!(segment && segment->is_string()) && !stored_filter)
+    return make_error(ErrorKind::internal, "storage_corrupt", "unreadable audience in the job record");
+  json::value filter_json;
+  if (segment && segment->is_string()) {
+    // Deleted since the job was made: the run is refused, the job stays CREATED.
+    auto found = find_segment(ctx, job.tenant, segment->get_string(), "audience.segment_id");
+    if (!found) return found.error();
+    filter_json = json::parse(found->filter_json, ec);
+    if (ec) return make_error(ErrorKind::internal, "storage_corrupt", "unreadable segment record");
+  } else {
+    filter_json = *stored_filter;
+  }
+  auto filter = AudienceFilter::parse(filter_json, "audience.filter");
+  if (!filter) return filter.error();  // checked when stored: a record changed under us
   const std::int64_t now = ctx.jobs.now_ms();
+  const std::size_t per_ingest = std::max<std::size_t>(1, std::min(kUsersPerIngest, ctx.limits.max_users_per_batch));
   json::array users;
   auto flush = [&]() -> Result<void> {
     if (users.empty()) return {};
@@ -87,7 +115,7 @@ Result<AudienceAdded> add_audience(ApiContext& ctx, const Job& job) {
       users.push_back(json::object{{"user_id", p.user_id}});
     }
     const bool last = page->size() < kProfilesPerPage;
-    if (users.size() >= kUsersPerIngest || last)
+    if (users.size() >= per_ingest || last)
       if (auto r = flush(); !r) return r.error();
     if (last) break;
     after = page->back().user_id;

@@ -91,7 +91,7 @@ Result<std::optional<std::int64_t>> opt_time(const json::object& o, const char* 
   return std::optional<std::int64_t>(*t);
 }
 
-Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
+Result<JobSpec> parse_spec(ApiContext& ctx, std::string_view tenant, const json::object& o) {
   static const std::set<std::string, std::less<>> known = {
       "channel",  "routing", "template",    "content",    "data",     "locale",    "webhook_url",
       "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata",
@@ -171,7 +171,7 @@ Result<JobSpec> parse_spec(ApiContext& ctx, const json::object& o) {
   if (!corr) return corr.error();
   spec.correlation_id = *corr;
   if (auto* a = o.if_contains("audience"); a && !a->is_null()) {
-    auto audience = audience_of(*a);
+    auto audience = audience_of(ctx, tenant, *a);
     if (!audience) return audience.error();
     spec.audience_json = json::serialize(*audience);
   }
@@ -260,7 +260,7 @@ ApiResponse view_of(ApiContext& ctx, const ApiRequest& req, const Job& job, int 
 Result<JobSpec> job_spec_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json) {
   auto merged = with_group(ctx, tenant, spec_json);
   if (!merged) return merged.error();
-  return parse_spec(ctx, *merged);
+  return parse_spec(ctx, tenant, *merged);
 }
 
 Result<Job> create_job_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json,
@@ -322,7 +322,9 @@ ApiResponse create_job(ApiContext& ctx, const ApiRequest& req) {
       r.body = json::serialize(body);
       return r;
     }
-    if (run_after) {
+    // A replay under the request's Idempotency-Key finds the job as it
+    // stands: run already (no second run), or still CREATED (run now).
+    if (run_after && report->job.status == JobStatus::created) {
       auto ran = run_job(ctx, req.tenant, report->job.id(), nullptr);
       if (!ran) return fail(ran.error(), req);
       report->job = std::move(*ran);

@@ -50,9 +50,20 @@ ApiResponse get_job(ApiContext& ctx, const ApiRequest& req, std::string_view job
 ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id,
                        JobAction action);
 
-// audience.cpp: a job's `audience` ({"filter": <audience filter>}), checked
-// (400 invalid_audience, unsupported_audience) and normalised for the spec.
-Result<boost::json::object> audience_of(const boost::json::value& audience);
+// segments.cpp: PUT/GET/DELETE /v1/segments/{id}, GET /v1/segments
+ApiResponse put_segment(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse get_segment(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse delete_segment(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse list_segments(ApiContext& ctx, const ApiRequest& req);
+// 1-128 bytes of [A-Za-z0-9._-]; error invalid_segment_id naming `field`.
+Result<void> check_segment_id(std::string_view id, std::string_view field);
+// The tenant's segment: 422 unknown_segment (naming `field`) when none.
+Result<Segment> find_segment(ApiContext& ctx, std::string_view tenant, std::string_view id, std::string_view field);
+
+// audience.cpp: a job's `audience` ({"filter": <audience filter>} or
+// {"segment_id": id}), checked (400 invalid_audience, unsupported_audience,
+// 422 unknown_segment) and normalised for the spec.
+Result<boost::json::object> audience_of(ApiContext& ctx, std::string_view tenant, const boost::json::value& audience);
 // What running a job with an audience added to it.
 struct AudienceAdded {
   std::int64_t matched = 0;   // profiles that matched, each offered once

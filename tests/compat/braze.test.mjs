@@ -114,7 +114,7 @@ test('recipient_subscription_state opted_in reaches opted-in users only; all rea
                    ['ann@example.com', 'bob@example.com', 'cid@example.com']);
 });
 
-test('an audience filter with broadcast reaches every matching profile, as the seed\'s example shapes it', async (t) => {
+test('an audience filter or a segment with broadcast reaches every matching profile', async (t) => {
   const crier = await startCrier();
   t.after(() => crier.stop());
   const braze = new Braze(crier.baseUrl, crier.apiKey);
@@ -133,6 +133,13 @@ test('an audience filter with broadcast reaches every matching profile, as the s
   const job = await finished(crier, sent.dispatch_id);
   assert.equal(job.received, 2, JSON.stringify(job));
   assert.deepEqual(logged(crier, sent.dispatch_id).map((l) => l.subject).sort(), ['Pizza for Ann', 'Pizza for Dan']);
+
+  // A stored segment of the same filter, sent to by segment_id.
+  const segment = await crier.fetchJson('PUT', '/v1/segments/pizza-pros', { filter: audience });
+  assert.equal(segment.status, 201, segment.text);
+  const bySegment = await braze.messages.send({ broadcast: true, segment_id: 'pizza-pros', messages: { email: { subject: 'Hi {{${first_name}}}', plaintext_body: 'x' } } });
+  await finished(crier, bySegment.dispatch_id);
+  assert.deepEqual(logged(crier, bySegment.dispatch_id).map((l) => l.subject).sort(), ['Hi Ann', 'Hi Dan']);
 
   // Without broadcast, Braze refuses to send to a whole audience.
   await assert.rejects(braze.messages.send({ audience, messages: { email: { subject: 's', plaintext_body: 'x' } } }),
@@ -178,7 +185,9 @@ test('Braze\'s refusals reach the client as ResponseError with Braze\'s status a
   };
   await refused({ broadcast: true, external_user_ids: ['ann'], messages: email }, 400, 'invalid_broadcast');
   await refused({ messages: email }, 400, 'missing_recipients');
-  await refused({ segment_id: 'seg', broadcast: true, messages: email }, 400, 'unsupported');
+  await refused({ segment_id: 'no-such-segment', broadcast: true, messages: email }, 422, 'unknown_segment');
+  await refused({ segment_id: 'seg', audience: { custom_attribute: { custom_attribute_name: 'a', comparison: 'exists' } },
+                  broadcast: true, messages: email }, 400, 'unsupported');
   await refused({ external_user_ids: ['ann'], messages: { ...email, sms: { body: 'b' } } }, 400, 'unsupported');
   await refused({ external_user_ids: ['ann'], messages: { email: {} } }, 400, 'missing_field');
   await refused({ external_user_ids: Array.from({ length: 51 }, (_, i) => `u${i}`), messages: email }, 400, 'too_many_users');
@@ -194,6 +203,18 @@ test('Braze\'s refusals reach the client as ResponseError with Braze\'s status a
   // Nothing was stored by the refused requests.
   const jobs = await crier.fetchJson('GET', '/v1/jobs');
   assert.equal(jobs.body.jobs.length, 0);
+
+  // A tenant that keeps no profiles: the named user cannot be resolved, and
+  // the answer says so instead of a silent success.
+  const unresolved = await braze.messages.send({ external_user_ids: ['x'], messages: email });
+  assert.deepEqual(unresolved.errors.map((e) => e.code), ['missing_address']);
+
+  // A Liquid tag with a very long name is text like any other: the server
+  // keeps serving (a regex matcher would recurse once per character).
+  const long = '{{${' + 'a'.repeat(2_000_000) + '}}}';
+  const r = await crier.fetchJson('POST', '/messages/send', { external_user_ids: ['x'], messages: { email: { subject: 's', plaintext_body: long } } });
+  assert.ok([201, 400, 413, 422].includes(r.status), r.text.slice(0, 300));
+  assert.equal((await crier.fetchJson('GET', '/v1/jobs')).status, 200);
 
   const id = await braze.sends.id.create({ campaign_id: 'c1' });
   assert.equal(id.message, 'success');

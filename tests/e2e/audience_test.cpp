@@ -86,7 +86,7 @@ TEST_F(AudienceTest, AnAudienceThatCannotBeSentIsRefusedAtCreate) {
     spec["audience"] = std::move(audience);
     return spec;
   };
-  expect_error(api().post_json("/v1/jobs", with(json::object{{"segment_id", "vip"}})), 400, "unsupported_audience");
+  expect_error(api().post_json("/v1/jobs", with(json::object{{"list_id", "vip"}})), 400, "unsupported_audience");
   expect_error(api().post_json("/v1/jobs", with(json::object{{"filter", {{"list_membership", {{"list_id", "l"}, {"comparison", "is"}}}}}})),
                400, "unsupported_audience");
   auto bad = expect_error(
@@ -98,6 +98,48 @@ TEST_F(AudienceTest, AnAudienceThatCannotBeSentIsRefusedAtCreate) {
   expect_error(api().post_json("/v1/jobs", with(json::string("pro"))), 400, "invalid_audience");
   auto jobs = require(api().get("/v1/jobs"), 200, "list");
   EXPECT_TRUE(jobs.at("jobs").as_array().empty()) << "nothing stored";
+}
+
+TEST_F(AudienceTest, ASegmentIsAStoredFilterDecidedWhenTheJobRuns) {
+  store_profiles();
+  auto visits_at_least = [](int n) {
+    return json::object{{"custom_attribute", json::object{{"custom_attribute_name", "visits"},
+                                                          {"comparison", "greater_than_or_equal_to"},
+                                                          {"value", n}}}};
+  };
+  auto put = require(api().put_json("/v1/segments/heavy", json::object{{"name", "Heavy users"}, {"filter", visits_at_least(27)}}),
+                     201, "put segment");
+  EXPECT_EQ(str(put, "segment_id"), "heavy");
+  EXPECT_EQ(str(put, "name"), "Heavy users");
+  auto spec = email_job_spec();
+  spec["audience"] = json::object{{"segment_id", "heavy"}};
+  const std::string id = create_job(api(), spec);
+  // Changed after the job was made: the segment as it is at the run counts.
+  require(api().put_json("/v1/segments/heavy", json::object{{"filter", visits_at_least(25)}}), 200, "replace segment");
+  run_job(api(), id);
+  auto done = wait_for_status(api(), id, {"COMPLETED"});
+  EXPECT_EQ(num(done, "received"), 5);  // p-025 .. p-029
+  EXPECT_EQ(sent_to(delivery_log(), id),
+            (std::set<std::string>{"p25@example.com", "p26@example.com", "p27@example.com", "p28@example.com",
+                                   "p29@example.com"}));
+
+  auto listed = require(api().get("/v1/segments"), 200, "list");
+  ASSERT_EQ(listed.at("segments").as_array().size(), 1u);
+  expect_error(api_b().get("/v1/segments/heavy"), 404, "segment_not_found");  // another tenant's
+
+  // A job naming a segment deleted before its run: the run is refused and
+  // the job stays CREATED with nothing added.
+  const std::string orphan = create_job(api(), spec);
+  require(api().del("/v1/segments/heavy"), 200, "delete segment");
+  expect_error(job_action(api(), orphan, "run"), 422, "unknown_segment");
+  auto still = get_job(api(), orphan);
+  EXPECT_EQ(str(still, "status"), "CREATED");
+  EXPECT_EQ(num(still, "received"), 0);
+  spec["audience"] = json::object{{"segment_id", "heavy"}};
+  expect_error(api().post_json("/v1/jobs", spec), 422, "unknown_segment");
+  expect_error(api().put_json("/v1/segments/bad%20id", json::object{{"filter", pro_filter()}}), 400, "invalid_segment_id");
+  expect_error(api().put_json("/v1/segments/x", json::object{{"filter", json::object{{"OR", json::array{}}}}}), 400,
+               "invalid_audience");
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ TEST(ApplyProfileTest, FillsWhatTheRecipientLacksAndKeepsWhatItWasGiven) {
   Recipient r;
   r.user_id = "ann";
   r.email = "given@example.com";
-  apply_profile(r, ann());
+  apply_profile(r, ann(), JobSpec{});
   EXPECT_EQ(r.email, "given@example.com");
   EXPECT_EQ(r.phone, "+14155550100");
   EXPECT_EQ(r.push_token, "token-1");
@@ -32,10 +32,23 @@ TEST(ApplyProfileTest, FillsWhatTheRecipientLacksAndKeepsWhatItWasGiven) {
   EXPECT_EQ(json::parse(r.data_json), json::parse(R"({"name":"Ann","tier":"gold"})"));
 }
 
+TEST(ApplyProfileTest, AJobsWebhookUrlComesBeforeAProfiles) {
+  Profile p = ann();
+  p.webhook_url = "https://profile.example.com/hook";
+  Recipient r;
+  JobSpec job;
+  job.webhook_url = "https://job.example.com/hook";
+  apply_profile(r, p, job);
+  EXPECT_TRUE(r.webhook_url.empty()) << "the job's URL is used";
+  Recipient own;
+  apply_profile(own, p, JobSpec{});
+  EXPECT_EQ(own.webhook_url, "https://profile.example.com/hook");
+}
+
 TEST(ApplyProfileTest, TheRecipientsOwnDataWinsOverAttributes) {
   Recipient r;
   r.data_json = R"({"name":"Annie","order":7})";
-  apply_profile(r, ann());
+  apply_profile(r, ann(), JobSpec{});
   EXPECT_EQ(json::parse(r.data_json), json::parse(R"({"name":"Annie","tier":"gold","order":7})"));
 }
 
@@ -44,7 +57,7 @@ TEST(ApplyProfileTest, AProfileWithoutAttributesLeavesTheDataAlone) {
   r.data_json = R"({"order":7})";
   Profile p;
   p.email = "x@example.com";
-  apply_profile(r, p);
+  apply_profile(r, p, JobSpec{});
   EXPECT_EQ(r.data_json, R"({"order":7})");
   EXPECT_EQ(r.email, "x@example.com");
 }

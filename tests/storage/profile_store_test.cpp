@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <rocksdb/db.h>
 #include <thread>
 
 #include "engine/profile_json.h"
+#include "storage/keys.h"
 #include "tests/storage/store_fixture.h"
 
 namespace crier::testing {
@@ -145,10 +147,11 @@ TEST_F(ProfileStoreTest, ManyAreReadAtOnceInTheOrderAsked) {
   auto got = store_->find_profiles("acme", ids);
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->size(), 4u);
-  EXPECT_EQ((*got)[0]->email, "c@example.com");
-  EXPECT_FALSE((*got)[1]) << "another tenant's";
-  EXPECT_EQ((*got)[2]->user_id, "a");
-  EXPECT_EQ((*got)[3]->email, "a@example.com");
+  EXPECT_EQ((*got)[0].profile->email, "c@example.com");
+  EXPECT_FALSE((*got)[1].profile) << "another tenant's";
+  EXPECT_FALSE((*got)[1].unreadable);
+  EXPECT_EQ((*got)[2].profile->user_id, "a");
+  EXPECT_EQ((*got)[3].profile->email, "a@example.com");
 }
 
 TEST_F(ProfileStoreTest, WhetherATenantKeepsProfilesIsKnownAcrossAReopen) {
@@ -162,6 +165,35 @@ TEST_F(ProfileStoreTest, WhetherATenantKeepsProfilesIsKnownAcrossAReopen) {
   ASSERT_TRUE(store_);
   EXPECT_TRUE(*store_->may_have_profiles("acme"));
   EXPECT_FALSE(*store_->may_have_profiles("nobody"));
+}
+
+TEST_F(ProfileStoreTest, ADamagedRecordIsUnreadableForItsOwnIdOnly) {
+  put("acme", "a", R"({"email":"a@example.com"})");
+  put("acme", "b", R"({"email":"b@example.com"})");
+  store_.reset();
+  {  // garble b's record behind the store's back
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.str(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.str(), cfs, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == keys::kProfiles) ASSERT_TRUE(db->Put({}, handles[i], keys::profile("acme", "b"), "\xff garbage").ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  store_ = open_store(dir_);
+  ASSERT_TRUE(store_);
+  std::vector<std::string_view> ids{"a", "b", "c"};
+  auto got = store_->find_profiles("acme", ids);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ((*got)[0].profile->email, "a@example.com");
+  EXPECT_TRUE((*got)[1].unreadable);
+  EXPECT_FALSE((*got)[1].profile);
+  EXPECT_FALSE((*got)[2].unreadable);
+  EXPECT_FALSE((*got)[2].profile);
 }
 
 }  // namespace
