@@ -14,6 +14,7 @@
 #include "engine/job_service.h"
 #include "engine/notification_group.h"
 #include "engine/profile_store.h"
+#include "engine/frequency_cap.h"
 #include "engine/segment.h"
 #include "engine/suppression.h"
 #include "workers/egress_policy.h"
@@ -66,6 +67,8 @@ struct ApiContext {
   SuppressionStore* suppressions = nullptr;
   // Stored segments (/v1/segments); null: those routes answer 503.
   SegmentStore* segments = nullptr;
+  // Frequency caps (/v1/frequency-caps); null: those routes answer 503.
+  FrequencyCapStore* frequency_caps = nullptr;
   // The metrics registry (GET /metrics and what the server records of
   // each request); null: no /metrics. Open to scrapers without a key
   // unless metrics_require_key.

@@ -7,7 +7,7 @@ namespace {
 
 // Every route the server answers, native and façades. A segment in braces
 // matches any one segment.
-constexpr std::array<std::string_view, 49> kPatterns = {
+constexpr std::array<std::string_view, 50> kPatterns = {
     "/healthz",
     "/readyz",
     "/metrics",
@@ -36,6 +36,7 @@ constexpr std::array<std::string_view, 49> kPatterns = {
     "/v1/suppressions/{channel}",
     "/v1/suppressions/{channel}/{address}",
     "/v1/segments",
+    "/v1/frequency-caps",
     "/v1/segments/{id}",
     // The dashboard (api/routes/dashboard.cpp)
     "/",

@@ -301,6 +301,11 @@ ApiResponse Router::route(ApiRequest& req) {
       return method_not_allowed(req, "GET, PUT, PATCH, DELETE");
     }
   }
+  if (p.size() == 2 && p[1] == "frequency-caps") {
+    if (m == "PUT") return put_frequency_caps(ctx_, req);
+    if (m == "GET") return get_frequency_caps(ctx_, req);
+    return method_not_allowed(req, "GET, PUT");
+  }
   if (p.size() >= 2 && p[1] == "segments") {
     if (p.size() == 2) {
       if (m == "GET") return list_segments(ctx_, req);

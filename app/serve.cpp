@@ -86,6 +86,7 @@ int serve(Config config, const std::string& config_path) {
   Dispatcher dispatcher(service, **store, config.dispatch);
   dispatcher.set_suppressions(store->get());
   dispatcher.set_profiles(store->get());
+  dispatcher.set_frequency_caps(store->get());
   dispatcher.set_observer(&callbacks);
   if (auto r = register_providers(config.providers, config.data_dir, &signing, *egress, dispatcher); !r) {
     spdlog::critical("{}", r.error().message);
@@ -116,6 +117,7 @@ int serve(Config config, const std::string& config_path) {
   ctx.profiles = store->get();
   ctx.suppressions = store->get();
   ctx.segments = store->get();
+  ctx.frequency_caps = store->get();
   ctx.signing = &signing;
   ctx.egress = *egress;
   add_dispatch_metrics(metrics, dispatcher);

@@ -66,6 +66,8 @@ struct JobSpec {
   // the channel (engine/subscription.h): `subscribed` (the default),
   // `opted_in` only, or `all` (transactional).
   SubscriptionRequirement subscription_state = SubscriptionRequirement::subscribed;
+  // Frequency caps do not apply to it (engine/frequency_cap.h).
+  bool override_frequency_capping = false;
   // The tenant's profiles the job is also for: {"filter": <audience filter>}
   // (engine/audience_filter.h), checked at create; added to the job as users
   // by user_id when it is run (api/routes/audience.cpp). Empty: none.

@@ -195,6 +195,19 @@ std::string segment(std::string_view tenant, std::string_view id) {
   return k;
 }
 
+std::string frequency_rules(std::string_view tenant) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('f');
+  return k;
+}
+
+std::string send_history(std::string_view tenant, std::string_view user_id) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('h');
+  k.append(user_id);
+  return k;
+}
+
 std::string suppression(std::string_view tenant, std::uint8_t channel, std::string_view address) {
   std::string k = tenant_prefix(tenant);
   k.push_back(static_cast<char>(channel));

@@ -140,6 +140,9 @@ std::string profile_alias(std::string_view tenant, std::string_view label, std::
 // Segments share the profiles family, under their own tag.
 std::string segment(std::string_view tenant, std::string_view id);
 std::string segment_prefix(std::string_view tenant);
+// Frequency caps share it too: the tenant's rules, and each user's sends.
+std::string frequency_rules(std::string_view tenant);
+std::string send_history(std::string_view tenant, std::string_view user_id);
 
 // The suppressions family: one tenant's entries of one channel are
 // contiguous and in address order.

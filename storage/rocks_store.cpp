@@ -26,6 +26,7 @@
 #include "storage/sender_codec.h"
 #include "storage/state_runs.h"
 #include "storage/profile_table.h"
+#include "storage/frequency_table.h"
 #include "storage/segment_table.h"
 #include "storage/status_error.h"
 #include "storage/suppression_table.h"
@@ -135,6 +136,7 @@ struct RocksStore::Impl {
   ExpiredQuotaUseFilter quota_use_filter;
   std::optional<ProfileTable> profiles;  // once the DB is open
   std::optional<SegmentTable> segments;
+  std::optional<FrequencyTable> frequency;
   std::optional<SuppressionTable> suppressions;
 
   ~Impl() {
@@ -451,6 +453,8 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
                          [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
   impl->segments.emplace(*raw, *impl->cf[kProfiles],
                          [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
+  impl->frequency.emplace(*raw, *impl->cf[kProfiles],
+                          [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
   impl->suppressions.emplace(*raw, *impl->cf[kSuppressions],
                              [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
   return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
@@ -1267,6 +1271,19 @@ Result<std::vector<ProfileStore::Found>> RocksStore::find_profiles(std::string_v
 }
 
 Result<bool> RocksStore::may_have_profiles(std::string_view tenant) { return impl_->profiles->may_have_any(tenant); }
+
+Result<void> RocksStore::put_frequency_rules(std::string_view tenant, const std::vector<FrequencyRule>& rules) {
+  return impl_->frequency->put_rules(tenant, rules);
+}
+
+Result<std::vector<FrequencyRule>> RocksStore::frequency_rules(std::string_view tenant) {
+  return impl_->frequency->rules(tenant);
+}
+
+Result<std::vector<bool>> RocksStore::reserve_sends(std::string_view tenant, Channel channel,
+                                                    std::span<const std::string_view> user_ids, std::int64_t now_ms) {
+  return impl_->frequency->reserve(tenant, channel, user_ids, now_ms);
+}
 
 Result<bool> RocksStore::put_segment(const Segment& s) { return impl_->segments->put(s); }
 

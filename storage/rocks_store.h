@@ -14,6 +14,7 @@
 #include "engine/callback_outbox.h"
 #include "engine/notification_group.h"
 #include "engine/profile_store.h"
+#include "engine/frequency_cap.h"
 #include "engine/segment.h"
 #include "engine/suppression.h"
 #include "engine/sender_store.h"
@@ -34,7 +35,8 @@ struct StoreOptions {
 
 class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public GroupStore,
                          public SenderStore, public SigningSecretStore, public CallbackOutbox,
-                         public ProfileStore, public SuppressionStore, public SegmentStore {
+                         public ProfileStore, public SuppressionStore, public SegmentStore,
+                         public FrequencyCapStore {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
   ~RocksStore() override;
@@ -133,6 +135,12 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<std::vector<Found>> find_profiles(std::string_view tenant,
                                            std::span<const std::string_view> user_ids) override;
   Result<bool> may_have_profiles(std::string_view tenant) override;
+
+  // FrequencyCapStore (the profiles family, tags 'f' and 'h'; writes synced)
+  Result<void> put_frequency_rules(std::string_view tenant, const std::vector<FrequencyRule>& rules) override;
+  Result<std::vector<FrequencyRule>> frequency_rules(std::string_view tenant) override;
+  Result<std::vector<bool>> reserve_sends(std::string_view tenant, Channel channel,
+                                          std::span<const std::string_view> user_ids, std::int64_t now_ms) override;
 
   // SegmentStore (the profiles family, tag 'g'; writes synced)
   Result<bool> put_segment(const Segment& s) override;

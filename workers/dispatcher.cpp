@@ -772,6 +772,71 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
                                    ? "the recipient has no address on any of the job's channels and no stored profile"
                                    : "the recipient has no address on any of the job's channels";
   }
+  // Whether an item is not sent on `channel` (its state says why): its
+  // standing, no address, or the suppression list.
+  auto excluded = [&](std::size_t i, Channel channel) {
+    auto& item = items[i];
+    if (check_standing) {
+      const Profile* profile = profiles.empty() || !profiles[i] ? nullptr : &*profiles[i];
+      if (auto why = ineligible(job.spec.subscription_state, profile, channel)) {
+        item.state.status = RecipientStatus::skipped;
+        item.state.error_code = std::move(why->code);
+        item.state.error_message = std::move(why->message);
+        return true;
+      }
+    }
+    // A user given by user_id alone whose profile gave no address (a
+    // single-channel job routes no one, so it is checked here).
+    if (address_on(job.spec, item.recipient, channel).empty()) {
+      item.state.attempts += 1;
+      item.state.status = RecipientStatus::failed;
+      item.state.error_code = "missing_address";
+      item.state.error_message = "the recipient has no address on the job's channel and no stored profile gives one";
+      return true;
+    }
+    return screen && held_back(job, item, channel);
+  };
+  // Frequency caps, for a tenant with rules: the items that would be sent
+  // take their users' slots, one reservation per channel; a capped one is
+  // SKIPPED. Checked last, so a user skipped for another reason keeps its slot.
+  const bool capping = caps_active(job);
+  if (capping) {
+    if (route.empty()) route.assign(items.size(), 0);
+    for (std::size_t c = 0; c < channels.size(); ++c) {
+      std::vector<std::string_view> ids;
+      std::vector<std::size_t> index;
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        if (route[i] != c) continue;
+        if (excluded(i, channels[c])) {
+          route[i] = kHeld;
+          continue;
+        }
+        if (items[i].recipient.user_id.empty()) continue;
+        ids.push_back(items[i].recipient.user_id);
+        index.push_back(i);
+      }
+      if (ids.empty()) continue;
+      auto allowed = caps_->reserve_sends(job.tenant, channels[c], ids, now_unix_ms());
+      for (std::size_t k = 0; k < index.size(); ++k) {
+        auto& item = items[index[k]];
+        if (allowed && (*allowed)[k]) continue;
+        route[index[k]] = kHeld;
+        if (allowed) {
+          item.state.status = RecipientStatus::skipped;
+          item.state.error_code = "frequency_capped";
+          item.state.error_message = fmt::format("the user reached the tenant's frequency cap on {}", to_string(channels[c]));
+        } else {
+          // Not known whether it may be sent: not now (as suppression_unknown).
+          item.state.error_code = "frequency_cap_unknown";
+          item.state.error_message = "the send history could not be read; retried later";
+          item.state.next_attempt_at = now_unix_ms() + 1000;
+        }
+      }
+      if (!allowed)
+        spdlog::warn("job {}: frequency caps unreadable: {} ({})", job.id(), allowed.error().message,
+                     allowed.error().detail);
+    }
+  }
   for (std::size_t g = 0; g < batch.group_count; ++g) {
     batch.groups[g].from = batch.count;
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -779,25 +844,7 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
       if (c == kNoRoute || c == kHeld || group_of_channel[c] != g) continue;
       const Channel channel = channels[c];
       auto& item = items[i];
-      if (check_standing) {
-        const Profile* profile = profiles.empty() || !profiles[i] ? nullptr : &*profiles[i];
-        if (auto why = ineligible(job.spec.subscription_state, profile, channel)) {
-          item.state.status = RecipientStatus::skipped;
-          item.state.error_code = std::move(why->code);
-          item.state.error_message = std::move(why->message);
-          continue;
-        }
-      }
-      // A user given by user_id alone whose profile gave no address (a
-      // single-channel job routes no one, so it is checked here).
-      if (route.empty() && address_on(job.spec, item.recipient, channel).empty()) {
-        item.state.attempts += 1;
-        item.state.status = RecipientStatus::failed;
-        item.state.error_code = "missing_address";
-        item.state.error_message = "the recipient has no address on the job's channel and no stored profile gives one";
-        continue;
-      }
-      if (screen && held_back(job, item, channel)) continue;
+      if (!capping && excluded(i, channel)) continue;
       // Rendered in place, in the storage of the pool's message (render_into
       // clears what an earlier turn left there).
       if (batch.count == pool.size()) pool.emplace_back();
@@ -824,6 +871,13 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
     }
     batch.groups[g].to = batch.count;
   }
+}
+
+bool Dispatcher::caps_active(const Job& job) {
+  if (!caps_ || job.spec.override_frequency_capping) return false;
+  auto rules = caps_->frequency_rules(job.tenant);
+  // Unreadable rules: reserve_sends reads them again and holds the items.
+  return !rules || !rules->empty();
 }
 
 bool Dispatcher::resolve_profiles(const Job& job, std::vector<RecipientView>& items,

@@ -37,6 +37,7 @@
 
 #include "engine/dispatch_hold.h"
 #include "engine/job_service.h"
+#include "engine/frequency_cap.h"
 #include "engine/profile_store.h"
 #include "engine/suppression.h"
 #include "workers/dispatch_metrics.h"
@@ -107,6 +108,9 @@ class Dispatcher final : public JobListener {
   // standing on the channel decides whether the job sends to it
   // (engine/profile_resolution.h). Null: no recipient has a profile.
   void set_profiles(ProfileStore* profiles) { profiles_ = profiles; }
+  // The tenants' frequency caps (engine/frequency_cap.h), checked last as
+  // each batch's messages are built. Null: nothing is capped.
+  void set_frequency_caps(FrequencyCapStore* caps) { caps_ = caps; }
 
   void start();
   // Stops the loops at their next turn (waiting up to `grace` for sends in
@@ -180,6 +184,8 @@ class Dispatcher final : public JobListener {
   // damaged (FAILED profile_unreadable here), or, when the read failed
   // (false), every item with a user_id, which stays ENQUEUED (build_batch retries them in a second,
   // `profile_unknown`).
+  // Whether the job's messages are checked against its tenant's caps.
+  bool caps_active(const Job& job);
   bool resolve_profiles(const Job& job, std::vector<RecipientView>& items,
                         std::vector<std::optional<Profile>>& profiles, std::vector<bool>& held);
   struct Batch;
@@ -238,6 +244,7 @@ class Dispatcher final : public JobListener {
   const ProviderAccess* access_ = nullptr;
   SuppressionStore* suppressions_ = nullptr;
   ProfileStore* profiles_ = nullptr;
+  FrequencyCapStore* caps_ = nullptr;
   DispatchMetrics metrics_;
 
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

@@ -387,6 +387,7 @@ ApiResponse messages_send(ApiContext& ctx, ApiRequest& req) {
   if (!send_id) return braze_error(send_id.error(), req);
   auto override_capping = optional_bool(b, "override_frequency_capping");
   if (!override_capping) return braze_error(override_capping.error(), req);
+  if (*override_capping) (*spec)["override_frequency_capping"] = true;
 
   auto job = prepare_job_from(ctx, req.tenant, *spec);
   if (!job) return braze_error(job.error(), req);

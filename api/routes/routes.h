@@ -50,6 +50,10 @@ ApiResponse get_job(ApiContext& ctx, const ApiRequest& req, std::string_view job
 ApiResponse job_action(ApiContext& ctx, const ApiRequest& req, std::string_view job_id,
                        JobAction action);
 
+// frequency_caps.cpp: PUT/GET /v1/frequency-caps
+ApiResponse put_frequency_caps(ApiContext& ctx, const ApiRequest& req);
+ApiResponse get_frequency_caps(ApiContext& ctx, const ApiRequest& req);
+
 // segments.cpp: PUT/GET/DELETE /v1/segments/{id}, GET /v1/segments
 ApiResponse put_segment(ApiContext& ctx, const ApiRequest& req, std::string_view id);
 ApiResponse get_segment(ApiContext& ctx, const ApiRequest& req, std::string_view id);

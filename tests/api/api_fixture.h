@@ -70,6 +70,7 @@ class ApiTest : public ::testing::Test {
     ctx_->profiles = store_.get();
     ctx_->suppressions = store_.get();
     ctx_->segments = store_.get();
+    ctx_->frequency_caps = store_.get();
     signing_ = std::make_unique<TenantSigning>(*store_, now_unix_ms);
     ctx_->signing = signing_.get();
     ctx_->ready = true;

@@ -146,6 +146,26 @@ test('an audience filter or a segment with broadcast reaches every matching prof
                        (e) => e.status === 400 && e.errors[0].code === 'invalid_broadcast');
 });
 
+test('a frequency-capped user is skipped with its code unless the send overrides capping', async (t) => {
+  const crier = await startCrier();
+  t.after(() => crier.stop());
+  const braze = new Braze(crier.baseUrl, crier.apiKey);
+  await loadAudience(braze);
+  const caps = await crier.fetchJson('PUT', '/v1/frequency-caps', { rules: [{ channel: 'email', max: 1, window_seconds: 86400 }] });
+  assert.equal(caps.status, 200, caps.text);
+  const message = { email: { subject: 'News for {{${first_name}}}', plaintext_body: 'x' } };
+
+  const first = await braze.messages.send({ external_user_ids: ['ann'], messages: message });
+  assert.equal((await finished(crier, first.dispatch_id)).sent, 1);
+  const second = await braze.messages.send({ external_user_ids: ['ann', 'cid'], messages: message });
+  await finished(crier, second.dispatch_id);
+  const got = await outcomes(crier, second.dispatch_id);
+  assert.deepEqual(got.ann, ['SKIPPED', 'frequency_capped']);
+  assert.equal(got.cid[0], 'SENT');
+  const third = await braze.messages.send({ external_user_ids: ['ann'], override_frequency_capping: true, messages: message });
+  assert.equal((await finished(crier, third.dispatch_id)).sent, 1);
+});
+
 test('a webhook message goes to users named by alias, rendered with their attributes, to the real sink', async (t) => {
   const crier = await startCrier();
   t.after(() => crier.stop());

@@ -196,5 +196,30 @@ TEST_F(ProfileStoreTest, ADamagedRecordIsUnreadableForItsOwnIdOnly) {
   EXPECT_FALSE((*got)[2].profile);
 }
 
+TEST_F(ProfileStoreTest, FrequencyCapsReserveSlotsPerUserAcrossCallsAndReopens) {
+  constexpr std::int64_t kDay = 24 * 3600 * 1000LL;
+  EXPECT_TRUE(store_->frequency_rules("acme")->empty());
+  ASSERT_TRUE(store_->put_frequency_rules("acme", {{Channel::email, 2, kDay}}).ok());
+  std::vector<std::string_view> users{"ann", "bob", "ann"};
+  const std::int64_t now = 1000 * kDay;
+  auto first = store_->reserve_sends("acme", Channel::email, users, now);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, (std::vector<bool>{true, true, true})) << "ann's two slots within one call";
+  auto second = store_->reserve_sends("acme", Channel::email, std::vector<std::string_view>{"ann", "bob"}, now + 1);
+  EXPECT_EQ(*second, (std::vector<bool>{false, true}));
+  EXPECT_EQ(*store_->reserve_sends("acme", Channel::sms, std::vector<std::string_view>{"ann"}, now + 2),
+            std::vector<bool>{true}) << "an email rule";
+  EXPECT_EQ(*store_->reserve_sends("other", Channel::email, std::vector<std::string_view>{"ann"}, now + 2),
+            std::vector<bool>{true}) << "another tenant has no rules";
+  store_.reset();
+  store_ = open_store(dir_);
+  ASSERT_TRUE(store_);
+  EXPECT_EQ(store_->frequency_rules("acme")->size(), 1u);
+  EXPECT_EQ(*store_->reserve_sends("acme", Channel::email, std::vector<std::string_view>{"bob"}, now + 3),
+            std::vector<bool>{false}) << "bob's history survived the reopen";
+  EXPECT_EQ(*store_->reserve_sends("acme", Channel::email, std::vector<std::string_view>{"ann"}, now + kDay + 1),
+            std::vector<bool>{true}) << "a day later";
+}
+
 }  // namespace
 }  // namespace crier::testing

@@ -1,0 +1,62 @@
+// Frequency capping: a tenant's rules "at most `max` messages per user per
+// channel (or over every channel) per window", checked as each message is
+// built against a compact per-user history of what was sent. A capped
+// recipient is SKIPPED `frequency_capped` unless its job sets
+// override_frequency_capping. Users are known by user_id: a recipient
+// without one is not capped (it could not be recognised in another job).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/channel.h"
+#include "engine/result.h"
+
+namespace crier {
+
+struct FrequencyRule {
+  std::optional<Channel> channel;  // nullopt: messages on every channel count
+  std::uint32_t max = 1;
+  std::int64_t window_ms = 0;
+  bool operator==(const FrequencyRule&) const = default;
+};
+
+inline constexpr std::size_t kMaxFrequencyRules = 20;
+inline constexpr std::uint32_t kMaxFrequencyCap = 1000;
+inline constexpr std::int64_t kMaxFrequencyWindowMs = 30LL * 24 * 3600 * 1000;
+
+// One send in a user's history.
+struct SendMark {
+  std::int64_t at_ms = 0;
+  Channel channel = Channel::email;
+};
+
+// Whether one more message on `channel` at `now_ms` keeps the user within
+// every rule, given its history.
+bool within_caps(std::span<const FrequencyRule> rules, std::span<const SendMark> history, Channel channel,
+                 std::int64_t now_ms);
+// The history worth keeping: the marks inside the longest window of the
+// rules (older ones can never count again).
+void prune_history(std::vector<SendMark>& history, std::span<const FrequencyRule> rules, std::int64_t now_ms);
+
+// Declared here, implemented in storage/. Thread-safe; writes synced.
+class FrequencyCapStore {
+ public:
+  virtual ~FrequencyCapStore() = default;
+  // Replaces the tenant's rules (none: no capping).
+  virtual Result<void> put_frequency_rules(std::string_view tenant, const std::vector<FrequencyRule>& rules) = 0;
+  // The tenant's rules (remembered in memory after the first read).
+  virtual Result<std::vector<FrequencyRule>> frequency_rules(std::string_view tenant) = 0;
+  // For each user: whether one more message on `channel` now stays within
+  // the tenant's rules; those that do are recorded as sent, in one synced
+  // write, and a tenant's reservations never interleave (two jobs cannot
+  // both take a user's last slot).
+  virtual Result<std::vector<bool>> reserve_sends(std::string_view tenant, Channel channel,
+                                                  std::span<const std::string_view> user_ids, std::int64_t now_ms) = 0;
+};
+
+}  // namespace crier
