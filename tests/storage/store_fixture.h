@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <rocksdb/db.h>
+
 #include "engine/user_validation.h"
 #include "storage/rocks_store.h"
 #include "tests/support/temp_dir.h"
@@ -22,6 +24,22 @@ inline std::unique_ptr<RocksStore> open_store(const TempDir& dir) {
   auto r = RocksStore::open(StoreOptions{dir.str()});
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
   return r.ok() ? std::move(r).value() : nullptr;
+}
+
+// Writes `value` under `key` in column family `family` of the closed store in
+// `dir`, behind the store's back (to damage a record on purpose).
+inline void raw_put(const TempDir& dir, std::string_view family, const std::string& key, const std::string& value) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.str(), &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.str(), cfs, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == family) EXPECT_TRUE(db->Put({}, handles[i], key, value).ok());
+  for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
 }
 
 // A CREATED email job of `tenant`, created at `created_ms`.
