@@ -16,10 +16,19 @@ bool within_caps(std::span<const FrequencyRule> rules, std::span<const SendMark>
   return true;
 }
 
-void prune_history(std::vector<SendMark>& history, std::span<const FrequencyRule> rules, std::int64_t now_ms) {
-  std::int64_t longest = 0;
-  for (const auto& rule : rules) longest = std::max(longest, rule.window_ms);
-  std::erase_if(history, [&](const SendMark& m) { return m.at_ms <= now_ms - longest; });
+void prune_history(std::vector<SendMark>& history, std::int64_t now_ms) {
+  std::erase_if(history, [&](const SendMark& m) { return m.at_ms <= now_ms - kMaxFrequencyWindowMs; });
+}
+
+std::uint64_t message_mark(std::span<const std::uint8_t> job_key, std::uint64_t seq) {
+  std::uint64_t h = 14695981039346656037ull;
+  auto mix = [&](std::uint8_t b) {
+    h ^= b;
+    h *= 1099511628211ull;
+  };
+  for (auto b : job_key) mix(b);
+  for (int i = 0; i < 8; ++i) mix(static_cast<std::uint8_t>(seq >> (8 * i)));
+  return h;
 }
 
 }  // namespace crier

@@ -1,10 +1,11 @@
-// Rules as JSON; a history as 9-byte marks (unix ms, little-endian int64,
-// then the channel's number), pruned to the longest rule's window at each
-// write, so a record holds at most what the rules can count.
+// Rules as JSON; a history as 17-byte marks (unix ms, little-endian int64;
+// the channel's number; the message's mark, little-endian), pruned to the
+// last 30 days (the longest window a rule may have) at each write.
 #include "storage/frequency_table.h"
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 
@@ -15,7 +16,7 @@ namespace crier {
 namespace json = boost::json;
 namespace {
 
-constexpr std::size_t kMarkBytes = 9;
+constexpr std::size_t kMarkBytes = 17;
 
 std::string encode_rules(const std::vector<FrequencyRule>& rules) {
   json::array a;
@@ -44,7 +45,11 @@ Result<std::vector<FrequencyRule>> decode_rules(std::string_view record) {
       if (!ch) return corrupt("frequency rules record");
       r.channel = *ch;
     }
-    r.max = max->to_number<std::uint32_t>();
+    // Checked as the API checks them: a damaged record is an error, not an
+    // exception or a cap of 0.
+    if (!max->is_int64() || max->get_int64() < 1 || max->get_int64() > kMaxFrequencyCap) return corrupt("frequency rules record");
+    if (window->get_int64() < 1 || window->get_int64() > kMaxFrequencyWindowMs) return corrupt("frequency rules record");
+    r.max = static_cast<std::uint32_t>(max->get_int64());
     r.window_ms = window->get_int64();
     out.push_back(r);
   }
@@ -59,8 +64,10 @@ std::vector<SendMark> decode_history(std::string_view record) {
     std::uint64_t at = 0;
     for (int b = 7; b >= 0; --b) at = (at << 8) | static_cast<unsigned char>(record[i + static_cast<std::size_t>(b)]);
     auto channel = static_cast<unsigned char>(record[i + 8]);
+    std::uint64_t message = 0;
+    for (int b = 7; b >= 0; --b) message = (message << 8) | static_cast<unsigned char>(record[i + 9 + static_cast<std::size_t>(b)]);
     if (channel >= kChannelCount) continue;
-    out.push_back({static_cast<std::int64_t>(at), static_cast<Channel>(channel)});
+    out.push_back({static_cast<std::int64_t>(at), static_cast<Channel>(channel), message});
   }
   return out;
 }
@@ -72,6 +79,7 @@ std::string encode_history(const std::vector<SendMark>& marks) {
     auto at = static_cast<std::uint64_t>(m.at_ms);
     for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((at >> (8 * b)) & 0xff));
     out.push_back(static_cast<char>(m.channel));
+    for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((m.message >> (8 * b)) & 0xff));
   }
   return out;
 }
@@ -119,12 +127,19 @@ Result<std::vector<FrequencyRule>> FrequencyTable::rules(std::string_view tenant
 }
 
 Result<std::vector<bool>> FrequencyTable::reserve(std::string_view tenant, Channel channel,
-                                                  std::span<const std::string_view> user_ids, std::int64_t now_ms) {
+                                                  std::span<const std::string_view> user_ids,
+                                                  std::span<const std::uint64_t> messages, std::int64_t now_ms) {
+  std::vector<bool> allowed(user_ids.size(), true);
+  if (user_ids.empty()) return allowed;
+  // The rules are read under the lock that put_rules takes: a window is
+  // checked against the rules as they were when its reservation began, and
+  // never against rules older than a PUT that has answered.
+  std::lock_guard lock(stripe(tenant));
   auto rules = this->rules(tenant);
   if (!rules) return rules.error();
-  std::vector<bool> allowed(user_ids.size(), true);
-  if (rules->empty() || user_ids.empty()) return allowed;
-  std::lock_guard lock(stripe(tenant));
+  const bool counted = std::any_of(rules->begin(), rules->end(),
+                                   [&](const FrequencyRule& r) { return !r.channel || *r.channel == channel; });
+  if (!counted) return allowed;  // no rule counts this channel: nothing to check or record
   std::vector<std::string> keys;
   keys.reserve(user_ids.size());
   for (auto id : user_ids) keys.push_back(keys::send_history(tenant, id));
@@ -144,16 +159,19 @@ Result<std::vector<bool>> FrequencyTable::reserve(std::string_view tenant, Chann
   std::map<std::string_view, bool> changed;
   for (std::size_t i = 0; i < user_ids.size(); ++i) {
     auto& history = histories[user_ids[i]];
+    const std::uint64_t message = messages[i];
+    if (std::any_of(history.begin(), history.end(), [&](const SendMark& m) { return m.message == message; }))
+      continue;  // its slot was taken by an earlier attempt of the same message
     if (!within_caps(*rules, history, channel, now_ms)) {
       allowed[i] = false;
       continue;
     }
-    history.push_back({now_ms, channel});
+    history.push_back({now_ms, channel, message});
     changed[user_ids[i]] = true;
   }
   for (auto& [id, _] : changed) {
     auto& history = histories[id];
-    prune_history(history, *rules, now_ms);
+    prune_history(history, now_ms);
     batch.Put(&family_, slice(keys::send_history(tenant, id)), encode_history(history));
   }
   if (batch.Count() > 0)

@@ -25,7 +25,7 @@ class FrequencyTable {
   Result<void> put_rules(std::string_view tenant, const std::vector<FrequencyRule>& rules);
   Result<std::vector<FrequencyRule>> rules(std::string_view tenant);
   Result<std::vector<bool>> reserve(std::string_view tenant, Channel channel, std::span<const std::string_view> user_ids,
-                                    std::int64_t now_ms);
+                                    std::span<const std::uint64_t> messages, std::int64_t now_ms);
 
  private:
   std::mutex& stripe(std::string_view tenant);

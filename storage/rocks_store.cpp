@@ -1281,8 +1281,9 @@ Result<std::vector<FrequencyRule>> RocksStore::frequency_rules(std::string_view 
 }
 
 Result<std::vector<bool>> RocksStore::reserve_sends(std::string_view tenant, Channel channel,
-                                                    std::span<const std::string_view> user_ids, std::int64_t now_ms) {
-  return impl_->frequency->reserve(tenant, channel, user_ids, now_ms);
+                                                    std::span<const std::string_view> user_ids,
+                                                    std::span<const std::uint64_t> messages, std::int64_t now_ms) {
+  return impl_->frequency->reserve(tenant, channel, user_ids, messages, now_ms);
 }
 
 Result<bool> RocksStore::put_segment(const Segment& s) { return impl_->segments->put(s); }

@@ -140,7 +140,8 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   Result<void> put_frequency_rules(std::string_view tenant, const std::vector<FrequencyRule>& rules) override;
   Result<std::vector<FrequencyRule>> frequency_rules(std::string_view tenant) override;
   Result<std::vector<bool>> reserve_sends(std::string_view tenant, Channel channel,
-                                          std::span<const std::string_view> user_ids, std::int64_t now_ms) override;
+                                          std::span<const std::string_view> user_ids,
+                                          std::span<const std::uint64_t> messages, std::int64_t now_ms) override;
 
   // SegmentStore (the profiles family, tag 'g'; writes synced)
   Result<bool> put_segment(const Segment& s) override;

@@ -804,6 +804,7 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
     if (route.empty()) route.assign(items.size(), 0);
     for (std::size_t c = 0; c < channels.size(); ++c) {
       std::vector<std::string_view> ids;
+      std::vector<std::uint64_t> marks;
       std::vector<std::size_t> index;
       for (std::size_t i = 0; i < items.size(); ++i) {
         if (route[i] != c) continue;
@@ -813,10 +814,11 @@ void Dispatcher::build_batch(const Job& job, JobRenderer& renderer, std::vector<
         }
         if (items[i].recipient.user_id.empty()) continue;
         ids.push_back(items[i].recipient.user_id);
+        marks.push_back(message_mark(job.key, items[i].recipient.seq));
         index.push_back(i);
       }
       if (ids.empty()) continue;
-      auto allowed = caps_->reserve_sends(job.tenant, channels[c], ids, now_unix_ms());
+      auto allowed = caps_->reserve_sends(job.tenant, channels[c], ids, marks, now_unix_ms());
       for (std::size_t k = 0; k < index.size(); ++k) {
         auto& item = items[index[k]];
         if (allowed && (*allowed)[k]) continue;

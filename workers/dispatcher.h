@@ -182,12 +182,12 @@ class Dispatcher final : public JobListener {
   // locale and attributes; `profiles` gets one entry per item, and `held`
   // marks the items not to send this turn: one whose profile record is
   // damaged (FAILED profile_unreadable here), or, when the read failed
-  // (false), every item with a user_id, which stays ENQUEUED (build_batch retries them in a second,
-  // `profile_unknown`).
-  // Whether the job's messages are checked against its tenant's caps.
-  bool caps_active(const Job& job);
+  // (false), every item with a user_id, which stays ENQUEUED (build_batch
+  // retries them in a second, `profile_unknown`).
   bool resolve_profiles(const Job& job, std::vector<RecipientView>& items,
                         std::vector<std::optional<Profile>>& profiles, std::vector<bool>& held);
+  // Whether the job's messages are checked against its tenant's caps.
+  bool caps_active(const Job& job);
   struct Batch;
   void build_batch(const Job& job, JobRenderer& renderer, std::vector<OutboundMessage>& pool,
                    std::vector<RecipientView>& items, Batch& batch);

@@ -186,7 +186,7 @@ ApiResponse users_track(ApiContext& ctx, ApiRequest& req) {
 std::string mustache_of(std::string_view liquid) {
   auto name_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; };
   auto skip_spaces = [](std::string_view s, std::size_t i) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
     return i;
   };
   std::string out;
@@ -213,8 +213,9 @@ std::string mustache_of(std::string_view liquid) {
         continue;
       }
     }
-    out += "{{";
-    i = open + 2;
+    // Not a tag here: one brace is text, and a tag may start at the next.
+    out += '{';
+    i = open + 1;
   }
   out.append(liquid.substr(std::min(i, liquid.size())));
   return out;

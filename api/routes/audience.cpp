@@ -113,9 +113,11 @@ Result<AudienceAdded> add_audience(ApiContext& ctx, const Job& job) {
       if (!filter->matches(ProfileSubject(p), now)) continue;
       ++added.matched;
       users.push_back(json::object{{"user_id", p.user_id}});
+      if (users.size() >= per_ingest)
+        if (auto r = flush(); !r) return r.error();
     }
     const bool last = page->size() < kProfilesPerPage;
-    if (users.size() >= per_ingest || last)
+    if (last)
       if (auto r = flush(); !r) return r.error();
     if (last) break;
     after = page->back().user_id;

@@ -324,6 +324,26 @@ class DispatchRetryTest : public DispatchTest {
   std::string limits_toml() const override { return "max_attempts = 3\nbackoff_base_ms = 3000\n"; }
 };
 
+// A frequency cap of one webhook a day: each recipient's first attempt takes
+// its slot and fails (503); its retry is the same message and is sent, not
+// capped by its own earlier attempt.
+TEST_F(DispatchRetryTest, ARetryIsNotCappedByItsOwnFirstAttempt) {
+  require(api().request("PUT", "/v1/frequency-caps", R"({"rules":[{"channel":"webhook","max":1,"window_seconds":86400}]})",
+                        {{"Content-Type", "application/json"}}),
+          200, "caps");
+  const std::string id = create_webhook_job(20);
+  run_job(api(), id);
+  auto done = wait_for_status(api(), id, {"COMPLETED", "PARTIAL", "FAILED"});
+  EXPECT_EQ(str(done, "status"), "COMPLETED") << json::serialize(done);
+  EXPECT_EQ(num(done, "sent"), 20);
+  EXPECT_EQ(num(done, "skipped"), 0);
+  // A second job to the same users: now they are capped.
+  const std::string again = create_webhook_job(20);
+  run_job(api(), again);
+  done = wait_for_status(api(), again, {"COMPLETED", "PARTIAL", "FAILED"});
+  EXPECT_EQ(num(done, "skipped"), 20);
+}
+
 TEST_F(DispatchRetryTest, Kill9WhileRecipientsWaitForRetryRetriesThemAfterRestart) {
   constexpr std::size_t kUsers = 300;
   const std::string id = create_webhook_job(kUsers);

@@ -1,5 +1,6 @@
 // within_caps and prune_history: the rules against a user's send history.
 #include "engine/frequency_cap.h"
+#include "engine/ids.h"
 
 #include <gtest/gtest.h>
 
@@ -26,13 +27,21 @@ TEST(FrequencyCapTest, AnAllChannelRuleCountsEveryChannel) {
   EXPECT_TRUE(within_caps(rules, history, Channel::push, now + kHour)) << "both out of the window an hour later";
 }
 
-TEST(FrequencyCapTest, PruningKeepsOnlyWhatTheLongestWindowCanCount) {
-  std::vector<FrequencyRule> rules{{Channel::email, 1, kHour}, {std::nullopt, 5, 24 * kHour}};
-  const std::int64_t now = 100 * kHour;
-  std::vector<SendMark> history{{now - 25 * kHour, Channel::email}, {now - 23 * kHour, Channel::sms}, {now, Channel::email}};
-  prune_history(history, rules, now);
+TEST(FrequencyCapTest, PruningKeepsTheLongestWindowARuleMayHave) {
+  const std::int64_t now = 1000 * 24 * kHour;
+  std::vector<SendMark> history{{now - kMaxFrequencyWindowMs - 1, Channel::email}, {now - 29 * 24 * kHour, Channel::sms},
+                                {now, Channel::email}};
+  prune_history(history, now);
   ASSERT_EQ(history.size(), 2u);
-  EXPECT_EQ(history[0].at_ms, now - 23 * kHour);
+  EXPECT_EQ(history[0].at_ms, now - 29 * 24 * kHour);
+}
+
+TEST(FrequencyCapTest, AMessagesMarkIsStableAndItsOwn) {
+  JobKey a{}, b{};
+  b[15] = 1;
+  EXPECT_EQ(message_mark(a, 7), message_mark(a, 7));
+  EXPECT_NE(message_mark(a, 7), message_mark(a, 8));
+  EXPECT_NE(message_mark(a, 7), message_mark(b, 7));
 }
 
 }  // namespace

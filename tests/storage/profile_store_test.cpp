@@ -188,25 +188,33 @@ TEST_F(ProfileStoreTest, FrequencyCapsReserveSlotsPerUserAcrossCallsAndReopens) 
   constexpr std::int64_t kDay = 24 * 3600 * 1000LL;
   EXPECT_TRUE(store_->frequency_rules("acme")->empty());
   ASSERT_TRUE(store_->put_frequency_rules("acme", {{Channel::email, 2, kDay}}).ok());
-  std::vector<std::string_view> users{"ann", "bob", "ann"};
+  // Each user's message is named by its mark; a new mark is a new message.
+  std::uint64_t next = 100;
+  auto reserve = [&](std::string_view tenant, Channel c, std::vector<std::string_view> users, std::int64_t at,
+                     std::vector<std::uint64_t> marks = {}) {
+    if (marks.empty())
+      for (std::size_t i = 0; i < users.size(); ++i) marks.push_back(next++);
+    auto r = store_->reserve_sends(tenant, c, users, marks, at);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : std::vector<bool>{};
+  };
   const std::int64_t now = 1000 * kDay;
-  auto first = store_->reserve_sends("acme", Channel::email, users, now);
-  ASSERT_TRUE(first.ok());
-  EXPECT_EQ(*first, (std::vector<bool>{true, true, true})) << "ann's two slots within one call";
-  auto second = store_->reserve_sends("acme", Channel::email, std::vector<std::string_view>{"ann", "bob"}, now + 1);
-  EXPECT_EQ(*second, (std::vector<bool>{false, true}));
-  EXPECT_EQ(*store_->reserve_sends("acme", Channel::sms, std::vector<std::string_view>{"ann"}, now + 2),
-            std::vector<bool>{true}) << "an email rule";
-  EXPECT_EQ(*store_->reserve_sends("other", Channel::email, std::vector<std::string_view>{"ann"}, now + 2),
-            std::vector<bool>{true}) << "another tenant has no rules";
+  EXPECT_EQ(reserve("acme", Channel::email, {"ann", "bob", "ann"}, now), (std::vector<bool>{true, true, true}))
+      << "ann's two slots within one call";
+  EXPECT_EQ(reserve("acme", Channel::email, {"ann", "bob"}, now + 1), (std::vector<bool>{false, true}));
+  EXPECT_EQ(reserve("acme", Channel::email, {"ann"}, now + 1, {100}), std::vector<bool>{true})
+      << "the retry of a message that took a slot takes no second one";
+  EXPECT_EQ(reserve("acme", Channel::sms, {"ann"}, now + 2), std::vector<bool>{true}) << "an email rule";
+  EXPECT_EQ(reserve("other", Channel::email, {"ann"}, now + 2), std::vector<bool>{true}) << "another tenant has no rules";
   store_.reset();
   store_ = open_store(dir_);
   ASSERT_TRUE(store_);
   EXPECT_EQ(store_->frequency_rules("acme")->size(), 1u);
-  EXPECT_EQ(*store_->reserve_sends("acme", Channel::email, std::vector<std::string_view>{"bob"}, now + 3),
-            std::vector<bool>{false}) << "bob's history survived the reopen";
-  EXPECT_EQ(*store_->reserve_sends("acme", Channel::email, std::vector<std::string_view>{"ann"}, now + kDay + 1),
-            std::vector<bool>{true}) << "a day later";
+  EXPECT_EQ(reserve("acme", Channel::email, {"bob"}, now + 3), std::vector<bool>{false})
+      << "bob's history survived the reopen";
+  EXPECT_EQ(reserve("acme", Channel::email, {"bob"}, now + 3, {101}), std::vector<bool>{true})
+      << "and so did its messages' marks";
+  EXPECT_EQ(reserve("acme", Channel::email, {"ann"}, now + kDay + 1), std::vector<bool>{true}) << "a day later";
 }
 
 }  // namespace
