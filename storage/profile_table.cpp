@@ -95,6 +95,8 @@ Result<bool> ProfileTable::remove(std::string_view tenant, std::string_view user
   rocksdb::WriteBatch batch;
   for (const auto& a : (*old)->aliases) batch.Delete(&family_, slice(keys::profile_alias(tenant, a.label, a.name)));
   batch.Delete(&family_, slice(keys::profile(tenant, user_id)));
+  // Forgetting a user forgets when it was sent to (its frequency-cap history).
+  batch.Delete(&family_, slice(keys::send_history(tenant, user_id)));
   if (auto r = write_(batch); !r) return r.error();
   return true;
 }

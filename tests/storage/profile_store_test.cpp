@@ -217,5 +217,16 @@ TEST_F(ProfileStoreTest, FrequencyCapsReserveSlotsPerUserAcrossCallsAndReopens) 
   EXPECT_EQ(reserve("acme", Channel::email, {"ann"}, now + kDay + 1), std::vector<bool>{true}) << "a day later";
 }
 
+TEST_F(ProfileStoreTest, DeletingAProfileForgetsItsSendHistory) {
+  ASSERT_TRUE(store_->put_frequency_rules("acme", {{Channel::email, 1, 3600 * 1000}}).ok());
+  put("acme", "ann", R"({"email":"ann@example.com"})");
+  const std::vector<std::string_view> ann{"ann"};
+  const std::int64_t now = 1'000'000'000'000;
+  EXPECT_EQ(*store_->reserve_sends("acme", Channel::email, ann, std::vector<std::uint64_t>{1}, now), std::vector<bool>{true});
+  EXPECT_EQ(*store_->reserve_sends("acme", Channel::email, ann, std::vector<std::uint64_t>{2}, now), std::vector<bool>{false});
+  ASSERT_TRUE(*store_->delete_profile("acme", "ann"));
+  EXPECT_EQ(*store_->reserve_sends("acme", Channel::email, ann, std::vector<std::uint64_t>{3}, now), std::vector<bool>{true});
+}
+
 }  // namespace
 }  // namespace crier::testing
