@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <thread>
@@ -14,12 +15,16 @@ namespace {
 volatile std::sig_atomic_t stop_requested = 0;
 
 extern "C" void on_interrupt(int) {
+  // The handler runs between any two instructions of the interrupted code,
+  // which may be about to read errno: write(2) must not change it for them.
+  const int saved_errno = errno;
   stop_requested = 1;
   // Say at once that it was heard (write(2) is async-signal-safe; stdio is not).
   static const char msg[] = "\ncrier: stopping at the next safe point (Ctrl-C again to quit at once)\n";
   if (::write(STDERR_FILENO, msg, sizeof msg - 1) < 0) {
     // Nothing a signal handler can do about a closed stderr; the stop still happens.
   }
+  errno = saved_errno;
 }
 }  // namespace
 
