@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <set>
 
 #include "storage/keys.h"
 #include "storage/status_error.h"
@@ -156,7 +157,7 @@ Result<std::vector<bool>> FrequencyTable::reserve(std::string_view tenant, Chann
                                               : std::vector<SendMark>{};
   }
   rocksdb::WriteBatch batch;
-  std::map<std::string_view, bool> changed;
+  std::set<std::string_view> changed;
   for (std::size_t i = 0; i < user_ids.size(); ++i) {
     auto& history = histories[user_ids[i]];
     const std::uint64_t message = messages[i];
@@ -167,9 +168,9 @@ Result<std::vector<bool>> FrequencyTable::reserve(std::string_view tenant, Chann
       continue;
     }
     history.push_back({now_ms, channel, message});
-    changed[user_ids[i]] = true;
+    changed.insert(user_ids[i]);
   }
-  for (auto& [id, _] : changed) {
+  for (auto id : changed) {
     auto& history = histories[id];
     prune_history(history, now_ms);
     batch.Put(&family_, slice(keys::send_history(tenant, id)), encode_history(history));

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <algorithm>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "api/ingest/accumulator.h"
 #include "api/ingest/json_reader.h"
@@ -131,6 +132,7 @@ Result<Job> run_job(ApiContext& ctx, std::string_view tenant, std::string_view j
   if (!job->spec.audience_json.empty() && job->status == JobStatus::created) {
     auto added = add_audience(ctx, *job);
     if (!added) return added.error();
+    spdlog::info("job {}: audience added: {} of {} profiles matched", job->id(), added->matched, added->examined);
   }
   return ctx.jobs.apply(tenant, job_id, JobAction::run, claim);
 }

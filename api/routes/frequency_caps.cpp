@@ -66,11 +66,9 @@ Result<std::vector<FrequencyRule>> parse_rules(const json::value& body) {
 
 ApiResponse put_frequency_caps(ApiContext& ctx, const ApiRequest& req) {
   if (!ctx.frequency_caps) return fail(caps_unavailable(), req);
-  if (auto r = expect_json(req); !r) return fail(r.error(), req);
-  boost::system::error_code ec;
-  auto body = json::parse(req.body, ec);
-  if (ec) return fail(make_error(ErrorKind::invalid, "invalid_json", "the body is not valid JSON (UTF-8): " + ec.message()), req);
-  auto rules = parse_rules(body);
+  auto body = parse_json_body(req);
+  if (!body) return fail(body.error(), req);
+  auto rules = parse_rules(*body);
   if (!rules) return fail(rules.error(), req);
   if (auto r = ctx.frequency_caps->put_frequency_rules(req.tenant, *rules); !r) return fail(r.error(), req);
   return json_response(200, rules_view(*rules));

@@ -64,14 +64,6 @@ Error bad(std::string code, std::string message, std::string field) {
   return make_error(ErrorKind::invalid, std::move(code), std::move(message), std::move(field));
 }
 
-Result<json::value> parse_body(const ApiRequest& req) {
-  if (auto r = expect_json(req); !r) return r.error();
-  if (req.body.empty()) return json::value(json::object());
-  boost::system::error_code ec;
-  json::value v = json::parse(req.body, ec);
-  if (ec) return bad("invalid_json", "the body is not valid JSON (UTF-8): " + ec.message(), "");
-  return v;
-}
 
 Result<std::string> opt_string(const json::object& o, const char* key, std::size_t max = 2048) {
   auto it = o.find(key);
@@ -262,6 +254,15 @@ ApiResponse view_of(ApiContext& ctx, const ApiRequest& req, const Job& job, int 
 
 }  // namespace
 
+Result<json::value> parse_json_body(const ApiRequest& req) {
+  if (auto r = expect_json(req); !r) return r.error();
+  if (req.body.empty()) return json::value(json::object());
+  boost::system::error_code ec;
+  json::value v = json::parse(req.body, ec);
+  if (ec) return bad("invalid_json", "the body is not valid JSON (UTF-8): " + ec.message(), "");
+  return v;
+}
+
 Result<JobSpec> job_spec_from(ApiContext& ctx, std::string_view tenant, const json::object& spec_json) {
   auto merged = with_group(ctx, tenant, spec_json);
   if (!merged) return merged.error();
@@ -294,7 +295,7 @@ Result<IngestReport> create_job_with_users(ApiContext& ctx, std::string_view ten
 }
 
 ApiResponse create_job(ApiContext& ctx, const ApiRequest& req) {
-  auto body = parse_body(req);
+  auto body = parse_json_body(req);
   if (!body) return fail(body.error(), req);
   if (!body->is_object()) return fail(bad("invalid_body", "the body must be a JSON object", ""), req);
   auto& o = body->get_object();
@@ -382,7 +383,7 @@ ApiResponse list_jobs(ApiContext& ctx, const ApiRequest& req) {
 }
 
 ApiResponse patch_job(ApiContext& ctx, const ApiRequest& req, std::string_view job_id) {
-  auto body = parse_body(req);
+  auto body = parse_json_body(req);
   if (!body) return fail(body.error(), req);
   if (!body->is_object()) return fail(bad("invalid_body", "the body must be a JSON object", ""), req);
   const auto& o = body->get_object();

@@ -17,11 +17,14 @@
 namespace crier::api {
 namespace json = boost::json;
 
-Result<void> check_group_id(std::string_view id, std::string_view field) {
-  bool ok = !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
+bool is_resource_id(std::string_view id) {
+  return !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
   });
-  if (ok) return {};
+}
+
+Result<void> check_group_id(std::string_view id, std::string_view field) {
+  if (is_resource_id(id)) return {};
   return make_error(ErrorKind::invalid, "invalid_notification_group_id",
                     "a notification group id is 1 to 128 letters, digits, '-', '_' or '.'", std::string(field));
 }

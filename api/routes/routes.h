@@ -18,6 +18,9 @@
 namespace crier::api {
 
 // jobs.cpp
+// A JSON request body (an empty one is {}): 415 unless its type is JSON,
+// 400 invalid_json when it does not parse.
+Result<boost::json::value> parse_json_body(const ApiRequest& req);
 ApiResponse create_job(ApiContext& ctx, const ApiRequest& req);
 // The native spec ({"channel", "template" | "content", ...}, or
 // {"notification_group", ...} with the group's members merged in), validated
@@ -141,6 +144,9 @@ inline constexpr std::array<std::string_view, 5> kGroupMembers = {"channel", "te
                                                                   "webhook_url"};
 // A group id is 1 to 128 of [A-Za-z0-9._-] (UUIDs fit); `field` names it in
 // the error.
+// The ids callers choose for stored things (notification groups, segments):
+// 1 to 128 of A-Z a-z 0-9 . _ -
+bool is_resource_id(std::string_view id);
 Result<void> check_group_id(std::string_view id, std::string_view field = "group_id");
 Error group_not_found(std::string_view id);
 // senders.cpp

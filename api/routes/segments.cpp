@@ -3,8 +3,6 @@
 // ({"segment_id"}) and Braze's segment_id target. The filter is checked
 // when stored; who is in a segment is decided when a job is run.
 #include <boost/json.hpp>
-#include <algorithm>
-#include <cctype>
 #include <fmt/format.h>
 
 #include "api/cursor.h"
@@ -28,21 +26,10 @@ json::object segment_view(const Segment& s) {
                       {"updated_at", format_rfc3339(s.updated_at)}};
 }
 
-Result<json::value> parse_body(const ApiRequest& req) {
-  if (auto r = expect_json(req); !r) return r.error();
-  boost::system::error_code ec;
-  json::value v = json::parse(req.body, ec);
-  if (ec) return make_error(ErrorKind::invalid, "invalid_json", "the body is not valid JSON (UTF-8): " + ec.message());
-  return v;
-}
-
 }  // namespace
 
 Result<void> check_segment_id(std::string_view id, std::string_view field) {
-  bool ok = !id.empty() && id.size() <= 128 && std::all_of(id.begin(), id.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
-  if (ok) return {};
+  if (is_resource_id(id)) return {};
   return make_error(ErrorKind::invalid, "invalid_segment_id", "a segment id is 1 to 128 of A-Z a-z 0-9 . _ -",
                     std::string(field));
 }
@@ -61,7 +48,7 @@ Result<Segment> find_segment(ApiContext& ctx, std::string_view tenant, std::stri
 ApiResponse put_segment(ApiContext& ctx, const ApiRequest& req, std::string_view id) {
   if (!ctx.segments) return fail(segments_unavailable(), req);
   if (auto r = check_segment_id(id, "segment_id"); !r) return fail(r.error(), req);
-  auto body = parse_body(req);
+  auto body = parse_json_body(req);
   if (!body) return fail(body.error(), req);
   const auto* o = body->if_object();
   if (!o) return fail(make_error(ErrorKind::invalid, "invalid_body", "the body must be a JSON object"), req);
