@@ -1,6 +1,7 @@
 // Courier's Bulk API (@trycourier/courier 7.x) over the native jobs:
 //   POST /bulk                 create   -> create_job_from (native spec)
-//   POST /bulk/{id}            addUsers -> ingest_json_users (native users)
+//   POST /bulk/{id}            addUsers -> ingest_json_users (native users);
+//                              to.list_id / to.list_pattern -> the lists' members
 //   POST /bulk/{id}/run        runJob   -> JobAction::run, 202 without a body
 //   GET  /bulk/{id}            retrieveJob: counters in Courier's terms
 //   GET  /bulk/{id}/users      listUsers: recipients in Courier's terms
@@ -8,7 +9,9 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <optional>
 
 #include <simdjson.h>
@@ -315,7 +318,8 @@ void append_native_user(simdjson::dom::object u, std::string& out) {
   if (data && to_data && data->is_object() && to_data->is_object()) {
     // Both: merged, to.data's keys over data's (rare; Boost.JSON is fine here).
     json::object merged = json::parse(simdjson::minify(*data)).as_object();
-    for (const auto& [k, v] : json::parse(simdjson::minify(*to_data)).as_object()) merged[k] = v;
+    const json::value over = json::parse(simdjson::minify(*to_data));  // named: it must outlive the loop
+    for (const auto& [k, v] : over.as_object()) merged[k] = v;
     out += any ? ",\"data\":" : "\"data\":";
     any = true;
     out += json::serialize(merged);
@@ -323,6 +327,115 @@ void append_native_user(simdjson::dom::object u, std::string& out) {
     put("data", to_data ? to_data : data);
   }
   out += '}';
+}
+
+// A user of an addUsers call that names lists instead of a person:
+// Courier's list recipient (to.list_id) or list-pattern recipient
+// (to.list_pattern). Its members are added to the job as users by user_id
+// (the ingest path: counted, deduplicated), each with the entry's data.
+struct ListTarget {
+  std::size_t index = 0;  // among the call's users
+  std::string list_id;    // one of the two
+  std::string pattern;
+  std::optional<json::object> data;  // `data`, with `to.data` over it
+};
+
+std::optional<ListTarget> list_target(simdjson::dom::object u, std::size_t index) {
+  simdjson::dom::object to;
+  if (u.at_key("to").get_object().get(to)) return std::nullopt;
+  std::string_view id, pattern;
+  const bool by_id = !to.at_key("list_id").get_string().get(id);
+  const bool by_pattern = !to.at_key("list_pattern").get_string().get(pattern);
+  if (!by_id && !by_pattern) return std::nullopt;
+  ListTarget t{index, by_id ? std::string(id) : std::string(), by_id ? std::string() : std::string(pattern), {}};
+  for (simdjson::dom::object level : {u, to}) {
+    simdjson::dom::object d;
+    if (level.at_key("data").get_object().get(d)) continue;
+    if (!t.data) t.data.emplace();
+    // Named: a range-for over parse(...).as_object() would outlive the parsed value.
+    const json::value parsed = json::parse(simdjson::minify(d));
+    for (const auto& [k, v] : parsed.as_object()) (*t.data)[k] = v;
+  }
+  return t;
+}
+
+// Courier's list patterns: `*` stands for any run of characters (dots
+// included), everything else for itself: "orders.*" is every list whose id
+// starts with "orders.".
+bool matches_list_pattern(std::string_view pattern, std::string_view id) {
+  std::size_t p = 0, i = 0, star = std::string_view::npos, resume = 0;
+  while (i < id.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      resume = i;
+    } else if (p < pattern.size() && pattern[p] == id[i]) {
+      ++p;
+      ++i;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      i = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+bool valid_list_pattern(std::string_view pattern) {
+  return !pattern.empty() && pattern.size() <= 128 && std::all_of(pattern.begin(), pattern.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '*';
+  });
+}
+
+// Adds the members of the target's list (or of every list its pattern
+// matches) to the job. Returns the users stored, or the error that the
+// target alone gets (an unknown list, a pattern matching none); a failed
+// read or write fails the call.
+struct TargetOutcome {
+  std::int64_t accepted = 0;
+  std::optional<Error> refused;
+};
+Result<TargetOutcome> add_target(ApiContext& ctx, const Job& job, const ListTarget& t) {
+  TargetOutcome out;
+  const json::object* data = t.data ? &*t.data : nullptr;
+  if (!t.list_id.empty()) {
+    auto list = find_list(ctx, job.tenant, t.list_id, "to.list_id");
+    if (!list) {
+      if (list.error().kind != ErrorKind::unprocessable && list.error().kind != ErrorKind::invalid) return list.error();
+      out.refused = list.error();
+      return out;
+    }
+    auto added = add_list_members(ctx, job, list->id, data);
+    if (!added) return added.error();
+    out.accepted = added->accepted;
+    return out;
+  }
+  if (!valid_list_pattern(t.pattern)) {
+    out.refused = invalid("invalid_list_pattern", "a list pattern is 1 to 128 of A-Z a-z 0-9 . _ - and *",
+                          "to.list_pattern");
+    return out;
+  }
+  if (!ctx.lists) return make_error(ErrorKind::unavailable, "lists_unavailable", "this server keeps no lists");
+  bool any = false;
+  std::string after;
+  for (;;) {
+    auto page = ctx.lists->list_lists(job.tenant, after, 1000);
+    if (!page) return page.error();
+    for (const auto& l : *page) {
+      if (!matches_list_pattern(t.pattern, l.id)) continue;
+      any = true;
+      auto added = add_list_members(ctx, job, l.id, data);
+      if (!added) return added.error();
+      out.accepted += added->accepted;
+    }
+    if (page->size() < 1000) break;
+    after = page->back().id;
+  }
+  if (!any)
+    out.refused = make_error(ErrorKind::unprocessable, "unknown_list",
+                             fmt::format("no list matches the pattern '{}'", t.pattern), "to.list_pattern");
+  return out;
 }
 
 ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id) {
@@ -340,26 +453,50 @@ ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id)
   native_body.reserve(req.body.size() + simdjson::SIMDJSON_PADDING);
   native_body += "{\"users\":[";
   bool first = true;
+  std::vector<std::size_t> origin;  // each native user's index among the call's users
+  std::vector<ListTarget> targets;
+  std::size_t index = 0;
   for (simdjson::dom::element u : users) {
+    const std::size_t i = index++;
+    if (u.is_object())
+      if (auto t = list_target(u.get_object().value_unsafe(), i)) {
+        targets.push_back(std::move(*t));
+        continue;
+      }
     if (!first) native_body += ',';
     first = false;
+    origin.push_back(i);
     if (u.is_object()) append_native_user(u.get_object().value_unsafe(), native_body);
     else native_body += simdjson::minify(u);  // the native parser refuses it, for this user only
   }
   native_body += "]}";
+  // The lists first, so that the answer stored under an Idempotency-Key (in
+  // the named users' ingest, below) counts them too. Adding a list again
+  // (a retry) stores no one twice: its members are deduplicated.
+  std::int64_t list_total = 0;
+  json::array list_errors;
+  for (const auto& t : targets) {
+    auto added = add_target(ctx, *job, t);
+    if (!added) return courier_error(added.error(), req);
+    list_total += added->accepted;
+    if (added->refused && list_errors.size() < ctx.limits.max_rejected_listed)
+      list_errors.push_back(json::object{{"error", added->refused->message},
+                                         {"user", json::parse(simdjson::minify(users.at(t.index).value_unsafe()))},
+                                         {"code", added->refused->code}});
+  }
   // Courier's answer, made of the native report; under an Idempotency-Key
   // it is stored in the ingest's own write (AnswerUnder).
   auto answer = [&](const IngestReport& report) {
-    json::array errors;
-    std::int64_t total = 0;
-    for (std::size_t i = 0; i < report.users.size() && i < users.size(); ++i) {
-      const auto& o = report.users[i];
+    json::array errors = list_errors;
+    std::int64_t total = list_total;
+    for (std::size_t j = 0; j < report.users.size() && j < origin.size(); ++j) {
+      const auto& o = report.users[j];
       if (o.kind == UserOutcome::Kind::accepted) {
         ++total;
       } else if (errors.size() < ctx.limits.max_rejected_listed) {
         std::string error = o.kind == UserOutcome::Kind::duplicate ? "Duplicate user" : o.error.message;
         // The user as it was sent (read again only for the ones listed).
-        json::object e{{"error", error}, {"user", json::parse(simdjson::minify(users.at(i).value_unsafe()))}};
+        json::object e{{"error", error}, {"user", json::parse(simdjson::minify(users.at(origin[j]).value_unsafe()))}};
         if (o.kind == UserOutcome::Kind::rejected) e["code"] = o.error.code;
         errors.push_back(std::move(e));
       }
