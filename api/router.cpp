@@ -27,6 +27,7 @@ struct FacadeRoute {
 };
 const FacadeRoute kFacades[] = {
     {"bulk", compat::courier},                    // Courier's Bulk API
+    {"lists", compat::courier},                   // Courier's Lists API (client.lists.*)
     {"v2/notify", compat::prelude},               // Prelude's Notify batch
     {"api/v1/organizations", compat::blerify},  // Blerify's notification items
     {"api/v1/meta-templates", compat::mindo},   // Mindo's WhatsApp send-bulk

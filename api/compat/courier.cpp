@@ -5,6 +5,7 @@
 //   POST /bulk/{id}/run        runJob   -> JobAction::run, 202 without a body
 //   GET  /bulk/{id}            retrieveJob: counters in Courier's terms
 //   GET  /bulk/{id}/users      listUsers: recipients in Courier's terms
+//   /lists…                    client.lists.*: the native lists (courier_lists.cpp)
 // Every mapping is listed in docs/compat.md.
 #include <boost/json.hpp>
 #include <fmt/format.h>
@@ -16,6 +17,7 @@
 
 #include <simdjson.h>
 
+#include "api/compat/courier_lists.h"
 #include "api/compat/facades.h"
 #include "api/cursor.h"
 #include "api/errors.h"
@@ -329,115 +331,6 @@ void append_native_user(simdjson::dom::object u, std::string& out) {
   out += '}';
 }
 
-// A user of an addUsers call that names lists instead of a person:
-// Courier's list recipient (to.list_id) or list-pattern recipient
-// (to.list_pattern). Its members are added to the job as users by user_id
-// (the ingest path: counted, deduplicated), each with the entry's data.
-struct ListTarget {
-  std::size_t index = 0;  // among the call's users
-  std::string list_id;    // one of the two
-  std::string pattern;
-  std::optional<json::object> data;  // `data`, with `to.data` over it
-};
-
-std::optional<ListTarget> list_target(simdjson::dom::object u, std::size_t index) {
-  simdjson::dom::object to;
-  if (u.at_key("to").get_object().get(to)) return std::nullopt;
-  std::string_view id, pattern;
-  const bool by_id = !to.at_key("list_id").get_string().get(id);
-  const bool by_pattern = !to.at_key("list_pattern").get_string().get(pattern);
-  if (!by_id && !by_pattern) return std::nullopt;
-  ListTarget t{index, by_id ? std::string(id) : std::string(), by_id ? std::string() : std::string(pattern), {}};
-  for (simdjson::dom::object level : {u, to}) {
-    simdjson::dom::object d;
-    if (level.at_key("data").get_object().get(d)) continue;
-    if (!t.data) t.data.emplace();
-    // Named: a range-for over parse(...).as_object() would outlive the parsed value.
-    const json::value parsed = json::parse(simdjson::minify(d));
-    for (const auto& [k, v] : parsed.as_object()) (*t.data)[k] = v;
-  }
-  return t;
-}
-
-// Courier's list patterns: `*` stands for any run of characters (dots
-// included), everything else for itself: "orders.*" is every list whose id
-// starts with "orders.".
-bool matches_list_pattern(std::string_view pattern, std::string_view id) {
-  std::size_t p = 0, i = 0, star = std::string_view::npos, resume = 0;
-  while (i < id.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = i;
-    } else if (p < pattern.size() && pattern[p] == id[i]) {
-      ++p;
-      ++i;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      i = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
-bool valid_list_pattern(std::string_view pattern) {
-  return !pattern.empty() && pattern.size() <= 128 && std::all_of(pattern.begin(), pattern.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '*';
-  });
-}
-
-// Adds the members of the target's list (or of every list its pattern
-// matches) to the job. Returns the users stored, or the error that the
-// target alone gets (an unknown list, a pattern matching none); a failed
-// read or write fails the call.
-struct TargetOutcome {
-  std::int64_t accepted = 0;
-  std::optional<Error> refused;
-};
-Result<TargetOutcome> add_target(ApiContext& ctx, const Job& job, const ListTarget& t) {
-  TargetOutcome out;
-  const json::object* data = t.data ? &*t.data : nullptr;
-  if (!t.list_id.empty()) {
-    auto list = find_list(ctx, job.tenant, t.list_id, "to.list_id");
-    if (!list) {
-      if (list.error().kind != ErrorKind::unprocessable && list.error().kind != ErrorKind::invalid) return list.error();
-      out.refused = list.error();
-      return out;
-    }
-    auto added = add_list_members(ctx, job, list->id, data);
-    if (!added) return added.error();
-    out.accepted = added->accepted;
-    return out;
-  }
-  if (!valid_list_pattern(t.pattern)) {
-    out.refused = invalid("invalid_list_pattern", "a list pattern is 1 to 128 of A-Z a-z 0-9 . _ - and *",
-                          "to.list_pattern");
-    return out;
-  }
-  if (!ctx.lists) return make_error(ErrorKind::unavailable, "lists_unavailable", "this server keeps no lists");
-  bool any = false;
-  std::string after;
-  for (;;) {
-    auto page = ctx.lists->list_lists(job.tenant, after, 1000);
-    if (!page) return page.error();
-    for (const auto& l : *page) {
-      if (!matches_list_pattern(t.pattern, l.id)) continue;
-      any = true;
-      auto added = add_list_members(ctx, job, l.id, data);
-      if (!added) return added.error();
-      out.accepted += added->accepted;
-    }
-    if (page->size() < 1000) break;
-    after = page->back().id;
-  }
-  if (!any)
-    out.refused = make_error(ErrorKind::unprocessable, "unknown_list",
-                             fmt::format("no list matches the pattern '{}'", t.pattern), "to.list_pattern");
-  return out;
-}
-
 ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id) {
   auto job = ctx.jobs.get(req.tenant, job_id);
   if (!job) return courier_error(job.error(), req);
@@ -622,8 +515,9 @@ ApiResponse list_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id
 }
 
 ApiResponse route(ApiContext& ctx, ApiRequest& req) {
-  auto p = path_parts(req.path);  // p[0] == "bulk"
+  auto p = path_parts(req.path);  // p[0] == "bulk" or "lists"
   const std::string& m = req.method;
+  if (!p.empty() && p[0] == "lists") return lists_route(ctx, req, courier_error);
   if (p.size() == 1) {
     if (m == "POST") return create(ctx, req);
     return courier_error(method_not_allowed(req, "POST"), req);

@@ -205,3 +205,39 @@ test('to.list_id and to.list_pattern send to the members of the tenant\'s lists,
   assert.deepEqual(got, [['/to/ann', 'Hi shopper'], ['/to/bob', 'Hi shopper'], ['/to/cat', 'Hi shopper'],
                          ['/to/dan', 'Hi reader']]);
 });
+
+test('the client\'s Lists API reads and writes the tenant\'s native lists', async (t) => {
+  const crier = await startCrier();
+  t.after(() => crier.stop());
+  const { client } = courierClient(crier);
+  const subscribers = async (listId) => (await client.lists.subscriptions.list(listId)).items.map((i) => i.recipientId);
+
+  await client.lists.update('orders.shipped', { name: 'Shipped' });
+  const shipped = await client.lists.retrieve('orders.shipped');
+  assert.equal(shipped.id, 'orders.shipped');
+  assert.equal(shipped.name, 'Shipped');
+  await client.lists.subscriptions.add('orders.shipped', { recipients: [{ recipientId: 'ann' }, { recipientId: 'bob' }] });
+  await client.lists.subscriptions.subscribeUser('cat', { list_id: 'orders.returned' });  // makes the list, as Courier does
+  await client.lists.update('news', { name: 'News' });
+
+  const orders = await client.lists.list({ pattern: 'orders.*' });
+  assert.deepEqual(orders.items.map((l) => l.id), ['orders.returned', 'orders.shipped']);
+  assert.equal(orders.paging.more, false);
+  assert.deepEqual(await subscribers('orders.shipped'), ['ann', 'bob']);
+  const native = await crier.fetchJson('GET', '/v1/lists/orders.shipped');
+  assert.equal(native.body.members, 2, native.text);
+
+  // subscribe (PUT) replaces the members; unsubscribeUser removes one.
+  await client.lists.subscriptions.subscribe('orders.shipped', { recipients: [{ recipientId: 'bob' }, { recipientId: 'dan' }] });
+  assert.deepEqual(await subscribers('orders.shipped'), ['bob', 'dan']);
+  await client.lists.subscriptions.unsubscribeUser('bob', { list_id: 'orders.shipped' });
+  assert.deepEqual(await subscribers('orders.shipped'), ['dan']);
+  await assert.rejects(client.lists.subscriptions.add('orders.shipped', { recipients: [{ recipientId: '' }] }),
+                       (e) => e instanceof Courier.BadRequestError);
+  assert.deepEqual(await subscribers('orders.shipped'), ['dan'], 'a refused request stores nothing');
+
+  await client.lists.delete('news');
+  await assert.rejects(client.lists.retrieve('news'), (e) => e instanceof Courier.NotFoundError);
+  await assert.rejects(client.lists.restore('news', {}), (e) => e instanceof Courier.NotFoundError);
+  assert.deepEqual((await client.lists.list()).items.map((l) => l.id), ['orders.returned', 'orders.shipped']);
+});
