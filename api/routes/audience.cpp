@@ -1,9 +1,9 @@
 // A job's `audience`: the tenant's profiles that match a filter (or a stored
 // segment's), or the members of a list, added to the job as users by user_id
 // when it is run. Profiles (or members) are read a page at a time and
-// ingested in batches, so memory stays flat with their number; the ingest path counts and deduplicates them as it
-// does any user, and the profiles give addresses and standings at dispatch
-// (engine/profile_resolution.h).
+// ingested in batches, so memory stays flat with their number; the ingest
+// path counts and deduplicates them as it does any user, and the profiles
+// give addresses and standings at dispatch (engine/profile_resolution.h).
 #include <boost/json.hpp>
 #include <algorithm>
 #include <fmt/format.h>
