@@ -234,5 +234,42 @@ TEST_F(ListTest, DeletingAListOrAProfileLeavesNoMembershipBehind) {
   EXPECT_TRUE(members(api(), "one", 10).empty()) << "a list made again starts empty";
 }
 
+// Past one page (1 000) of members and of profiles: the list streamed whole,
+// and each page's memberships lined up with that page's profiles.
+TEST_F(ListTest, ListsAndFiltersHoldAcrossPages) {
+  constexpr int kUsers = 1100;
+  json::array all, odd;
+  for (int i = 0; i < kUsers; ++i) {
+    const std::string id = fmt::format("u-{:04}", i);
+    require(api().put_json("/v1/profiles/" + id, json::object{{"email", fmt::format("u{}@example.com", i)}}), 201,
+            "profile");
+    all.push_back(json::string(id));
+    if (i % 2) odd.push_back(json::string(id));
+  }
+  require(api().put_json("/v1/lists/everyone", json::object{}), 201, "make list");
+  require(api().put_json("/v1/lists/odd", json::object{}), 201, "make list");
+  EXPECT_EQ(num(add("everyone", all), "members"), kUsers);
+  EXPECT_EQ(num(add("odd", odd), "members"), kUsers / 2);
+
+  auto spec = email_job_spec();
+  spec["audience"] = json::object{{"list_id", "everyone"}};
+  const std::string whole = create_job(api(), spec);
+  run_job(api(), whole);
+  auto done = wait_for_status(api(), whole, {"COMPLETED", "PARTIAL", "FAILED"});
+  EXPECT_EQ(num(done, "received"), kUsers) << counters_snapshot(done);
+  EXPECT_EQ(num(done, "sent"), kUsers);
+
+  spec["audience"] = json::object{{"filter", {{"list_membership", {{"list_id", "odd"}, {"comparison", "is_not"}}}}}};
+  const std::string evens = create_job(api(), spec);
+  run_job(api(), evens);
+  done = wait_for_status(api(), evens, {"COMPLETED", "PARTIAL", "FAILED"});
+  EXPECT_EQ(num(done, "received"), kUsers / 2) << counters_snapshot(done);
+  std::set<std::string> expected, got;
+  for (int i = 0; i < kUsers; i += 2) expected.insert(fmt::format("u{}@example.com", i));
+  for (const auto& line : read_delivery_log(delivery_log()))
+    if (str(line, "job_id") == evens) got.insert(str(line, "to"));
+  EXPECT_EQ(got, expected);
+}
+
 }  // namespace
 }  // namespace crier::e2e
