@@ -221,18 +221,27 @@ Result<std::vector<std::string>> ListTable::members(std::string_view tenant, std
 
 Result<std::vector<bool>> ListTable::members_among(std::string_view tenant, std::string_view id,
                                                    std::span<const std::string_view> user_ids) {
+  // In slices of kMultiGetKeys, so a bulk request of 100 000 ids holds the
+  // keys and values of one slice at a time, not of all.
+  constexpr std::size_t kMultiGetKeys = 4096;
+  std::vector<bool> out(user_ids.size(), false);
   std::vector<std::string> keys;
-  keys.reserve(user_ids.size());
-  for (auto u : user_ids) keys.push_back(keys::list_member(tenant, id, u));
-  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-  std::vector<rocksdb::PinnableSlice> values(keys.size());
-  std::vector<rocksdb::Status> statuses(keys.size());
-  if (!keys.empty()) db_.MultiGet({}, &family_, keys.size(), slices.data(), values.data(), statuses.data());
-  std::vector<bool> out(keys.size(), false);
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (statuses[i].IsNotFound()) continue;
-    if (!statuses[i].ok()) return storage_error(statuses[i], "read list members");
-    out[i] = true;
+  std::vector<rocksdb::Slice> slices;
+  std::vector<rocksdb::PinnableSlice> values(std::min(kMultiGetKeys, user_ids.size()));
+  std::vector<rocksdb::Status> statuses(values.size());
+  for (std::size_t first = 0; first < user_ids.size(); first += kMultiGetKeys) {
+    const std::size_t n = std::min(kMultiGetKeys, user_ids.size() - first);
+    keys.clear();
+    slices.clear();
+    for (std::size_t i = 0; i < n; ++i) keys.push_back(keys::list_member(tenant, id, user_ids[first + i]));
+    for (const auto& k : keys) slices.emplace_back(k);
+    for (auto& v : values) v.Reset();
+    db_.MultiGet({}, &family_, n, slices.data(), values.data(), statuses.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      if (!statuses[i].ok()) return storage_error(statuses[i], "read list members");
+      out[first + i] = true;
+    }
   }
   return out;
 }

@@ -154,10 +154,14 @@ TEST_F(ListStoreTest, DeletingAListDeletesEveryMembershipInBoundedStepsAndNothin
   make_list("acme", "big");
   make_list("acme", "small");
   std::vector<std::string> ids;
-  for (int i = 0; i < 2500; ++i) ids.push_back(fmt::format("user-{:05}", i));  // more than two sweep steps
+  // More than two sweep steps, and more than one MultiGet slice (4 096).
+  for (int i = 0; i < 5000; ++i) ids.push_back(fmt::format("user-{:05}", i));
   std::vector<std::string_view> views(ids.begin(), ids.end());
-  EXPECT_EQ(add("acme", "big", views).members, 2500);
-  add("acme", "small", {"user-00001", "user-02000"});
+  EXPECT_EQ(add("acme", "big", views).members, 5000);
+  auto again_all = add("acme", "big", views);
+  EXPECT_EQ(again_all.changed, 0) << "every slice read back";
+  EXPECT_EQ(again_all.unchanged, 5000);
+  add("acme", "small", {"user-00001", "user-04500"});
 
   auto deleted = store_->delete_list("acme", "big");
   ASSERT_TRUE(deleted.ok());
