@@ -3,6 +3,7 @@
 // indexes written together, paging in user_id order, a list deleted with
 // its memberships (bigger than one sweep step), a deletion the server did
 // not finish, tenants apart, and a deleted profile leaving its lists.
+// The key layout itself is tested in keys_test.cpp.
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
@@ -230,19 +231,6 @@ TEST_F(ListStoreTest, DeletingAProfileRemovesItsMembershipsAndLowersTheCounts) {
   ASSERT_TRUE(bob.ok());
   EXPECT_FALSE(*bob);
   EXPECT_EQ(all_members("acme", "one"), std::vector<std::string>{"bob"});
-}
-
-TEST_F(ListStoreTest, ListKeysKeepListsAndUsersApart) {
-  // A list id that extends another's, and a user id that extends another's,
-  // never fall into each other's prefix (0x00 ends each id).
-  EXPECT_NE(keys::list_member("t", "ab", "c").substr(0, keys::list_members_prefix("t", "a").size()),
-            keys::list_members_prefix("t", "a"));
-  EXPECT_NE(keys::member_list("t", "uu", "l").substr(0, keys::member_lists_prefix("t", "u").size()),
-            keys::member_lists_prefix("t", "u"));
-  EXPECT_EQ(keys::list_member("t", "l", "u"), std::string("t\0ml\0u", 6));
-  EXPECT_EQ(keys::member_list("t", "u", "l"), std::string("t\0uu\0l", 6));
-  EXPECT_EQ(keys::user_list("t", "l"), std::string("t\0ll", 4));
-  EXPECT_LT(keys::list_member("t", "l", "a"), keys::list_member("t", "l", "b"));
 }
 
 }  // namespace
