@@ -37,8 +37,9 @@ class ProfileStore {
   // The user_id holding the alias, if any.
   virtual Result<std::optional<std::string>> find_profile_by_alias(std::string_view tenant,
                                                                     const ProfileAlias& alias) = 0;
-  // Removes the profile, its aliases and its send history (frequency caps);
-  // returns whether it existed.
+  // Removes the profile, its aliases, its send history (frequency caps) and
+  // the user's list memberships (engine/user_list.h), which a user may have
+  // without a profile; returns whether there was a profile or a membership.
   virtual Result<bool> delete_profile(std::string_view tenant, std::string_view user_id) = 0;
   // Many profiles at once, as dispatch reads them: one entry per id, in
   // order (none where there is no profile). A record that does not decode

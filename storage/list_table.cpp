@@ -123,6 +123,15 @@ Result<bool> ListTable::remove(std::string_view tenant, std::string_view id) {
 
 Result<void> ListTable::sweep(std::string_view tenant, std::string_view id) {
   const std::string prefix = keys::list_members_prefix(tenant, id);
+  // Each step starts after the last key the one before deleted, and no
+  // iterator reads past the list's keys: a step never walks over the
+  // tombstones of the steps before it (which made a big list's deletion
+  // quadratic).
+  std::string upper = prefix;
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+  if (!upper.empty()) upper.back() = static_cast<char>(static_cast<unsigned char>(upper.back()) + 1);
+  const rocksdb::Slice upper_slice(upper);
+  std::string from = prefix;
   for (;;) {
     std::lock_guard lock(writes_);
     auto rec = read(tenant, id);
@@ -130,12 +139,16 @@ Result<void> ListTable::sweep(std::string_view tenant, std::string_view id) {
     if (!*rec || !(*rec)->deleting) return {};  // done, or made again since
     rocksdb::WriteBatch batch;
     std::size_t n = 0;
-    std::unique_ptr<rocksdb::Iterator> it(db_.NewIterator({}, &family_));
-    for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(slice(prefix)) && n < kSweepStep;
+    rocksdb::ReadOptions bounded;
+    if (!upper.empty()) bounded.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_.NewIterator(bounded, &family_));
+    for (it->Seek(slice(from)); it->Valid() && it->key().starts_with(slice(prefix)) && n < kSweepStep;
          it->Next(), ++n) {
       const std::string_view user(it->key().data() + prefix.size(), it->key().size() - prefix.size());
       batch.Delete(&family_, it->key());
       batch.Delete(&family_, slice(keys::member_list(tenant, user, id)));
+      from.assign(it->key().data(), it->key().size());
+      from.push_back('\0');  // the next key after it
     }
     if (!it->status().ok()) return storage_error(it->status(), "list members");
     const bool last = n < kSweepStep;
@@ -180,7 +193,7 @@ Result<std::optional<UserListStore::MembershipChange>> ListTable::change(std::st
   if (!rec) return rec.error();
   if (!*rec || (*rec)->deleting) return std::optional<UserListStore::MembershipChange>();
   const auto users = distinct(user_ids);
-  auto present = members_among(tenant, id, users);
+  auto present = stored_among(tenant, id, users);
   if (!present) return present.error();
   UserListStore::MembershipChange out;
   rocksdb::WriteBatch batch;
@@ -207,6 +220,11 @@ Result<std::optional<UserListStore::MembershipChange>> ListTable::change(std::st
 
 Result<std::vector<std::string>> ListTable::members(std::string_view tenant, std::string_view id,
                                                     std::string_view after, std::size_t limit) {
+  // A list being deleted has no members for any reader, though the sweep
+  // has not reached them all yet.
+  auto rec = read(tenant, id);
+  if (!rec) return rec.error();
+  if (!*rec || (*rec)->deleting) return std::vector<std::string>();
   const std::string prefix = keys::list_members_prefix(tenant, id);
   std::unique_ptr<rocksdb::Iterator> it(db_.NewIterator({}, &family_));
   const std::string start = keys::list_member(tenant, id, after);
@@ -221,6 +239,14 @@ Result<std::vector<std::string>> ListTable::members(std::string_view tenant, std
 
 Result<std::vector<bool>> ListTable::members_among(std::string_view tenant, std::string_view id,
                                                    std::span<const std::string_view> user_ids) {
+  auto rec = read(tenant, id);
+  if (!rec) return rec.error();
+  if (!*rec || (*rec)->deleting) return std::vector<bool>(user_ids.size(), false);
+  return stored_among(tenant, id, user_ids);
+}
+
+Result<std::vector<bool>> ListTable::stored_among(std::string_view tenant, std::string_view id,
+                                                  std::span<const std::string_view> user_ids) {
   // In slices of kMultiGetKeys, so a bulk request of 100 000 ids holds the
   // keys and values of one slice at a time, not of all.
   constexpr std::size_t kMultiGetKeys = 4096;

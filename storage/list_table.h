@@ -45,6 +45,9 @@ class ListTable {
   Result<std::optional<UserListStore::MembershipChange>> change(std::string_view tenant, std::string_view id,
                                                                 std::span<const std::string_view> user_ids,
                                                                 bool adding);
+  // Which of the ids have a membership key, whatever the list's record says.
+  Result<std::vector<bool>> stored_among(std::string_view tenant, std::string_view id,
+                                         std::span<const std::string_view> user_ids);
   // Deletes the memberships of a list marked as being deleted, a bounded
   // step at a time, then its record; stops if the list was made again.
   Result<void> sweep(std::string_view tenant, std::string_view id);

@@ -91,14 +91,18 @@ Result<bool> ProfileTable::remove(std::string_view tenant, std::string_view user
   std::lock_guard lock(writes_);
   auto old = find(tenant, user_id);
   if (!old) return old.error();
-  if (!*old) return false;
   rocksdb::WriteBatch batch;
-  for (const auto& a : (*old)->aliases) batch.Delete(&family_, slice(keys::profile_alias(tenant, a.label, a.name)));
-  batch.Delete(&family_, slice(keys::profile(tenant, user_id)));
-  // Forgetting a user forgets when it was sent to (its frequency-cap history).
-  batch.Delete(&family_, slice(keys::send_history(tenant, user_id)));
+  // A user may be known by what `also` deletes (list memberships need no
+  // profile): deleting such a user forgets that too.
   if (also)
     if (auto r = also(batch); !r) return r.error();
+  if (!*old && batch.Count() == 0) return false;
+  if (*old) {
+    for (const auto& a : (*old)->aliases) batch.Delete(&family_, slice(keys::profile_alias(tenant, a.label, a.name)));
+    batch.Delete(&family_, slice(keys::profile(tenant, user_id)));
+  }
+  // Forgetting a user forgets when it was sent to (its frequency-cap history).
+  batch.Delete(&family_, slice(keys::send_history(tenant, user_id)));
   if (auto r = write_(batch); !r) return r.error();
   return true;
 }

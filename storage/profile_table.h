@@ -26,8 +26,9 @@ class ProfileTable {
                                         const ProfileStore::ProfileChange& change);
   Result<std::optional<Profile>> find(std::string_view tenant, std::string_view user_id);
   Result<std::optional<std::string>> find_by_alias(std::string_view tenant, const ProfileAlias& alias);
-  // `also` (if given) puts more into the profile's deletion batch (the
-  // user's list memberships), called once the profile is known to exist.
+  // `also` (if given) puts more into the deletion batch (the user's list
+  // memberships, which need no profile). True when there was a profile or
+  // `also` found something to delete.
   using AlsoDelete = std::function<Result<void>(rocksdb::WriteBatch&)>;
   Result<bool> remove(std::string_view tenant, std::string_view user_id, const AlsoDelete& also = {});
   Result<std::vector<Profile>> list(std::string_view tenant, std::string_view after_id, std::size_t limit);

@@ -363,6 +363,20 @@ ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id)
     else native_body += simdjson::minify(u);  // the native parser refuses it, for this user only
   }
   native_body += "]}";
+  // What refuses the call whole is checked before the lists are added, so
+  // such an answer means nothing was stored.
+  if (targets.size() > kMaxListTargetsPerCall)
+    return courier_error(make_error(ErrorKind::too_large, "too_many_list_targets",
+                                    fmt::format("at most {} list recipients (to.list_id, to.list_pattern) per call",
+                                                kMaxListTargetsPerCall),
+                                    "users"),
+                         req);
+  if (origin.size() > ctx.limits.max_users_per_batch)
+    return courier_error(make_error(ErrorKind::too_large, "too_many_users",
+                                    fmt::format("at most {} users per JSON batch; send more batches, or stream NDJSON",
+                                                ctx.limits.max_users_per_batch),
+                                    "users"),
+                         req);
   // The lists first, so that the answer stored under an Idempotency-Key (in
   // the named users' ingest, below) counts them too. Adding a list again
   // (a retry) stores no one twice: its members are deduplicated.

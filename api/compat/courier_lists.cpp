@@ -15,6 +15,7 @@
 #include "api/routes/routes.h"
 #include "engine/profile_json.h"
 #include "engine/time_format.h"
+#include "engine/user_validation.h"
 
 namespace crier::api::compat {
 namespace json = boost::json;
@@ -40,13 +41,32 @@ std::optional<ListTarget> list_target(simdjson::dom::object u, std::size_t index
   const bool by_pattern = !to.at_key("list_pattern").get_string().get(pattern);
   if (!by_id && !by_pattern) return std::nullopt;
   ListTarget t{index, by_id ? std::string(id) : std::string(), by_id ? std::string() : std::string(pattern), {}};
+  // Checked once here, as ingest checks a user's data: the same data goes
+  // with every member, so nothing over the limits is copied for each.
+  json::parse_options depth;
+  depth.max_depth = kMaxUserDataDepth;
   for (simdjson::dom::object level : {u, to}) {
     simdjson::dom::object d;
     if (level.at_key("data").get_object().get(d)) continue;
-    if (!t.data) t.data.emplace();
+    const std::string text = simdjson::minify(d);
+    boost::system::error_code ec;
     // Named: a range-for over parse(...).as_object() would outlive the parsed value.
-    const json::value parsed = json::parse(simdjson::minify(d));
+    const json::value parsed = text.size() > kMaxUserDataBytes ? json::value() : json::parse(text, ec, {}, depth);
+    if (text.size() > kMaxUserDataBytes || ec || !parsed.is_object()) {
+      t.refused = invalid("invalid_data",
+                          fmt::format("data must be an object of at most {} bytes, nested at most {} deep",
+                                      kMaxUserDataBytes, kMaxUserDataDepth),
+                          "data");
+      t.data.reset();
+      return t;
+    }
+    if (!t.data) t.data.emplace();
     for (const auto& [k, v] : parsed.as_object()) (*t.data)[k] = v;
+  }
+  if (t.data && json::serialize(*t.data).size() > kMaxUserDataBytes) {
+    t.refused = invalid("invalid_data", fmt::format("data and to.data together are over {} bytes", kMaxUserDataBytes),
+                        "data");
+    t.data.reset();
   }
   return t;
 }
@@ -79,6 +99,10 @@ bool valid_list_pattern(std::string_view pattern) {
 
 Result<TargetOutcome> add_target(ApiContext& ctx, const Job& job, const ListTarget& t) {
   TargetOutcome out;
+  if (t.refused) {
+    out.refused = t.refused;
+    return out;
+  }
   const json::object* data = t.data ? &*t.data : nullptr;
   if (!t.list_id.empty()) {
     auto list = find_list(ctx, job.tenant, t.list_id, "to.list_id");

@@ -30,7 +30,13 @@ struct ListTarget {
   std::string list_id;    // one of the two
   std::string pattern;
   std::optional<boost::json::object> data;  // `data`, with `to.data` over it
+  // Set when the target is refused whole before anything is read (its data
+  // is over the size or depth a user's data may have).
+  std::optional<Error> refused;
 };
+// At most this many list targets in one addUsers call (each may stand for
+// every member of every list): more is 413 too_many_list_targets.
+inline constexpr std::size_t kMaxListTargetsPerCall = 100;
 std::optional<ListTarget> list_target(simdjson::dom::object user, std::size_t index);
 
 // Adds the members of the target's list (or of every list its pattern

@@ -103,25 +103,36 @@ Result<void> check_filter_lists(ApiContext& ctx, std::string_view tenant, const 
 
 namespace {
 
-// Adds users {"user_id"} to the job in batches of `per_ingest`, through the
-// ordinary ingest path (counted, deduplicated).
+// Adds users {"user_id"} to the job in batches of `per_ingest` users or
+// kBytesPerIngest bytes, through the ordinary ingest path (counted,
+// deduplicated). The batch is written as JSON text as it grows: the shared
+// data is serialised once and spliced into every user.
 class AudienceIngest {
  public:
+  static constexpr std::size_t kBytesPerIngest = 8 * 1024 * 1024;
   // `data`: every user's own data (Courier's list recipients carry some).
   AudienceIngest(ApiContext& ctx, const Job& job, const json::object* data = nullptr)
-      : ctx_(ctx), job_(job), data_(data),
+      : ctx_(ctx), job_(job), data_(data ? json::serialize(*data) : std::string()),
         per_ingest_(std::max<std::size_t>(1, std::min(kUsersPerIngest, ctx.limits.max_users_per_batch))) {}
   Result<void> add(std::string_view user_id) {
-    json::object user{{"user_id", user_id}};
-    if (data_) user["data"] = *data_;
-    users_.push_back(std::move(user));
-    if (users_.size() >= per_ingest_) return flush();
+    body_ += count_ == 0 ? "{\"users\":[" : ",";
+    body_ += "{\"user_id\":";
+    body_ += json::serialize(json::string_view(user_id));
+    if (!data_.empty()) {
+      body_ += ",\"data\":";
+      body_ += data_;
+    }
+    body_ += '}';
+    ++count_;
+    if (count_ >= per_ingest_ || body_.size() >= kBytesPerIngest) return flush();
     return {};
   }
   Result<void> flush() {
-    if (users_.empty()) return {};
-    auto report = ingest_json_users(ctx_, job_, json::serialize(json::object{{"users", std::move(users_)}}));
-    users_ = json::array();
+    if (count_ == 0) return {};
+    body_ += "]}";
+    auto report = ingest_json_users(ctx_, job_, body_);
+    body_.clear();
+    count_ = 0;
     if (!report) return report.error();
     if (const auto* n = report->summary.if_contains("accepted"); n && n->is_int64()) accepted_ += n->get_int64();
     return {};
@@ -131,9 +142,10 @@ class AudienceIngest {
  private:
   ApiContext& ctx_;
   const Job& job_;
-  const json::object* data_;
+  std::string data_;  // serialised once; empty: none
   std::size_t per_ingest_;
-  json::array users_;
+  std::string body_;
+  std::size_t count_ = 0;
   std::int64_t accepted_ = 0;
 };
 

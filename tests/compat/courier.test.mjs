@@ -206,6 +206,37 @@ test('to.list_id and to.list_pattern send to the members of the tenant\'s lists,
                          ['/to/dan', 'Hi reader']]);
 });
 
+test('list recipients: bad data is refused per entry, and what refuses the call stores nothing', async (t) => {
+  const crier = await startCrier();
+  t.after(() => crier.stop());
+  const { client } = courierClient(crier);
+  assert.equal((await crier.fetchJson('PUT', '/v1/profiles/ann', { webhook_url: `${crier.sinkUrl}/to/ann` })).status, 201);
+  assert.equal((await crier.fetchJson('PUT', '/v1/lists/news', {})).status, 201);
+  assert.equal((await crier.fetchJson('POST', '/v1/lists/news/members', { user_ids: ['ann'] })).body.added, 1);
+  const { jobId } = await client.bulk.createJob({
+    message: { event: 'lists', content: { title: 'News', body: 'Hi' }, routing: { method: 'single', channels: ['webhook'] } },
+  });
+  const received = async () => (await client.bulk.retrieveJob(jobId)).job.received;
+
+  // Data over a user's 64 KiB, or nested deeper than 32: that entry is refused, no member is read for it.
+  let deep = { leaf: 1 };
+  for (let i = 0; i < 40; ++i) deep = { d: deep };
+  const users = [
+    { to: { list_id: 'news' }, data: { blob: 'x'.repeat(70 * 1024) } },
+    { to: { list_id: 'news', data: deep } },
+  ];
+  const added = await client.bulk.addUsers(jobId, { users });
+  assert.equal(added.total, 0);
+  assert.deepEqual(added.errors.map((e) => e.code), ['invalid_data', 'invalid_data']);
+  assert.equal(await received(), 0);
+
+  // More than 100 list recipients in one call: 413, and nothing stored.
+  const many = Array.from({ length: 101 }, () => ({ to: { list_id: 'news' } }));
+  await assert.rejects(client.bulk.addUsers(jobId, { users: many }),
+                       (e) => e instanceof Courier.APIError && e.status === 413);
+  assert.equal(await received(), 0, 'a refused call stores no member');
+});
+
 test('the client\'s Lists API reads and writes the tenant\'s native lists', async (t) => {
   const crier = await startCrier();
   t.after(() => crier.stop());

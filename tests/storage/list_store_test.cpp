@@ -196,6 +196,13 @@ TEST_F(ListStoreTest, ADeletionTheServerDidNotFinishHidesTheListAndIsFinishedBef
   ASSERT_TRUE(found.ok());
   EXPECT_FALSE(found->has_value()) << "a list being deleted is no list";
   EXPECT_TRUE(lists_of("acme", "a").empty());
+  // Nor has it members, for a job's audience or a filter reading them.
+  auto page = store_->list_members("acme", "half", "", 10);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->empty());
+  auto among = store_->members_among("acme", "half", std::vector<std::string_view>{"a", "b", "z"});
+  ASSERT_TRUE(among.ok());
+  EXPECT_EQ(*among, (std::vector<bool>{false, false, false}));
   auto none = store_->add_members("acme", "half", std::vector<std::string_view>{"d"});
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
@@ -226,11 +233,17 @@ TEST_F(ListStoreTest, DeletingAProfileRemovesItsMembershipsAndLowersTheCounts) {
   EXPECT_TRUE(all_members("acme", "two").empty());
   EXPECT_EQ(count("acme", "one"), 1);
   EXPECT_EQ(count("acme", "two"), 0);
-  // Bob has no profile: deleting it finds none and leaves his membership.
+  // Bob has no profile, only a membership: deleting the user forgets it.
   auto bob = store_->delete_profile("acme", "bob");
   ASSERT_TRUE(bob.ok());
-  EXPECT_FALSE(*bob);
-  EXPECT_EQ(all_members("acme", "one"), std::vector<std::string>{"bob"});
+  EXPECT_TRUE(*bob);
+  EXPECT_TRUE(all_members("acme", "one").empty());
+  EXPECT_EQ(count("acme", "one"), 0);
+  EXPECT_TRUE(lists_of("acme", "bob").empty());
+  // Known by nothing any more.
+  auto again = store_->delete_profile("acme", "bob");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
 }
 
 }  // namespace
