@@ -30,6 +30,11 @@ Result<void> NdjsonLines::finish() {
 
 Result<void> NdjsonLines::line(std::size_t begin, std::size_t end) {
   ++line_no_;
+  // A whole line may arrive within one chunk: it is held to the limit too,
+  // so that whether a line is refused does not depend on where chunks end.
+  if (end - begin > max_line_bytes_)
+    return make_error(ErrorKind::too_large, "line_too_long",
+                      fmt::format("line {} is longer than {} bytes", line_no_, max_line_bytes_));
   std::size_t stop = end;
   if (stop > begin && buf_[stop - 1] == '\r') --stop;
   std::string_view text(buf_.data() + begin, stop - begin);
