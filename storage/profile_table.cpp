@@ -270,6 +270,7 @@ Result<std::vector<Profile>> ProfileTable::list(std::string_view tenant, std::st
   it->Seek(slice(start));
   if (!after_id.empty() && it->Valid() && it->key() == slice(start)) it->Next();
   std::vector<Profile> out;
+  out.reserve(std::min<std::size_t>(limit, 1024));  // a page grown profile by profile moved each one again
   for (; it->Valid() && it->key().starts_with(slice(prefix)) && out.size() < limit; it->Next()) {
     const std::string_view key(it->key().data(), it->key().size());
     auto p = decode(tenant, key.substr(prefix.size()), {it->value().data(), it->value().size()});
