@@ -243,12 +243,13 @@ void merge_patch(json::value& target, const json::value& patch) {
 
 namespace {
 
-// Whether merging `v` into nothing would drop a member: a null inside an
-// object member (a top-level null reads as absent either way).
-bool drops_nested_null(const json::object& o, bool top) {
+// Whether merging `o` into nothing would drop a member: a null anywhere in
+// its objects (a null of a member the profile does not know is dropped by
+// the merge, and refused when read as it is).
+bool holds_null(const json::object& o) {
   for (const auto& [name, v] : o) {
-    if (v.is_null() && !top) return true;
-    if (const auto* inner = v.if_object(); inner && drops_nested_null(*inner, false)) return true;
+    if (v.is_null()) return true;
+    if (const auto* inner = v.if_object(); inner && holds_null(*inner)) return true;
   }
   return false;
 }
@@ -259,7 +260,7 @@ Result<Profile> merge_into(const std::optional<Profile>& current, const json::ob
                            std::string_view user_id, std::int64_t now) {
   Result<Profile> p = [&]() -> Result<Profile> {
     // A new profile is the patch itself, unless merging would drop a null.
-    if (!current && !drops_nested_null(patch, true)) return profile_from_json(patch, tenant, user_id);
+    if (!current && !holds_null(patch)) return profile_from_json(patch, tenant, user_id);
     json::value merged = current ? json::value(profile_to_json(*current)) : json::value(json::object());
     merge_patch(merged, patch);
     return profile_from_json(merged.as_object(), tenant, user_id);
