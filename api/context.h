@@ -17,6 +17,7 @@
 #include "engine/frequency_cap.h"
 #include "engine/segment.h"
 #include "engine/suppression.h"
+#include "engine/user_list.h"
 #include "workers/egress_policy.h"
 #include "workers/tenant_signing.h"
 
@@ -67,6 +68,8 @@ struct ApiContext {
   SuppressionStore* suppressions = nullptr;
   // Stored segments (/v1/segments); null: those routes answer 503.
   SegmentStore* segments = nullptr;
+  // Lists and their members (/v1/lists); null: those routes answer 503.
+  UserListStore* lists = nullptr;
   // Frequency caps (/v1/frequency-caps); null: those routes answer 503.
   FrequencyCapStore* frequency_caps = nullptr;
   // The metrics registry (GET /metrics and what the server records of

@@ -7,7 +7,7 @@ namespace {
 
 // Every route the server answers, native and façades. A segment in braces
 // matches any one segment.
-constexpr std::array<std::string_view, 51> kPatterns = {
+constexpr std::array<std::string_view, 62> kPatterns = {
     "/healthz",
     "/readyz",
     "/metrics",
@@ -39,6 +39,11 @@ constexpr std::array<std::string_view, 51> kPatterns = {
     "/v1/segments",
     "/v1/frequency-caps",
     "/v1/segments/{id}",
+    "/v1/lists",
+    "/v1/lists/{id}",
+    "/v1/lists/{id}/members",
+    "/v1/lists/{id}/members/remove",
+    "/v1/lists/{id}/members/{user}",
     // The dashboard (api/routes/dashboard.cpp)
     "/",
     "/assets/{file}",
@@ -47,6 +52,12 @@ constexpr std::array<std::string_view, 51> kPatterns = {
     "/bulk/{id}",
     "/bulk/{id}/run",
     "/bulk/{id}/users",
+    // Courier's Lists API
+    "/lists",
+    "/lists/{id}",
+    "/lists/{id}/restore",
+    "/lists/{id}/subscriptions",
+    "/lists/{id}/subscriptions/{user}",
     // Prelude's Notify batch
     "/v2/notify/batch",
     // Blerify's notification items
@@ -62,6 +73,7 @@ constexpr std::array<std::string_view, 51> kPatterns = {
     "/sends/id/create",
     // The rest of each façade's prefix (its own 404s and 405s).
     "/bulk/*",
+    "/lists/*",
     "/v2/notify/*",
     "/api/v1/organizations/*",
     "/api/v1/meta-templates/*",

@@ -28,6 +28,7 @@ struct FacadeRoute {
 };
 const FacadeRoute kFacades[] = {
     {"bulk", compat::courier},                    // Courier's Bulk API
+    {"lists", compat::courier},                   // Courier's Lists API (client.lists.*)
     {"v2/notify", compat::prelude},               // Prelude's Notify batch
     {"api/v1/organizations", compat::blerify},  // Blerify's notification items
     {"api/v1/meta-templates", compat::mindo},   // Mindo's WhatsApp send-bulk
@@ -335,6 +336,32 @@ ApiResponse Router::route(ApiRequest& req) {
       if (m == "DELETE") return delete_segment(ctx_, req, p[2]);
       return method_not_allowed(req, "GET, PUT, DELETE");
     }
+  }
+  if (p.size() >= 2 && p[1] == "lists") {
+    if (p.size() == 2) {
+      if (m == "GET") return list_lists(ctx_, req);
+      return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3) {
+      if (m == "PUT") return put_list(ctx_, req, p[2]);
+      if (m == "GET") return get_list(ctx_, req, p[2]);
+      if (m == "DELETE") return delete_list(ctx_, req, p[2]);
+      return method_not_allowed(req, "GET, PUT, DELETE");
+    }
+    if (p.size() >= 4 && p[3] == "members") {
+      if (p.size() == 4) {
+        if (m == "POST") return change_members(ctx_, req, p[2], true);
+        if (m == "GET") return list_members(ctx_, req, p[2]);
+        return method_not_allowed(req, "GET, POST");
+      }
+      // A user id "remove" stays reachable: only POST names the bulk removal.
+      if (p.size() == 5 && p[4] == "remove" && m == "POST") return change_members(ctx_, req, p[2], false);
+      if (p.size() == 5) {
+        if (m == "PUT" || m == "GET" || m == "DELETE") return one_member(ctx_, req, p[2], p[4]);
+        return method_not_allowed(req, "GET, PUT, DELETE");
+      }
+    }
+    return not_found();
   }
   if (p.size() >= 2 && p[1] == "notification-groups") {
     if (p.size() == 2) {

@@ -54,6 +54,7 @@ json::object job_view(const Job& job, const JobCounters& c, double rate, const D
   o["notification_group"] = str_or_null(s.notification_group);
   o["subscription_state"] = to_string(s.subscription_state);
   o["override_frequency_capping"] = s.override_frequency_capping;
+  o["strict_variables"] = s.strict_variables;
   o["audience"] = s.audience_json.empty() ? json::value(nullptr) : json::parse(s.audience_json);
   for (std::size_t i = 0; i < kCounterCount; ++i)
     o[to_string(static_cast<Counter>(i))] = c.values[i];

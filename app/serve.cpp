@@ -117,6 +117,7 @@ int serve(Config config, const std::string& config_path) {
   ctx.profiles = store->get();
   ctx.suppressions = store->get();
   ctx.segments = store->get();
+  ctx.lists = store->get();
   ctx.frequency_caps = store->get();
   ctx.signing = &signing;
   ctx.egress = *egress;

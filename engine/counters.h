@@ -26,6 +26,9 @@ enum class Counter : std::uint8_t {
   skipped,
   cancelled,
   read,
+  // Not a state: recipients whose message was sent with a variable that
+  // had no value (rendered empty), counted once, at their final attempt.
+  render_warnings,
   count_,  // not a counter: the number of them
 };
 

@@ -68,6 +68,9 @@ struct JobSpec {
   SubscriptionRequirement subscription_state = SubscriptionRequirement::subscribed;
   // Frequency caps do not apply to it (engine/frequency_cap.h).
   bool override_frequency_capping = false;
+  // A variable with no value fails the recipient (missing_variable) instead
+  // of rendering empty and counting a render warning (engine/render.h).
+  bool strict_variables = false;
   // The tenant's profiles the job is also for: {"filter": <audience filter>}
   // (engine/audience_filter.h), checked at create; added to the job as users
   // by user_id when it is run (api/routes/audience.cpp). Empty: none.

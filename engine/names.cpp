@@ -18,7 +18,8 @@ constexpr std::string_view kRecipientStatuses[] = {"PENDING", "ENQUEUED", "SENT"
                                                    "FAILED",  "SKIPPED",  "CANCELLED"};
 constexpr std::string_view kCounters[] = {
     "received", "unique", "duplicates", "rejected", "pending", "enqueued",
-    "sent",     "delivered", "failed",  "skipped",  "cancelled", "read"};
+    "sent",     "delivered", "failed",  "skipped",  "cancelled", "read",
+    "render_warnings"};
 static_assert(std::size(kCounters) == kCounterCount);
 
 

@@ -83,6 +83,9 @@ struct JobRenderer::Compiled {
   std::vector<std::string RenderedMessage::*> slots;    // parallel to `fields`
   std::vector<bool> html;                               // parallel to `fields`
   std::vector<VariableTemplate> fast_webhook_strings;   // parallel to `webhook_strings`
+  // The names its sections test: a lookup of one that finds nothing is a
+  // false section, not a missing variable.
+  std::set<std::string, std::less<>> section_names;
 
   void add_fast(std::vector<VariableTemplate>& to, const std::string& source) {
     if (!fast) return;
@@ -132,6 +135,7 @@ Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c,
     out->slots.push_back(field_slot(name));
     out->html.push_back(html);
     out->add_fast(out->fast_fields, src);
+    collect_section_names(src, out->section_names);
     return check(out->fields.back().second, where + std::string(to_string(channel)) + "." + name);
   };
   auto missing = [&] {
@@ -167,6 +171,7 @@ Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c,
       collect_strings(out->webhook_body, [&](boost::json::string& s) {
         out->webhook_strings.push_back(compile_text(std::string(s), false));
         out->add_fast(out->fast_webhook_strings, std::string(s));
+        collect_section_names(s, out->section_names);
         if (bad) bad = check(out->webhook_strings.back(), where + "webhook.body");
       });
       if (!bad) return bad.error();
@@ -185,14 +190,20 @@ Result<std::unique_ptr<JobRenderer::Compiled>> compile_content(const Content& c,
 
 }  // namespace
 
-std::size_t section_depth(std::string_view s) {
+namespace {
+
+std::string_view trim(std::string_view t) {
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+  return t;
+}
+
+// Calls `f` with every tag of a Mustache source, trimmed and not empty,
+// following set-delimiter tags ({{=<% %>=}}) as kainjow does.
+template <class F>
+void for_each_tag(std::string_view s, F f) {
   std::string open = "{{", close = "}}";
-  std::size_t depth = 0, deepest = 0, pos = 0;
-  auto trim = [](std::string_view t) {
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-    return t;
-  };
+  std::size_t pos = 0;
   while ((pos = s.find(open, pos)) != std::string_view::npos) {
     auto start = pos + open.size();
     auto end = s.find(close, start);
@@ -200,20 +211,34 @@ std::size_t section_depth(std::string_view s) {
     auto tag = trim(s.substr(start, end - start));
     pos = end + close.size();
     if (tag.empty()) continue;
-    if (tag[0] == '#' || tag[0] == '^') {
-      deepest = std::max(deepest, ++depth);
-    } else if (tag[0] == '/') {
-      if (depth > 0) --depth;
-    } else if (tag[0] == '=' && tag.size() >= 2 && tag.back() == '=') {
+    if (tag[0] == '=' && tag.size() >= 2 && tag.back() == '=') {
       auto inner = trim(tag.substr(1, tag.size() - 2));
       auto space = inner.find_first_of(" \t\r\n");
       if (space == std::string_view::npos) continue;  // not a valid set-delimiter: kainjow refuses it
       open = std::string(inner.substr(0, space));
       close = std::string(trim(inner.substr(space)));
       if (open.empty() || close.empty()) break;
+      continue;
     }
+    f(tag);
   }
+}
+
+}  // namespace
+
+std::size_t section_depth(std::string_view s) {
+  std::size_t depth = 0, deepest = 0;
+  for_each_tag(s, [&](std::string_view tag) {
+    if (tag[0] == '#' || tag[0] == '^') deepest = std::max(deepest, ++depth);
+    else if (tag[0] == '/' && depth > 0) --depth;
+  });
   return deepest;
+}
+
+void collect_section_names(std::string_view source, std::set<std::string, std::less<>>& out) {
+  for_each_tag(source, [&](std::string_view tag) {
+    if (tag[0] == '#' || tag[0] == '^') out.emplace(trim(tag.substr(1)));
+  });
 }
 
 namespace {
@@ -298,6 +323,7 @@ Result<std::unique_ptr<JobRenderer>> JobRenderer::compile(const JobSpec& spec) {
   r->routes_.routing = spec.routing;
   r->routes_.webhook_url = spec.webhook_url;
   r->locale_ = spec.locale;
+  r->strict_ = spec.strict_variables;
   boost::system::error_code ec;
   auto global = boost::json::parse(spec.data_json, ec);
   if (ec || !global.is_object())
@@ -323,12 +349,18 @@ Result<std::unique_ptr<JobRenderer>> JobRenderer::compile(const JobSpec& spec) {
   return r;
 }
 
-JobRenderer::Compiled& JobRenderer::for_locale(std::size_t channel, const std::string& locale) {
+JobRenderer::Compiled& JobRenderer::for_locale(std::size_t channel, const std::string& user_locale) {
   auto& locales = locales_[channel];
-  if (locale.empty() || locales.empty()) return *base_[channel];
-  if (auto it = locales.find(locale); it != locales.end()) return *it->second;
-  if (auto dash = locale.find('-'); dash != std::string::npos)
-    if (auto it = locales.find(locale.substr(0, dash)); it != locales.end()) return *it->second;
+  auto variant = [&](const std::string& locale) -> Compiled* {
+    if (locale.empty()) return nullptr;
+    if (auto it = locales.find(locale); it != locales.end()) return it->second.get();
+    if (auto dash = locale.find('-'); dash != std::string::npos)
+      if (auto it = locales.find(locale.substr(0, dash)); it != locales.end()) return it->second.get();
+    return nullptr;
+  };
+  if (locales.empty()) return *base_[channel];
+  if (Compiled* c = variant(user_locale)) return *c;
+  if (Compiled* c = variant(locale_)) return *c;
   return *base_[channel];
 }
 
@@ -432,6 +464,35 @@ bool emit_user_field(const Recipient& r, std::span<const std::string> path, bool
   return true;
 }
 
+void note_missing(RenderedMessage& m, std::span<const std::string> path) {
+  if (m.missing_variables++ > 0) return;
+  for (const auto& step : path) {
+    if (!m.first_missing.empty()) m.first_missing += '.';
+    m.first_missing += step;
+  }
+}
+
+// kainjow's lookups, watched: a name that finds nothing and is no
+// section's is a missing variable. Lookups inside a section go through here
+// too, so a variable is missing only when no enclosing context has it.
+class WatchingContext final : public mustache::context<std::string> {
+ public:
+  WatchingContext(const mustache::data* data, const std::set<std::string, std::less<>>& sections,
+                  RenderedMessage& m)
+      : mustache::context<std::string>(data), sections_(sections), m_(m) {}
+  const mustache::data* get(const std::string& name) const override {
+    const mustache::data* v = mustache::context<std::string>::get(name);
+    if (!v && !sections_.contains(name)) {
+      if (m_.missing_variables++ == 0) m_.first_missing = name;
+    }
+    return v;
+  }
+
+ private:
+  const std::set<std::string, std::less<>>& sections_;
+  RenderedMessage& m_;
+};
+
 // The webhook body with each of its strings rendered by `render_string(i, out)`
 // (i: the string's index in depth-first order).
 template <class RenderString>
@@ -463,6 +524,8 @@ void RenderedMessage::clear() {
   parameters.clear();
   sms.reset();
   buttons.clear();
+  missing_variables = 0;
+  first_missing.clear();
 }
 
 namespace {
@@ -522,11 +585,16 @@ Result<void> JobRenderer::render_into(const Recipient& r, Channel channel, Rende
   if (ch >= base_.size() || !base_[ch])
     return make_error(ErrorKind::invalid, "render_failed",
                       "the job has no " + std::string(to_string(channel)) + " content");
-  Compiled& c = for_locale(ch, r.locale.empty() ? locale_ : r.locale);
+  Compiled& c = for_locale(ch, r.locale);
   auto rendered = c.fast ? render_fast(c, r, m) : render_mustache(c, r, m);
   // Measured here, once per message, so every reader of an SMS (providers,
   // the users listing) sees the same encoding and segments.
   if (rendered && channel == Channel::sms) m.sms = count_sms_segments(m.body);
+  if (rendered && strict_ && m.missing_variables > 0)
+    return make_error(ErrorKind::unprocessable, "missing_variable",
+                      fmt::format("the variable '{}' has no value in the job's or the user's data{}", m.first_missing,
+                                  m.missing_variables > 1 ? fmt::format(" ({} in all)", m.missing_variables) : ""),
+                      "data");
   if (rendered && channel == Channel::whatsapp) return whatsapp_buttons(r, global_, m.buttons);
   return rendered;
 }
@@ -554,7 +622,7 @@ Result<void> JobRenderer::render_mustache(Compiled& c, const Recipient& r, Rende
   user.set("phone", r.phone);
   user.set("locale", r.locale);
   view.set("user", user);
-  mustache::context<std::string> ctx(layered ? global_view_.get() : &merged);
+  WatchingContext ctx(layered ? global_view_.get() : &merged, c.section_names, m);
   ctx.push(&view);
 
   for (std::size_t i = 0; i < c.fields.size(); ++i) {
@@ -613,6 +681,7 @@ Result<void> JobRenderer::render_fast(Compiled& c, const Recipient& r, RenderedM
       if (dom_walk(user, path, v)) return dom_append_value(v, escape, out);
     }
     if (const auto* v = walk(global_, path)) VariableTemplate::append_value(*v, escape, out);
+    else note_missing(m, path);
   };
   fill(c, emit, m);
   return {};
@@ -642,6 +711,7 @@ Result<void> JobRenderer::render_fast_merged(Compiled& c, const Recipient& r, Re
       if (const auto* v = walk(user_data, path)) return VariableTemplate::append_value(*v, escape, out);
     }
     if (const auto* v = walk(outer, path)) VariableTemplate::append_value(*v, escape, out);
+    else note_missing(m, path);
   };
   fill(c, emit, m);
   return {};

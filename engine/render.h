@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,11 @@ struct RenderedMessage {
   // rendered; empty on every other channel.
   std::optional<SmsSegments> sms;
   std::vector<WhatsappButton> buttons;   // whatsapp
+  // Variables that had no value in the data (rendered empty), and the
+  // first of them by name ("order.id"). Sections ({{#x}}) are not
+  // variables: a missing one is simply false.
+  std::uint32_t missing_variables = 0;
+  std::string first_missing;
 
   // Empties every field, keeping the strings' buffers for the next message.
   void clear();
@@ -72,6 +78,10 @@ inline constexpr std::size_t kMaxTemplateSectionDepth = 32;         // {{#a}}{{#
 // template passes here (PUT /v1/templates, job creation, the façades).
 Result<void> check_templates(const LocalizedContent& content);
 
+// The names sections ({{#x}}, {{^x}}) test in a Mustache source, following
+// set-delimiter tags, added to `out`.
+void collect_section_names(std::string_view source, std::set<std::string, std::less<>>& out);
+
 // The deepest nesting of sections ({{#x}}, {{^x}}) in a Mustache source,
 // following set-delimiter tags ({{=<% %>=}}).
 std::size_t section_depth(std::string_view source);
@@ -86,7 +96,9 @@ class JobRenderer {
   ~JobRenderer();
 
   // The message for `r` on `channel`, one of the job's channels (else
-  // render_failed). Renders into `out` (cleared first; its strings' buffers
+  // render_failed). A variable with no value renders empty and is counted
+  // in `out.missing_variables`; for a job with strict_variables it is the
+  // error missing_variable instead. Renders into `out` (cleared first; its strings' buffers
   // are reused), so a caller building many messages renders each in place,
   // and one that keeps its messages from batch to batch allocates nothing
   // for them.
@@ -102,13 +114,16 @@ class JobRenderer {
   JobRenderer() = default;
   JobSpec routes_;      // the job's channels, routing and webhook_url: what route_for reads
   std::string locale_;  // the job's default locale
+  bool strict_ = false;  // the job's strict_variables
   boost::json::object global_;
   // global_ converted for Mustache once, on first use.
   std::unique_ptr<kainjow::mustache::basic_data<std::string>> global_view_;
   // Per channel (indexed by its value): null for a channel the job does not use.
   std::array<std::unique_ptr<Compiled>, kChannelCount> base_;
   std::array<std::map<std::string, std::unique_ptr<Compiled>>, kChannelCount> locales_;
-  Compiled& for_locale(std::size_t channel, const std::string& locale);
+  // The variant for the user's locale, else for the job's (each: exact tag,
+  // then language), else the base content.
+  Compiled& for_locale(std::size_t channel, const std::string& user_locale);
   // Templates with sections or other Mustache beyond variables, by kainjow.
   Result<void> render_mustache(Compiled& c, const Recipient& r, RenderedMessage& out);
   // Templates of text and variables only, rendered without kainjow: the

@@ -58,6 +58,7 @@ std::string encode(const Job& job) {
   if (!s.notification_group.empty()) o["notification_group"] = s.notification_group;
   if (!s.audience_json.empty()) o["audience"] = json::parse(s.audience_json);
   if (s.override_frequency_capping) o["override_frequency_capping"] = true;
+  if (s.strict_variables) o["strict_variables"] = true;
   if (s.subscription_state != SubscriptionRequirement::subscribed)
     o["subscription_state"] = to_string(s.subscription_state);
   return json::serialize(o);
@@ -112,6 +113,8 @@ std::optional<Job> decode_job(std::string_view in) {
   s.notification_group = get_str(o, "notification_group");
   if (auto it = o.find("override_frequency_capping"); it != o.end() && it->value().is_bool())
     s.override_frequency_capping = it->value().get_bool();
+  if (auto it = o.find("strict_variables"); it != o.end() && it->value().is_bool())
+    s.strict_variables = it->value().get_bool();
   if (auto it = o.find("audience"); it != o.end() && it->value().is_object())
     s.audience_json = json::serialize(it->value());
   // Records from before subscriptions have none: the default.

@@ -208,6 +208,46 @@ std::string send_history(std::string_view tenant, std::string_view user_id) {
   return k;
 }
 
+std::string user_list_prefix(std::string_view tenant) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('l');
+  return k;
+}
+
+std::string user_list(std::string_view tenant, std::string_view list_id) {
+  std::string k = user_list_prefix(tenant);
+  k.append(list_id);
+  return k;
+}
+
+std::string list_members_prefix(std::string_view tenant, std::string_view list_id) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('m');
+  k.append(list_id);
+  k.push_back('\0');
+  return k;
+}
+
+std::string list_member(std::string_view tenant, std::string_view list_id, std::string_view user_id) {
+  std::string k = list_members_prefix(tenant, list_id);
+  k.append(user_id);
+  return k;
+}
+
+std::string member_lists_prefix(std::string_view tenant, std::string_view user_id) {
+  std::string k = tenant_prefix(tenant);
+  k.push_back('u');
+  k.append(user_id);
+  k.push_back('\0');
+  return k;
+}
+
+std::string member_list(std::string_view tenant, std::string_view user_id, std::string_view list_id) {
+  std::string k = member_lists_prefix(tenant, user_id);
+  k.append(list_id);
+  return k;
+}
+
 std::string suppression(std::string_view tenant, std::uint8_t channel, std::string_view address) {
   std::string k = tenant_prefix(tenant);
   k.push_back(static_cast<char>(channel));

@@ -51,13 +51,24 @@
 //  profiles          tenant ▸ 0x00 ▸ 'p' ▸ user_id                      profile record (JSON, engine/profile_json.h)
 //                    tenant ▸ 0x00 ▸ 'a' ▸ alias_label ▸ 0x00           user_id: the profile holding the
 //                      ▸ alias_name                                    alias, written in the profile's batch
+//                    tenant ▸ 0x00 ▸ 'g' ▸ segment_id                   segment record (JSON, segment_table)
+//                    tenant ▸ 0x00 ▸ 'f'                                the frequency-cap rules (frequency_table)
+//                    tenant ▸ 0x00 ▸ 'h' ▸ user_id                      the user's send history (frequency_table)
+//                    tenant ▸ 0x00 ▸ 'l' ▸ list_id                      list record (JSON: name, member count,
+//                                                                      times; list_table)
+//                    tenant ▸ 0x00 ▸ 'm' ▸ list_id ▸ 0x00 ▸ user_id     empty: a membership, list → users in
+//                                                                      user_id order (streaming, MultiGet)
+//                    tenant ▸ 0x00 ▸ 'u' ▸ user_id ▸ 0x00 ▸ list_id     empty: the same membership, user →
+//                                                                      lists (deleting a profile drops its
+//                                                                      memberships); written in the same
+//                                                                      batch as its 'm' twin
 //
 //  suppressions      tenant ▸ 0x00 ▸ channel(1) ▸ address                {"reason","created_at"} (JSON);
 //                                                                      address as suppression_address()
 //                                                                      (engine/suppression.h) gives it
 //
-// Tenants, template ids, group ids, sender ids, user ids and alias labels never contain 0x00 (validated
-// at the edges), so one tenant's or group's prefix never covers another's.
+// Tenants, template ids, group ids, sender ids, list ids, user ids and alias labels never contain 0x00
+// (validated at the edges), so one tenant's, group's, list's or user's prefix never covers another's.
 #pragma once
 
 #include <cstdint>
@@ -143,6 +154,14 @@ std::string segment_prefix(std::string_view tenant);
 // Frequency caps share it too: the tenant's rules, and each user's sends.
 std::string frequency_rules(std::string_view tenant);
 std::string send_history(std::string_view tenant, std::string_view user_id);
+// Lists share it: the list records, each list's members (list → user) and
+// each user's lists (user → list), the two indexes written together.
+std::string user_list(std::string_view tenant, std::string_view list_id);
+std::string user_list_prefix(std::string_view tenant);  // every list record of the tenant
+std::string list_member(std::string_view tenant, std::string_view list_id, std::string_view user_id);
+std::string list_members_prefix(std::string_view tenant, std::string_view list_id);
+std::string member_list(std::string_view tenant, std::string_view user_id, std::string_view list_id);
+std::string member_lists_prefix(std::string_view tenant, std::string_view user_id);
 
 // The suppressions family: one tenant's entries of one channel are
 // contiguous and in address order.

@@ -248,7 +248,7 @@ Result<std::vector<ProfileStore::BatchOutcome>> ProfileTable::upsert_many(std::s
   return out;
 }
 
-Result<bool> ProfileTable::remove(std::string_view tenant, std::string_view user_id) {
+Result<bool> ProfileTable::remove(std::string_view tenant, std::string_view user_id, const AlsoDelete& also) {
   std::lock_guard lock(writes_);
   auto old = find(tenant, user_id);
   if (!old) return old.error();
@@ -258,6 +258,8 @@ Result<bool> ProfileTable::remove(std::string_view tenant, std::string_view user
   batch.Delete(&family_, slice(keys::profile(tenant, user_id)));
   // Forgetting a user forgets when it was sent to (its frequency-cap history).
   batch.Delete(&family_, slice(keys::send_history(tenant, user_id)));
+  if (also)
+    if (auto r = also(batch); !r) return r.error();
   if (auto r = write_(batch); !r) return r.error();
   return true;
 }

@@ -31,7 +31,10 @@ class ProfileTable {
                                                               const ProfileStore::BatchChange& change);
   Result<std::optional<Profile>> find(std::string_view tenant, std::string_view user_id);
   Result<std::optional<std::string>> find_by_alias(std::string_view tenant, const ProfileAlias& alias);
-  Result<bool> remove(std::string_view tenant, std::string_view user_id);
+  // `also` (if given) puts more into the profile's deletion batch (the
+  // user's list memberships), called once the profile is known to exist.
+  using AlsoDelete = std::function<Result<void>(rocksdb::WriteBatch&)>;
+  Result<bool> remove(std::string_view tenant, std::string_view user_id, const AlsoDelete& also = {});
   Result<std::vector<Profile>> list(std::string_view tenant, std::string_view after_id, std::size_t limit);
   // One MultiGet; one entry per id.
   Result<std::vector<ProfileStore::Found>> find_many(std::string_view tenant, std::span<const std::string_view> user_ids);

@@ -27,6 +27,7 @@
 #include "storage/state_runs.h"
 #include "storage/profile_table.h"
 #include "storage/frequency_table.h"
+#include "storage/list_table.h"
 #include "storage/segment_table.h"
 #include "storage/status_error.h"
 #include "storage/suppression_table.h"
@@ -138,6 +139,7 @@ struct RocksStore::Impl {
   std::optional<SegmentTable> segments;
   std::optional<FrequencyTable> frequency;
   std::optional<SuppressionTable> suppressions;
+  std::optional<ListTable> lists;
 
   ~Impl() {
     gate.detach();
@@ -455,6 +457,8 @@ Result<std::unique_ptr<RocksStore>> RocksStore::open(const StoreOptions& options
                          [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
   impl->frequency.emplace(*raw, *impl->cf[kProfiles],
                           [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
+  impl->lists.emplace(*raw, *impl->cf[kProfiles],
+                      [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
   impl->suppressions.emplace(*raw, *impl->cf[kSuppressions],
                              [store](rocksdb::WriteBatch& batch) { return store->write(batch, true); });
   return std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
@@ -1308,12 +1312,58 @@ Result<std::vector<Segment>> RocksStore::list_segments(std::string_view tenant, 
 }
 
 Result<bool> RocksStore::delete_profile(std::string_view tenant, std::string_view user_id) {
-  return impl_->profiles->remove(tenant, user_id);
+  // Its memberships go in the profile's write; the lists' lock is held
+  // until then (taken before the profiles' own: always in that order).
+  auto memberships = impl_->lists->lock_memberships();
+  return impl_->profiles->remove(tenant, user_id, [&](rocksdb::WriteBatch& batch) {
+    return impl_->lists->forget_user(tenant, user_id, batch);
+  });
 }
 
 Result<std::vector<Profile>> RocksStore::list_profiles(std::string_view tenant, std::string_view after_id,
                                                        std::size_t limit) {
   return impl_->profiles->list(tenant, after_id, limit);
+}
+
+// ---- lists ------------------------------------------------------------------
+
+Result<bool> RocksStore::put_list(const UserList& list) { return impl_->lists->put(list); }
+
+Result<std::optional<UserList>> RocksStore::find_list(std::string_view tenant, std::string_view id) {
+  return impl_->lists->find(tenant, id);
+}
+
+Result<bool> RocksStore::delete_list(std::string_view tenant, std::string_view id) {
+  return impl_->lists->remove(tenant, id);
+}
+
+Result<std::vector<UserList>> RocksStore::list_lists(std::string_view tenant, std::string_view after,
+                                                     std::size_t limit) {
+  return impl_->lists->list(tenant, after, limit);
+}
+
+Result<std::optional<UserListStore::MembershipChange>> RocksStore::add_members(
+    std::string_view tenant, std::string_view list_id, std::span<const std::string_view> user_ids) {
+  return impl_->lists->add(tenant, list_id, user_ids);
+}
+
+Result<std::optional<UserListStore::MembershipChange>> RocksStore::remove_members(
+    std::string_view tenant, std::string_view list_id, std::span<const std::string_view> user_ids) {
+  return impl_->lists->drop(tenant, list_id, user_ids);
+}
+
+Result<std::vector<std::string>> RocksStore::list_members(std::string_view tenant, std::string_view list_id,
+                                                          std::string_view after, std::size_t limit) {
+  return impl_->lists->members(tenant, list_id, after, limit);
+}
+
+Result<std::vector<bool>> RocksStore::members_among(std::string_view tenant, std::string_view list_id,
+                                                    std::span<const std::string_view> user_ids) {
+  return impl_->lists->members_among(tenant, list_id, user_ids);
+}
+
+Result<std::vector<std::string>> RocksStore::lists_of(std::string_view tenant, std::string_view user_id) {
+  return impl_->lists->lists_of(tenant, user_id);
 }
 
 // ---- suppressions -----------------------------------------------------------

@@ -1,7 +1,8 @@
 // Crier's store of record: one embedded RocksDB (see keys.h for the layout).
 // Implements the engine's JobStore, TemplateStore, IdempotencyStore and
 // GroupStore, SenderStore, SigningSecretStore, CallbackOutbox and
-// ProfileStore and SuppressionStore.
+// ProfileStore, SuppressionStore, SegmentStore, FrequencyCapStore and
+// UserListStore.
 // Thread-safe. RocksDB headers stay inside the .cpp (compile time).
 #pragma once
 
@@ -17,6 +18,7 @@
 #include "engine/frequency_cap.h"
 #include "engine/segment.h"
 #include "engine/suppression.h"
+#include "engine/user_list.h"
 #include "engine/sender_store.h"
 #include "engine/signing_secrets.h"
 
@@ -36,7 +38,7 @@ struct StoreOptions {
 class RocksStore final : public JobStore, public TemplateStore, public IdempotencyStore, public GroupStore,
                          public SenderStore, public SigningSecretStore, public CallbackOutbox,
                          public ProfileStore, public SuppressionStore, public SegmentStore,
-                         public FrequencyCapStore {
+                         public FrequencyCapStore, public UserListStore {
  public:
   static Result<std::unique_ptr<RocksStore>> open(const StoreOptions& options);
   ~RocksStore() override;
@@ -153,6 +155,21 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
                                              std::size_t limit) override;
   Result<std::vector<Profile>> list_profiles(std::string_view tenant, std::string_view after_id,
                                              std::size_t limit) override;
+  // UserListStore (the profiles family, tags 'l', 'm', 'u'; writes synced)
+  Result<bool> put_list(const UserList& list) override;
+  Result<std::optional<UserList>> find_list(std::string_view tenant, std::string_view id) override;
+  Result<bool> delete_list(std::string_view tenant, std::string_view id) override;
+  Result<std::vector<UserList>> list_lists(std::string_view tenant, std::string_view after,
+                                           std::size_t limit) override;
+  Result<std::optional<MembershipChange>> add_members(std::string_view tenant, std::string_view list_id,
+                                                      std::span<const std::string_view> user_ids) override;
+  Result<std::optional<MembershipChange>> remove_members(std::string_view tenant, std::string_view list_id,
+                                                         std::span<const std::string_view> user_ids) override;
+  Result<std::vector<std::string>> list_members(std::string_view tenant, std::string_view list_id,
+                                                std::string_view after, std::size_t limit) override;
+  Result<std::vector<bool>> members_among(std::string_view tenant, std::string_view list_id,
+                                          std::span<const std::string_view> user_ids) override;
+  Result<std::vector<std::string>> lists_of(std::string_view tenant, std::string_view user_id) override;
   // SuppressionStore (the suppressions family; writes synced)
   Result<bool> put_suppression(const Suppression& s) override;
   Result<bool> delete_suppression(std::string_view tenant, Channel channel, std::string_view address) override;

@@ -957,6 +957,7 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
   const std::int64_t now = now_unix_ms();
   std::size_t g = 0;  // the group of message k: groups are contiguous, in order
   AttemptTally tally;
+  std::int64_t warned = 0;  // final messages sent with a variable that had no value
   for (std::size_t k = 0; k < sent_count; ++k) {
     while (k >= groups[g].to) {
       tally.flush(*groups[g].reg->metrics);
@@ -967,12 +968,15 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
     const auto& o = outcomes[k];
     if (state.attempts > 0) ++tally.retries;
     state.attempts += 1;
+    // Counted once per recipient, at its last attempt.
+    const bool warn = messages[k].content.missing_variables > 0;
     if (o.ok) {
       state.status = RecipientStatus::sent;
       state.sent_at = now;
       state.error_code.clear();
       state.error_message.clear();
       tally.count(messages[k].channel, AttemptOutcome::sent);
+      warned += warn;
       continue;
     }
     state.error_code = o.error_code;
@@ -984,6 +988,7 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
     }
     state.status = RecipientStatus::failed;
     tally.count(messages[k].channel, AttemptOutcome::failed);
+    warned += warn;
     if (o.transient)
       state.error_message = fmt::format("gave up after {} attempts: {}", state.attempts, o.error_message);
   }
@@ -994,6 +999,7 @@ asio::awaitable<Result<bool>> Dispatcher::send_and_commit(const Job& job, Turn& 
   std::vector<RecipientView> changed;
   changes.reserve(items.size());
   JobCounters delta;
+  delta[Counter::render_warnings] = warned;
   std::int64_t finalized = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (untouched[i]) continue;

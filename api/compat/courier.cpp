@@ -1,18 +1,23 @@
 // Courier's Bulk API (@trycourier/courier 7.x) over the native jobs:
 //   POST /bulk                 create   -> create_job_from (native spec)
-//   POST /bulk/{id}            addUsers -> ingest_json_users (native users)
+//   POST /bulk/{id}            addUsers -> ingest_json_users (native users);
+//                              to.list_id / to.list_pattern -> the lists' members
 //   POST /bulk/{id}/run        runJob   -> JobAction::run, 202 without a body
 //   GET  /bulk/{id}            retrieveJob: counters in Courier's terms
 //   GET  /bulk/{id}/users      listUsers: recipients in Courier's terms
+//   /lists…                    client.lists.*: the native lists (courier_lists.cpp)
 // Every mapping is listed in docs/compat.md.
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <optional>
 
 #include <simdjson.h>
 
+#include "api/compat/courier_lists.h"
 #include "api/compat/facades.h"
 #include "api/cursor.h"
 #include "api/errors.h"
@@ -315,7 +320,8 @@ void append_native_user(simdjson::dom::object u, std::string& out) {
   if (data && to_data && data->is_object() && to_data->is_object()) {
     // Both: merged, to.data's keys over data's (rare; Boost.JSON is fine here).
     json::object merged = json::parse(simdjson::minify(*data)).as_object();
-    for (const auto& [k, v] : json::parse(simdjson::minify(*to_data)).as_object()) merged[k] = v;
+    const json::value over = json::parse(simdjson::minify(*to_data));  // named: it must outlive the loop
+    for (const auto& [k, v] : over.as_object()) merged[k] = v;
     out += any ? ",\"data\":" : "\"data\":";
     any = true;
     out += json::serialize(merged);
@@ -340,26 +346,50 @@ ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id)
   native_body.reserve(req.body.size() + simdjson::SIMDJSON_PADDING);
   native_body += "{\"users\":[";
   bool first = true;
+  std::vector<std::size_t> origin;  // each native user's index among the call's users
+  std::vector<ListTarget> targets;
+  std::size_t index = 0;
   for (simdjson::dom::element u : users) {
+    const std::size_t i = index++;
+    if (u.is_object())
+      if (auto t = list_target(u.get_object().value_unsafe(), i)) {
+        targets.push_back(std::move(*t));
+        continue;
+      }
     if (!first) native_body += ',';
     first = false;
+    origin.push_back(i);
     if (u.is_object()) append_native_user(u.get_object().value_unsafe(), native_body);
     else native_body += simdjson::minify(u);  // the native parser refuses it, for this user only
   }
   native_body += "]}";
+  // The lists first, so that the answer stored under an Idempotency-Key (in
+  // the named users' ingest, below) counts them too. Adding a list again
+  // (a retry) stores no one twice: its members are deduplicated.
+  std::int64_t list_total = 0;
+  json::array list_errors;
+  for (const auto& t : targets) {
+    auto added = add_target(ctx, *job, t);
+    if (!added) return courier_error(added.error(), req);
+    list_total += added->accepted;
+    if (added->refused && list_errors.size() < ctx.limits.max_rejected_listed)
+      list_errors.push_back(json::object{{"error", added->refused->message},
+                                         {"user", json::parse(simdjson::minify(users.at(t.index).value_unsafe()))},
+                                         {"code", added->refused->code}});
+  }
   // Courier's answer, made of the native report; under an Idempotency-Key
   // it is stored in the ingest's own write (AnswerUnder).
   auto answer = [&](const IngestReport& report) {
-    json::array errors;
-    std::int64_t total = 0;
-    for (std::size_t i = 0; i < report.users.size() && i < users.size(); ++i) {
-      const auto& o = report.users[i];
+    json::array errors = list_errors;
+    std::int64_t total = list_total;
+    for (std::size_t j = 0; j < report.users.size() && j < origin.size(); ++j) {
+      const auto& o = report.users[j];
       if (o.kind == UserOutcome::Kind::accepted) {
         ++total;
       } else if (errors.size() < ctx.limits.max_rejected_listed) {
         std::string error = o.kind == UserOutcome::Kind::duplicate ? "Duplicate user" : o.error.message;
         // The user as it was sent (read again only for the ones listed).
-        json::object e{{"error", error}, {"user", json::parse(simdjson::minify(users.at(i).value_unsafe()))}};
+        json::object e{{"error", error}, {"user", json::parse(simdjson::minify(users.at(origin[j]).value_unsafe()))}};
         if (o.kind == UserOutcome::Kind::rejected) e["code"] = o.error.code;
         errors.push_back(std::move(e));
       }
@@ -485,8 +515,9 @@ ApiResponse list_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id
 }
 
 ApiResponse route(ApiContext& ctx, ApiRequest& req) {
-  auto p = path_parts(req.path);  // p[0] == "bulk"
+  auto p = path_parts(req.path);  // p[0] == "bulk" or "lists"
   const std::string& m = req.method;
+  if (!p.empty() && p[0] == "lists") return lists_route(ctx, req, courier_error);
   if (p.size() == 1) {
     if (m == "POST") return create(ctx, req);
     return courier_error(method_not_allowed(req, "POST"), req);

@@ -6,7 +6,7 @@
 
 namespace crier::api::compat {
 
-const Facade& courier();  // /bulk…                   (courier.cpp)
+const Facade& courier();  // /bulk…, /lists…           (courier.cpp, courier_lists.cpp)
 const Facade& prelude();  // /v2/notify…              (prelude.cpp)
 const Facade& blerify();  // /api/v1/organizations…  (blerify.cpp)
 const Facade& mindo();    // /api/v1/meta-templates… (mindo.cpp)

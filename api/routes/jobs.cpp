@@ -87,7 +87,8 @@ Result<JobSpec> parse_spec(ApiContext& ctx, std::string_view tenant, const json:
   static const std::set<std::string, std::less<>> known = {
       "channel",  "routing", "template",    "content",    "data",     "locale",    "webhook_url",
       "correlation_id", "schedule_at", "expires_at", "callback_url", "rate_limit", "provider", "metadata",
-      "notification_group", "sender", "subscription_state", "audience", "override_frequency_capping"};
+      "notification_group", "sender", "subscription_state", "audience", "override_frequency_capping",
+      "strict_variables"};
   for (const auto& [k, v] : o)
     if (!known.count(std::string_view(k)))
       return bad("unknown_field", fmt::format("unknown field '{}'", std::string_view(k)), std::string(k));
@@ -171,6 +172,10 @@ Result<JobSpec> parse_spec(ApiContext& ctx, std::string_view tenant, const json:
     if (!v->is_bool())
       return bad("invalid_field", "override_frequency_capping must be true or false", "override_frequency_capping");
     spec.override_frequency_capping = v->get_bool();
+  }
+  if (auto* v = o.if_contains("strict_variables"); v && !v->is_null()) {
+    if (!v->is_bool()) return bad("invalid_field", "strict_variables must be true or false", "strict_variables");
+    spec.strict_variables = v->get_bool();
   }
   auto subscription = opt_string(o, "subscription_state", 32);
   if (!subscription) return subscription.error();

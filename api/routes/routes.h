@@ -15,6 +15,10 @@
 #include "api/job_watch.h"
 #include "engine/job_state.h"
 
+namespace crier {
+class AudienceFilter;
+}
+
 namespace crier::api {
 
 // jobs.cpp
@@ -67,19 +71,46 @@ Result<void> check_segment_id(std::string_view id, std::string_view field);
 // The tenant's segment: 422 unknown_segment (naming `field`) when none.
 Result<Segment> find_segment(ApiContext& ctx, std::string_view tenant, std::string_view id, std::string_view field);
 
+// lists.cpp: PUT/GET/DELETE /v1/lists/{id}, GET /v1/lists, and a list's members
+ApiResponse put_list(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse get_list(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse delete_list(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+ApiResponse list_lists(ApiContext& ctx, const ApiRequest& req);
+// POST /v1/lists/{id}/members (adding) and /v1/lists/{id}/members/remove:
+// {"user_ids": [...]}
+ApiResponse change_members(ApiContext& ctx, const ApiRequest& req, std::string_view id, bool adding);
+// PUT/GET/DELETE /v1/lists/{id}/members/{user_id}
+ApiResponse one_member(ApiContext& ctx, const ApiRequest& req, std::string_view id, std::string_view user_id);
+// GET /v1/lists/{id}/members?cursor=&limit=
+ApiResponse list_members(ApiContext& ctx, const ApiRequest& req, std::string_view id);
+// 1-128 bytes of [A-Za-z0-9._-]; error invalid_list_id naming `field`.
+Result<void> check_list_id(std::string_view id, std::string_view field);
+// The tenant's list: 422 unknown_list (naming `field`) when none.
+Result<UserList> find_list(ApiContext& ctx, std::string_view tenant, std::string_view id, std::string_view field);
+
 // audience.cpp: a job's `audience` ({"filter": <audience filter>} or
-// {"segment_id": id}), checked (400 invalid_audience, unsupported_audience,
-// 422 unknown_segment) and normalised for the spec.
+// {"segment_id": id} or {"list_id": id}), checked (400 invalid_audience,
+// 422 unknown_segment, unknown_list) and normalised for the spec.
 Result<boost::json::object> audience_of(ApiContext& ctx, std::string_view tenant, const boost::json::value& audience);
+// 422 unknown_list (naming `field`) when a list the filter asks about
+// (list_membership) does not exist: segments check it when stored.
+Result<void> check_filter_lists(ApiContext& ctx, std::string_view tenant, const AudienceFilter& filter,
+                                std::string_view field);
 // What running a job with an audience added to it.
 struct AudienceAdded {
   std::int64_t matched = 0;   // profiles that matched, each offered once
-  std::int64_t examined = 0;  // profiles read
+  std::int64_t examined = 0;  // profiles (members) read
+  std::int64_t accepted = 0;  // users the ingests stored (not duplicates, not refused)
 };
-// Streams the tenant's profiles that match the job's audience into the job
-// as users by user_id (the ingest path: counted as received, deduplicated),
-// a page of profiles at a time; nothing when the job has no audience.
+// Streams the tenant's profiles that match the job's audience (or the
+// members of its list) into the job as users by user_id (the ingest path:
+// counted as received, deduplicated), a page at a time; nothing when the job
+// has no audience.
 Result<AudienceAdded> add_audience(ApiContext& ctx, const Job& job);
+// The members of a list into the job the same way (a job's {"list_id"},
+// Courier's to.list_id and to.list_pattern), each with `data` if given.
+Result<AudienceAdded> add_list_members(ApiContext& ctx, const Job& job, std::string_view list_id,
+                                       const boost::json::object* data = nullptr);
 // POST /v1/jobs/{id}/run's step for every caller: the audience added (a
 // CREATED job with one), then the run applied.
 Result<Job> run_job(ApiContext& ctx, std::string_view tenant, std::string_view job_id, const IdempotencyClaim* claim);

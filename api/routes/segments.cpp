@@ -61,9 +61,7 @@ ApiResponse put_segment(ApiContext& ctx, const ApiRequest& req, std::string_view
   if (!filter) return fail(make_error(ErrorKind::invalid, "missing_field", "filter is required", "filter"), req);
   auto parsed = AudienceFilter::parse(*filter, "filter");
   if (!parsed) return fail(parsed.error(), req);
-  if (!parsed->list_ids().empty())
-    return fail(make_error(ErrorKind::invalid, "unsupported_audience", "list_membership: lists are not built yet", "filter"),
-                req);
+  if (auto r = check_filter_lists(ctx, req.tenant, *parsed, "filter"); !r) return fail(r.error(), req);
   Segment s{req.tenant, std::string(id), {}, json::serialize(*filter), ctx.jobs.now_ms(), ctx.jobs.now_ms()};
   if (const auto* name = o->if_contains("name"); name && !name->is_null()) {
     if (!name->is_string() || name->get_string().size() > kMaxSegmentNameBytes)

@@ -30,6 +30,11 @@ TEST(RoutePattern, NativeRoutesNameTheirPatternNotTheirIds) {
   EXPECT_EQ(pattern_of("/v1/notification-groups/g1"), "/v1/notification-groups/{id}");
   EXPECT_EQ(pattern_of("/v1/profiles/ann"), "/v1/profiles/{id}");
   EXPECT_EQ(pattern_of("/v1/profiles/import"), "/v1/profiles/import") << "the import is not a profile's id";
+  EXPECT_EQ(pattern_of("/v1/lists"), "/v1/lists");
+  EXPECT_EQ(pattern_of("/v1/lists/vip"), "/v1/lists/{id}");
+  EXPECT_EQ(pattern_of("/v1/lists/vip/members"), "/v1/lists/{id}/members");
+  EXPECT_EQ(pattern_of("/v1/lists/vip/members/remove"), "/v1/lists/{id}/members/remove");
+  EXPECT_EQ(pattern_of("/v1/lists/vip/members/ann"), "/v1/lists/{id}/members/{user}");
   // The dashboard: its page and its files, one label for all files.
   EXPECT_EQ(pattern_of("/"), "/");
   EXPECT_EQ(pattern_of("/assets/app.js"), "/assets/{file}");
@@ -38,6 +43,9 @@ TEST(RoutePattern, NativeRoutesNameTheirPatternNotTheirIds) {
 TEST(RoutePattern, FacadeRoutesHaveTheirOwnPatterns) {
   EXPECT_EQ(pattern_of("/bulk"), "/bulk");
   EXPECT_EQ(pattern_of("/bulk/abc/users"), "/bulk/{id}/users");
+  EXPECT_EQ(pattern_of("/lists"), "/lists");
+  EXPECT_EQ(pattern_of("/lists/orders.shipped/subscriptions/ann"), "/lists/{id}/subscriptions/{user}");
+  EXPECT_EQ(pattern_of("/lists/a/b/c/d/e"), "/lists/*");
   EXPECT_EQ(pattern_of("/v2/notify/batch"), "/v2/notify/batch");
   EXPECT_EQ(pattern_of("/api/v1/organizations/acme/notifications/n1/items"),
             "/api/v1/organizations/{org}/notifications/{id}/items");

@@ -144,6 +144,26 @@ test('an audience filter or a segment with broadcast reaches every matching prof
   // Without broadcast, Braze refuses to send to a whole audience.
   await assert.rejects(braze.messages.send({ audience, messages: { email: { subject: 's', plaintext_body: 'x' } } }),
                        (e) => e.status === 400 && e.errors[0].code === 'invalid_broadcast');
+
+  // list_membership asks about the tenant's native lists: subscribed members of 'vip' who are not pro.
+  assert.equal((await crier.fetchJson('PUT', '/v1/lists/vip', {})).status, 201);
+  const members = await crier.fetchJson('POST', '/v1/lists/vip/members', { user_ids: ['bob', 'cid', 'dan'] });
+  assert.equal(members.body.added, 3, members.text);
+  const vip = {
+    AND: [
+      { list_membership: { list_id: 'vip', comparison: 'is' } },
+      { custom_attribute: { custom_attribute_name: 'plan', comparison: 'not_equal', value: 'pro' } },
+    ],
+  };
+  const byList = await braze.messages.send({ broadcast: true, audience: vip, messages: { email: { subject: 'VIP {{${first_name}}}', plaintext_body: 'x' } } });
+  const listJob = await finished(crier, byList.dispatch_id);
+  assert.equal(listJob.received, 2, JSON.stringify(listJob));  // bob (unsubscribed: skipped) and cid
+  assert.deepEqual(logged(crier, byList.dispatch_id).map((l) => l.subject), ['VIP Cid']);
+  assert.deepEqual(await outcomes(crier, byList.dispatch_id), { bob: ['SKIPPED', 'unsubscribed'], cid: ['SENT', null] });
+  await assert.rejects(
+    braze.messages.send({ broadcast: true, audience: { list_membership: { list_id: 'nope', comparison: 'is' } },
+                          messages: { email: { subject: 's', plaintext_body: 'x' } } }),
+    (e) => e.status === 422 && e.errors[0].code === 'unknown_list');
 });
 
 test('a frequency-capped user is skipped with its code unless the send overrides capping', async (t) => {

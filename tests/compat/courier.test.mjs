@@ -158,3 +158,86 @@ test('errors raise the client\'s own error classes, and a refused run is sent on
   const b = await client.bulk.createJob(body, { headers: { 'Idempotency-Key': 'bulk-create-1' } });
   assert.equal(a.jobId, b.jobId);
 });
+
+test('to.list_id and to.list_pattern send to the members of the tenant\'s lists, each once', async (t) => {
+  const crier = await startCrier();
+  t.after(() => crier.stop());
+  const { client } = courierClient(crier);
+  // Profiles reached at the sink's /to/<id>; lists made with the native API.
+  for (const id of ['ann', 'bob', 'cat', 'dan', 'eve']) {
+    const r = await crier.fetchJson('PUT', `/v1/profiles/${id}`, { webhook_url: `${crier.sinkUrl}/to/${id}` });
+    assert.equal(r.status, 201, r.text);
+  }
+  const lists = { 'orders.shipped': ['ann', 'bob'], 'orders.returned': ['bob', 'cat'], news: ['dan'], orders: ['eve'] };
+  for (const [id, members] of Object.entries(lists)) {
+    assert.equal((await crier.fetchJson('PUT', `/v1/lists/${id}`, {})).status, 201);
+    const r = await crier.fetchJson('POST', `/v1/lists/${id}/members`, { user_ids: members });
+    assert.equal(r.body.added, members.length, r.text);
+  }
+
+  const { jobId } = await client.bulk.createJob({
+    message: { event: 'lists', content: { title: 'News', body: 'Hi {{name}}' }, routing: { method: 'single', channels: ['webhook'] } },
+  });
+  const users = [
+    { to: { list_pattern: 'orders.*' }, data: { name: 'shopper' } },  // ann, bob, cat (not 'orders' itself)
+    { to: { list_id: 'news', data: { name: 'reader' } } },             // dan
+    { to: { list_id: 'no-such-list' } },
+    { to: { list_pattern: 'nothing.*' } },
+    { to: { user_id: 'ann' } },                                         // in orders.shipped already
+  ];
+  const added = await client.bulk.addUsers(jobId, { users });
+  assert.equal(added.total, 4);
+  assert.deepEqual(added.errors, [
+    { error: "no list 'no-such-list'", user: users[2], code: 'unknown_list' },
+    { error: "no list matches the pattern 'nothing.*'", user: users[3], code: 'unknown_list' },
+    { error: 'Duplicate user', user: users[4] },
+  ]);
+
+  await client.bulk.runJob(jobId);
+  const done = await crier.waitFor(async () => {
+    const r = await client.bulk.retrieveJob(jobId);
+    return r.job.status === 'COMPLETED' && r.job;
+  }, 30000, { what: `Courier job ${jobId} COMPLETED` });
+  assert.equal(done.received, 6);  // bob in two lists and ann named: each counted, as a duplicate
+  assert.equal(done.enqueued, 4);
+  const got = (await crier.sinkRequests()).map((r) => [r.target, JSON.parse(r.body).data.body]);
+  got.sort();
+  assert.deepEqual(got, [['/to/ann', 'Hi shopper'], ['/to/bob', 'Hi shopper'], ['/to/cat', 'Hi shopper'],
+                         ['/to/dan', 'Hi reader']]);
+});
+
+test('the client\'s Lists API reads and writes the tenant\'s native lists', async (t) => {
+  const crier = await startCrier();
+  t.after(() => crier.stop());
+  const { client } = courierClient(crier);
+  const subscribers = async (listId) => (await client.lists.subscriptions.list(listId)).items.map((i) => i.recipientId);
+
+  await client.lists.update('orders.shipped', { name: 'Shipped' });
+  const shipped = await client.lists.retrieve('orders.shipped');
+  assert.equal(shipped.id, 'orders.shipped');
+  assert.equal(shipped.name, 'Shipped');
+  await client.lists.subscriptions.add('orders.shipped', { recipients: [{ recipientId: 'ann' }, { recipientId: 'bob' }] });
+  await client.lists.subscriptions.subscribeUser('cat', { list_id: 'orders.returned' });  // makes the list, as Courier does
+  await client.lists.update('news', { name: 'News' });
+
+  const orders = await client.lists.list({ pattern: 'orders.*' });
+  assert.deepEqual(orders.items.map((l) => l.id), ['orders.returned', 'orders.shipped']);
+  assert.equal(orders.paging.more, false);
+  assert.deepEqual(await subscribers('orders.shipped'), ['ann', 'bob']);
+  const native = await crier.fetchJson('GET', '/v1/lists/orders.shipped');
+  assert.equal(native.body.members, 2, native.text);
+
+  // subscribe (PUT) replaces the members; unsubscribeUser removes one.
+  await client.lists.subscriptions.subscribe('orders.shipped', { recipients: [{ recipientId: 'bob' }, { recipientId: 'dan' }] });
+  assert.deepEqual(await subscribers('orders.shipped'), ['bob', 'dan']);
+  await client.lists.subscriptions.unsubscribeUser('bob', { list_id: 'orders.shipped' });
+  assert.deepEqual(await subscribers('orders.shipped'), ['dan']);
+  await assert.rejects(client.lists.subscriptions.add('orders.shipped', { recipients: [{ recipientId: '' }] }),
+                       (e) => e instanceof Courier.BadRequestError);
+  assert.deepEqual(await subscribers('orders.shipped'), ['dan'], 'a refused request stores nothing');
+
+  await client.lists.delete('news');
+  await assert.rejects(client.lists.retrieve('news'), (e) => e instanceof Courier.NotFoundError);
+  await assert.rejects(client.lists.restore('news', {}), (e) => e instanceof Courier.NotFoundError);
+  assert.deepEqual((await client.lists.list()).items.map((l) => l.id), ['orders.returned', 'orders.shipped']);
+});

@@ -86,9 +86,12 @@ TEST_F(AudienceTest, AnAudienceThatCannotBeSentIsRefusedAtCreate) {
     spec["audience"] = std::move(audience);
     return spec;
   };
-  expect_error(api().post_json("/v1/jobs", with(json::object{{"list_id", "vip"}})), 400, "unsupported_audience");
+  expect_error(api().post_json("/v1/jobs", with(json::object{{"list_id", "vip"}})), 422, "unknown_list");
   expect_error(api().post_json("/v1/jobs", with(json::object{{"filter", {{"list_membership", {{"list_id", "l"}, {"comparison", "is"}}}}}})),
-               400, "unsupported_audience");
+               422, "unknown_list");
+  expect_error(api().post_json("/v1/jobs", with(json::object{{"list_id", 7}})), 400, "invalid_list_id");
+  expect_error(api().post_json("/v1/jobs", with(json::object{{"list_id", "a"}, {"segment_id", "b"}})), 400,
+               "invalid_audience");
   auto bad = expect_error(
       api().post_json("/v1/jobs", with(json::object{{"filter", {{"custom_attribute", {{"custom_attribute_name", "plan"},
                                                                                        {"comparison", "resembles"},

@@ -267,6 +267,21 @@ TEST(JobRendererTest, UsersWithoutALocaleGetTheJobsLocale) {
   auto german = renderer->render(user_with("{}", "de"));
   ASSERT_TRUE(german.ok());
   EXPECT_EQ(german->body, "hallo");  // the user's own locale wins
+  // A user locale no variant has falls back to the job's (its language
+  // too), and only then to the base content.
+  auto swiss = renderer->render(user_with("{}", "it-CH"));
+  ASSERT_TRUE(swiss.ok());
+  EXPECT_EQ(swiss->body, "bonjour");
+  spec.locale = "fr-CA";
+  auto canadian = compile_ok(spec);
+  auto other = canadian->render(user_with("{}", "it"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->body, "bonjour");
+  spec.locale = "es";
+  auto spanish = compile_ok(spec);
+  auto base = spanish->render(user_with("{}", "it"));
+  ASSERT_TRUE(base.ok());
+  EXPECT_EQ(base->body, "hello");
 }
 
 TEST(JobRendererTest, WebhookBodyRendersStringLeavesAndStaysValidJson) {
@@ -350,6 +365,90 @@ TEST(JobRendererTest, OtherChannelsIgnoreWhatsappButtons) {
   auto m = renderer->render(user_with(R"({"whatsapp_buttons":"not even a list"})"));
   ASSERT_TRUE(m.ok());
   EXPECT_TRUE(m->buttons.empty());
+}
+
+// ---- missing variables --------------------------------------------------------
+
+// The three ways a message is rendered: text and variables read in place
+// (fast), the same with the user's data merged into a nested object of the
+// job's (fast, merged), and kainjow for sections.
+TEST(JobRendererTest, MissingVariablesRenderEmptyAndAreCountedOnEveryPath) {
+  struct Case {
+    const char* name;
+    const char* subject;
+    const char* job_data;
+    const char* user_data;
+    std::uint32_t missing;
+    const char* first;
+    const char* rendered;
+  };
+  const Case cases[] = {
+      {"fast", "Hi {{name}} {{order.id}}{{coupon}}", R"({"order":{"id":"7"}})", R"({"name":"Ada"})", 1, "coupon",
+       "Hi Ada 7"},
+      {"merged", "{{order.id}}/{{order.total}}/{{order.tax}}", R"({"order":{"id":"7"}})",
+       R"({"order":{"total":"9"}})", 1, "order.tax", "7/9/"},
+      {"kainjow", "{{#vip}}VIP {{level}}{{/vip}}{{^vip}}no{{/vip}} {{name}}{{missing.deep}}", "{}",
+       R"({"vip":{"stars":2},"name":"Ada"})", 2, "level", "VIP  Ada"},
+      {"kainjow, a false section is no warning", "{{#promo}}{{code}}{{/promo}}{{name}}", "{}", R"({"name":"Ada"})", 0,
+       "", "Ada"},
+      {"present but empty or null values are no warning", "{{a}}{{b}}{{user.email}}", R"({"b":null})",
+       R"({"a":""})", 0, "", "ada@example.com"},
+  };
+  for (const auto& c : cases) {
+    auto r = compile_ok(email_spec(c.subject, "t", "h", c.job_data));
+    ASSERT_TRUE(r);
+    RenderedMessage m;
+    ASSERT_TRUE(r->render_into(user_with(c.user_data), Channel::email, m).ok()) << c.name;
+    EXPECT_EQ(m.subject, c.rendered) << c.name;
+    EXPECT_EQ(m.missing_variables, c.missing) << c.name;
+    EXPECT_EQ(m.first_missing, c.first) << c.name;
+  }
+}
+
+TEST(JobRendererTest, AVariableMissingInsideASectionIsCountedOnlyWhenNoContextHasIt) {
+  // {{name}} inside the list is found in the outer data; {{sku}} in the
+  // item; {{color}} nowhere (once per item).
+  auto r = compile_ok(email_spec("{{#items}}{{name}}:{{sku}}{{color}};{{/items}}", "t", "h"));
+  RenderedMessage m;
+  ASSERT_TRUE(r->render_into(user_with(R"({"name":"Ada","items":[{"sku":"a"},{"sku":"b"}]})"), Channel::email, m).ok());
+  EXPECT_EQ(m.subject, "Ada:a;Ada:b;");
+  EXPECT_EQ(m.missing_variables, 2u);
+  EXPECT_EQ(m.first_missing, "color");
+}
+
+TEST(JobRendererTest, StrictVariablesFailsTheRecipientNamingTheVariable) {
+  auto spec = email_spec("Hi {{name}}", "{{order.id}} {{order.total}}", "h");
+  spec.strict_variables = true;
+  auto r = compile_ok(spec);
+  RenderedMessage m;
+  auto bad = r->render_into(user_with(R"({"name":"Ada"})"), Channel::email, m);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "missing_variable");
+  EXPECT_NE(bad.error().message.find("'order.id'"), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find("2 in all"), std::string::npos) << bad.error().message;
+  // With every variable given it renders, and a reused message forgets the
+  // count of the one before.
+  ASSERT_TRUE(r->render_into(user_with(R"({"name":"Ada","order":{"id":"1","total":"2"}})"), Channel::email, m).ok());
+  EXPECT_EQ(m.text, "1 2");
+  EXPECT_EQ(m.missing_variables, 0u);
+  EXPECT_TRUE(m.first_missing.empty());
+}
+
+TEST(JobRendererTest, WebhookBodyStringsCountMissingVariablesToo) {
+  JobSpec spec;
+  spec.channel = Channel::webhook;
+  spec.content.base.webhook = WebhookContent{R"({"a":"{{x}}","b":["{{y}}","{{#s}}{{/s}}"]})"};
+  auto r = compile_ok(spec);
+  RenderedMessage m;
+  ASSERT_TRUE(r->render_into(user_with(R"({"x":"1"})"), Channel::webhook, m).ok());
+  EXPECT_EQ(m.missing_variables, 1u);
+  EXPECT_EQ(m.first_missing, "y");
+}
+
+TEST(CheckTemplatesTest, SectionNamesFollowSetDelimiters) {
+  std::set<std::string, std::less<>> names;
+  collect_section_names("{{# a }}{{/a}}{{=<% %>=}}<%^b%><%/b%>{{#c}}", names);
+  EXPECT_EQ(names, (std::set<std::string, std::less<>>{"a", "b"}));
 }
 
 TEST(JobRendererTest, RecipientDataThatIsNotAnObjectIsAnError) {

@@ -196,6 +196,27 @@ TEST(KeysTest, ProfileKeysListOneTenantsProfilesAndNothingElse) {
       << "the label ends at its 0x00";
 }
 
+// A list's members are one prefix scan in user_id order, and a user's lists
+// one prefix scan in list_id order; an id that extends another's never falls
+// into its prefix (0x00 ends each id), nor do list records into either.
+TEST(KeysTest, ListKeysKeepListsAndUsersApart) {
+  EXPECT_EQ(keys::user_list("t", "l"), std::string("t\0ll", 4));
+  EXPECT_EQ(keys::list_member("t", "l", "u"), std::string("t\0ml\0u", 6));
+  EXPECT_EQ(keys::member_list("t", "u", "l"), std::string("t\0uu\0l", 6));
+  EXPECT_EQ(keys::list_member("t", "l", "u"), keys::list_members_prefix("t", "l") + "u");
+  EXPECT_EQ(keys::member_list("t", "u", "l"), keys::member_lists_prefix("t", "u") + "l");
+  EXPECT_EQ(keys::user_list("t", "l"), keys::user_list_prefix("t") + "l");
+  EXPECT_NE(keys::list_member("t", "ab", "c").substr(0, keys::list_members_prefix("t", "a").size()),
+            keys::list_members_prefix("t", "a"));
+  EXPECT_NE(keys::member_list("t", "uu", "l").substr(0, keys::member_lists_prefix("t", "u").size()),
+            keys::member_lists_prefix("t", "u"));
+  EXPECT_LT(keys::list_member("t", "l", "a"), keys::list_member("t", "l", "b"));
+  EXPECT_LT(keys::member_list("t", "u", "a"), keys::member_list("t", "u", "b"));
+  for (const auto& k : {keys::list_member("t", "l", "u"), keys::member_list("t", "u", "l"), keys::profile("t", "l"),
+                        keys::segment("t", "l")})
+    EXPECT_NE(k.substr(0, keys::user_list_prefix("t").size()), keys::user_list_prefix("t")) << "no other tag is a list";
+}
+
 // One tenant's entries of one channel are one prefix, apart from its other
 // channels, its profiles and a tenant whose name extends its own.
 TEST(KeysTest, SuppressionKeysArePerTenantAndChannel) {
