@@ -87,7 +87,8 @@ fuzz: deps
 
 # Benchmarks: micro-benchmarks, then the server scenarios (bench/load.sh), the
 # three levels of rate limits (bench/rate_levels.sh) and the vendors' façades
-# against the native API (bench/compat.sh).
+# against the native API (bench/compat.sh), and profiles at scale: import,
+# segment evaluation, a segment's peak RSS (bench/profiles.sh).
 # A separate Release build with the bench targets; not part of `make test`.
 bench: deps
 	@dpkg -s wrk gnuplot-nox >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk gnuplot-nox
@@ -100,6 +101,7 @@ bench: deps
 	./bench/load.sh build-bench
 	./bench/rate_levels.sh build-bench
 	./bench/compat.sh build-bench
+	./bench/profiles.sh build-bench
 
 # The long run: the scale scenario (10 million recipients ingested and
 # dispatched to null), peak RSS and data-dir size per recipient after

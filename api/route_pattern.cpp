@@ -7,7 +7,7 @@ namespace {
 
 // Every route the server answers, native and façades. A segment in braces
 // matches any one segment.
-constexpr std::array<std::string_view, 61> kPatterns = {
+constexpr std::array<std::string_view, 62> kPatterns = {
     "/healthz",
     "/readyz",
     "/metrics",
@@ -31,6 +31,7 @@ constexpr std::array<std::string_view, 61> kPatterns = {
     "/v1/notification-groups",
     "/v1/notification-groups/{id}",
     "/v1/profiles",
+    "/v1/profiles/import",  // before {id}: the first pattern that matches names the route
     "/v1/profiles/{id}",
     "/v1/suppressions",
     "/v1/suppressions/{channel}",

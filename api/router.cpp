@@ -10,6 +10,7 @@
 #include "api/compat/facades.h"
 #include "api/errors.h"
 #include "api/event_ticket.h"
+#include "api/ingest/profile_import.h"
 #include "api/routes/metrics.h"
 #include "api/routes/routes.h"
 
@@ -86,6 +87,7 @@ std::optional<ApiResponse> Router::authenticate_headers(ApiRequest& req) const {
 
 bool Router::wants_stream(const ApiRequest& req) const {
   if (req.method != "POST" || !is_streamed_type(req.content_type)) return false;
+  if (is_profile_import(req)) return true;
   auto parts = path_parts(req.path);
   return parts.size() == 4 && parts[0] == "v1" && parts[1] == "jobs" && parts[3] == "users";
 }
@@ -100,6 +102,14 @@ std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream(ApiRe
 
 std::variant<ApiResponse, std::unique_ptr<BodyStream>> Router::open_stream_unguarded(ApiRequest& req) {
   if (auto denied = authenticate_caller(ctx_, req)) return std::move(*denied);
+  if (is_profile_import(req)) {
+    if (req.idempotency_key.empty()) {
+      auto s = open_profile_import(ctx_, req);
+      if (!s) return fail(s.error(), req);
+      return std::move(*s);
+    }
+    return idempotent_.open_stream(req, [&] { return open_profile_import(ctx_, req); }, fail);
+  }
   auto parts = path_parts(req.path);
   auto job = ctx_.jobs.get(req.tenant, parts[2]);
   if (!job) return fail(job.error(), req);
@@ -293,6 +303,14 @@ ApiResponse Router::route(ApiRequest& req) {
     if (p.size() == 2) {
       if (m == "GET") return list_profiles(ctx_, req);
       return method_not_allowed(req, "GET");
+    }
+    if (p.size() == 3 && p[2] == "import" && m == "POST") {
+      // A streamed body that arrived buffered (the server streams it
+      // otherwise), or another type: refused by open_profile_import.
+      auto s = open_profile_import(ctx_, req);
+      if (!s) return fail(s.error(), req);
+      if (auto fed = (*s)->feed(req.body); !fed) return (*s)->abort(fed.error());
+      return (*s)->finish();
     }
     if (p.size() == 3) {
       if (m == "PUT") return put_profile(ctx_, req, p[2]);

@@ -241,4 +241,34 @@ void merge_patch(json::value& target, const json::value& patch) {
   }
 }
 
+namespace {
+
+// Whether merging `o` into nothing would drop a member: a null anywhere in
+// its objects (a null of a member the profile does not know is dropped by
+// the merge, and refused when read as it is).
+bool holds_null(const json::object& o) {
+  for (const auto& [name, v] : o) {
+    if (v.is_null()) return true;
+    if (const auto* inner = v.if_object(); inner && holds_null(*inner)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<Profile> merge_into(const std::optional<Profile>& current, const json::object& patch, std::string_view tenant,
+                           std::string_view user_id, std::int64_t now) {
+  Result<Profile> p = [&]() -> Result<Profile> {
+    // A new profile is the patch itself, unless merging would drop a null.
+    if (!current && !holds_null(patch)) return profile_from_json(patch, tenant, user_id);
+    json::value merged = current ? json::value(profile_to_json(*current)) : json::value(json::object());
+    merge_patch(merged, patch);
+    return profile_from_json(merged.as_object(), tenant, user_id);
+  }();
+  if (!p) return p;
+  p->updated_at = now;
+  p->created_at = current ? current->created_at : now;
+  return p;
+}
+
 }  // namespace crier

@@ -10,6 +10,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <optional>
 #include <string_view>
 
 #include "engine/profile.h"
@@ -34,5 +35,12 @@ boost::json::object profile_to_json(const Profile& p);
 // RFC 7396 JSON Merge Patch: members of `patch` replace those of `target`,
 // objects merge member by member, null removes. What PATCH applies.
 void merge_patch(boost::json::value& target, const boost::json::value& patch);
+
+// What PATCH (and each line of a bulk import) makes of the profile
+// `current` (none: a new one): `patch` merged into its JSON (merge_patch),
+// then validated as profile_from_json does, and stamped: updated_at `now`,
+// created_at kept (`now` for a new profile).
+Result<Profile> merge_into(const std::optional<Profile>& current, const boost::json::object& patch,
+                           std::string_view tenant, std::string_view user_id, std::int64_t now);
 
 }  // namespace crier

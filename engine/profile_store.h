@@ -33,6 +33,23 @@ class ProfileStore {
   using ProfileChange = std::function<Result<Profile>(const std::optional<Profile>&)>;
   virtual Result<Upserted> upsert_profile(std::string_view tenant, std::string_view user_id,
                                           const ProfileChange& change) = 0;
+  // Many changes in ONE atomic, synced write (a bulk import's batch):
+  // entry i changes the profile `user_ids[i]`, in order, with `change(i,
+  // current)`, where current is the profile as the entries before it left
+  // it (an id may come more than once). Like upsert_profile, under the same
+  // one-at-a-time step. What one entry does wrong is that entry's outcome
+  // and writes nothing of it: the error `change` returned, or alias_in_use
+  // (conflict) for an alias another profile holds, stored or taken earlier
+  // in the batch. Only a failed read or write fails the call, and then
+  // nothing of the batch is written. One outcome per entry, in order.
+  struct BatchOutcome {
+    std::optional<Error> error;  // refused: why
+    bool created = false;        // stored, and the profile was new
+  };
+  using BatchChange = std::function<Result<Profile>(std::size_t index, const std::optional<Profile>& current)>;
+  virtual Result<std::vector<BatchOutcome>> upsert_profiles(std::string_view tenant,
+                                                            std::span<const std::string_view> user_ids,
+                                                            const BatchChange& change) = 0;
   virtual Result<std::optional<Profile>> find_profile(std::string_view tenant, std::string_view user_id) = 0;
   // The user_id holding the alias, if any.
   virtual Result<std::optional<std::string>> find_profile_by_alias(std::string_view tenant,

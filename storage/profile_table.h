@@ -24,6 +24,11 @@ class ProfileTable {
 
   Result<ProfileStore::Upserted> upsert(std::string_view tenant, std::string_view user_id,
                                         const ProfileStore::ProfileChange& change);
+  // ProfileStore::upsert_profiles: one MultiGet of the profiles, one of the
+  // aliases they take, one synced WriteBatch.
+  Result<std::vector<ProfileStore::BatchOutcome>> upsert_many(std::string_view tenant,
+                                                              std::span<const std::string_view> user_ids,
+                                                              const ProfileStore::BatchChange& change);
   Result<std::optional<Profile>> find(std::string_view tenant, std::string_view user_id);
   Result<std::optional<std::string>> find_by_alias(std::string_view tenant, const ProfileAlias& alias);
   // `also` (if given) puts more into the deletion batch (the user's list
@@ -40,6 +45,11 @@ class ProfileTable {
   Result<bool> may_have_any(std::string_view tenant);
 
  private:
+  // The stored holders of alias keys (keys::profile_alias), one MultiGet;
+  // none where no profile holds it.
+  Result<std::vector<std::optional<std::string>>> alias_holders(std::span<const std::string> alias_keys);
+  void mark_has_profiles(std::string_view tenant);
+
   rocksdb::DB& db_;
   rocksdb::ColumnFamilyHandle& family_;
   Write write_;

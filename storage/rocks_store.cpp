@@ -1260,6 +1260,12 @@ Result<ProfileStore::Upserted> RocksStore::upsert_profile(std::string_view tenan
   return impl_->profiles->upsert(tenant, user_id, change);
 }
 
+Result<std::vector<ProfileStore::BatchOutcome>> RocksStore::upsert_profiles(std::string_view tenant,
+                                                                            std::span<const std::string_view> user_ids,
+                                                                            const BatchChange& change) {
+  return impl_->profiles->upsert_many(tenant, user_ids, change);
+}
+
 Result<std::optional<Profile>> RocksStore::find_profile(std::string_view tenant, std::string_view user_id) {
   return impl_->profiles->find(tenant, user_id);
 }

@@ -130,6 +130,8 @@ class RocksStore final : public JobStore, public TemplateStore, public Idempoten
   // ProfileStore (the profiles family; writes synced, one at a time)
   Result<Upserted> upsert_profile(std::string_view tenant, std::string_view user_id,
                                   const ProfileChange& change) override;
+  Result<std::vector<BatchOutcome>> upsert_profiles(std::string_view tenant, std::span<const std::string_view> user_ids,
+                                                    const BatchChange& change) override;
   Result<std::optional<Profile>> find_profile(std::string_view tenant, std::string_view user_id) override;
   Result<std::optional<std::string>> find_profile_by_alias(std::string_view tenant,
                                                            const ProfileAlias& alias) override;

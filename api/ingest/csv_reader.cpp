@@ -1,15 +1,14 @@
 #include "api/ingest/csv_reader.h"
 
 #include <boost/json.hpp>
-#include <csv.h>
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "api/ingest/accumulator.h"
+#include "api/ingest/csv_rows.h"
 #include "api/ingest/user_parser.h"
 #include "api/routes/routes.h"
 
@@ -21,38 +20,16 @@ using ingest::bad_user;
 class CsvStream final : public BodyStream {
  public:
   CsvStream(ApiContext& ctx, const ApiRequest& req, Job job)
-      : ctx_(ctx), req_(req), acc_(ctx, std::move(job)) {
-    csv_init(&parser_, CSV_APPEND_NULL);
-  }
-  ~CsvStream() override { csv_free(&parser_); }
+      : ctx_(ctx),
+        req_(req),
+        acc_(ctx, std::move(job)),
+        rows_(ctx.limits.max_line_bytes,
+              [this](std::vector<std::string>& fields, std::size_t row_no) { return row(fields, row_no); }) {}
 
-  // Counts the bytes fed since the last row ended, whatever they are (an
-  // open quoted field included: libcsv buffers it without limit). The chunk
-  // is fed in pieces that end at each CR or LF, the only bytes that can end
-  // a row, so after each piece either a row just ended or the whole piece
-  // belongs to the row still open.
-  Result<void> feed(std::string_view chunk) override {
-    while (!chunk.empty()) {
-      auto end = chunk.find_first_of("\r\n");
-      std::size_t n = end == std::string_view::npos ? chunk.size() : end + 1;
-      // Checked before the piece is parsed: a row over the limit is never
-      // handed on, and libcsv never holds more than the limit.
-      if (row_bytes_ + n > ctx_.limits.max_line_bytes)
-        return make_error(ErrorKind::too_large, "line_too_long",
-                          fmt::format("row {} is longer than {} bytes", row_no_ + 1, ctx_.limits.max_line_bytes));
-      row_ended_ = false;
-      if (csv_parse(&parser_, chunk.data(), n, &CsvStream::on_field, &CsvStream::on_row, this) != n)
-        return make_error(ErrorKind::invalid, "invalid_csv", csv_strerror(csv_error(&parser_)));
-      if (error_) return *error_;
-      row_bytes_ = row_ended_ ? 0 : row_bytes_ + n;
-      chunk.remove_prefix(n);
-    }
-    return {};
-  }
+  Result<void> feed(std::string_view chunk) override { return rows_.feed(chunk); }
 
   ApiResponse finish() override {
-    csv_fini(&parser_, &CsvStream::on_field, &CsvStream::on_row, this);
-    if (error_) return abort(*error_);
+    if (auto r = rows_.finish(); !r) return abort(r.error());
     if (columns_.empty())
       return abort(make_error(ErrorKind::invalid, "invalid_csv_header", "the CSV body has no header row"));
     if (auto r = acc_.commit(); !r) return abort(r.error());
@@ -72,27 +49,19 @@ class CsvStream final : public BodyStream {
     std::vector<std::string> path;  // for data.* and preferences.*
   };
 
-  static void on_field(void* field, std::size_t size, void* self) {
-    auto* s = static_cast<CsvStream*>(self);
-    s->fields_.emplace_back(static_cast<const char*>(field), size);
-  }
-  static void on_row(int, void* self) { static_cast<CsvStream*>(self)->row(); }
-
-  void row() {
-    ++row_no_;
-    std::vector<std::string> fields = std::move(fields_);
-    fields_.clear();
-    row_ended_ = true;
-    if (error_) return;
+  Result<void> row(std::vector<std::string>& fields, std::size_t row_no) {
     if (columns_.empty()) return header(fields);
-    if (fields.size() == 1 && fields[0].empty()) return;  // a blank line
+    if (fields.size() == 1 && fields[0].empty()) return {};  // a blank line
     std::size_t index = index_++;
-    if (fields.size() != columns_.size())
-      return acc_.reject(index, row_no_, bad_user("invalid_csv_row",
-                                                  fmt::format("the row has {} fields; the header has {}", fields.size(), columns_.size())));
-    for (const auto& f : fields)
-      if (!simdjson::validate_utf8(f.data(), f.size()))
-        return acc_.reject(index, row_no_, bad_user("invalid_utf8", "the row is not valid UTF-8"));
+    if (fields.size() != columns_.size()) {
+      acc_.reject(index, row_no, bad_user("invalid_csv_row",
+                                          fmt::format("the row has {} fields; the header has {}", fields.size(), columns_.size())));
+      return {};
+    }
+    if (!ingest::fields_are_utf8(fields)) {
+      acc_.reject(index, row_no, bad_user("invalid_utf8", "the row is not valid UTF-8"));
+      return {};
+    }
     RawUser u;
     json::object data, prefs;
     for (std::size_t i = 0; i < fields.size(); ++i) {
@@ -123,21 +92,18 @@ class CsvStream final : public BodyStream {
     prefs_buf_ = prefs.empty() ? "" : json::serialize(prefs);
     u.data_json = data_buf_;
     u.preferences_json = prefs_buf_;
-    acc_.add(index, row_no_, u);
-    if (acc_.queued() >= ctx_.limits.stream_commit_users) {
-      if (auto r = acc_.commit_behind(); !r) error_ = r.error();
-    }
+    acc_.add(index, row_no, u);
+    if (acc_.queued() >= ctx_.limits.stream_commit_users) return acc_.commit_behind();
+    return {};
   }
 
-  void header(const std::vector<std::string>& names) {
-    for (std::string name : names) {
-      // A name goes into the error's message and field, which the answer
-      // carries as JSON strings: it must be UTF-8 first.
-      if (!simdjson::validate_utf8(name.data(), name.size())) {
-        error_ = make_error(ErrorKind::invalid, "invalid_csv_header", "the header row is not valid UTF-8");
-        return;
-      }
-      if (columns_.empty() && name.rfind("\xEF\xBB\xBF", 0) == 0) name.erase(0, 3);  // a UTF-8 BOM
+  Result<void> header(const std::vector<std::string>& names) {
+    // A name goes into the error's message and field, which the answer
+    // carries as JSON strings: it must be UTF-8 first.
+    if (!ingest::fields_are_utf8(names))
+      return make_error(ErrorKind::invalid, "invalid_csv_header", "the header row is not valid UTF-8");
+    for (const auto& written : names) {
+      std::string name = ingest::header_name(written, columns_.empty());
       ColumnSpec c{};
       auto prefixed = [&](std::string_view prefix, Column kind) {
         if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) return false;
@@ -158,27 +124,22 @@ class CsvStream final : public BodyStream {
       else if (name == "push_token") c.kind = Column::push_token;
       else if (name == "webhook_url") c.kind = Column::webhook_url;
       else if (name == "locale") c.kind = Column::locale;
-      else if (!prefixed("data.", Column::data) && !prefixed("preferences.", Column::preferences)) {
-        error_ = make_error(ErrorKind::invalid, "invalid_csv_header",
-                            fmt::format("unknown column '{}': expected user_id, email, phone, push_token, webhook_url, locale, data.<name> or preferences.<name>", name),
-                            name);
-        return;
-      }
+      else if (!prefixed("data.", Column::data) && !prefixed("preferences.", Column::preferences))
+        return make_error(ErrorKind::invalid, "invalid_csv_header",
+                          fmt::format("unknown column '{}': expected user_id, email, phone, push_token, webhook_url, locale, data.<name> or preferences.<name>", name),
+                          name);
       columns_.push_back(std::move(c));
     }
+    return {};
   }
 
   ApiContext& ctx_;
   ApiRequest req_;
   IngestAccumulator acc_;
-  csv_parser parser_{};
-  std::vector<std::string> fields_;
+  ingest::CsvRows rows_;
   std::vector<ColumnSpec> columns_;
   std::string data_buf_, prefs_buf_;
-  std::optional<Error> error_;
-  std::size_t row_no_ = 0, index_ = 0;
-  std::size_t row_bytes_ = 0;  // fed since the last row ended
-  bool row_ended_ = false;     // a row ended in the piece being parsed
+  std::size_t index_ = 0;
 };
 
 }  // namespace

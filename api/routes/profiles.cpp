@@ -65,11 +65,7 @@ Result<ProfileStore::Upserted> merge_into_profile(ApiContext& ctx, std::string_v
   const std::int64_t now = ctx.jobs.now_ms();
   return ctx.profiles->upsert_profile(tenant, user_id, [&](const std::optional<Profile>& old) -> Result<Profile> {
     if (!old && !create) return profile_not_found(user_id);
-    json::value merged = old ? json::value(profile_to_json(*old)) : json::value(json::object{});
-    merge_patch(merged, patch);
-    auto p = profile_from_json(merged.as_object(), tenant, user_id);
-    if (p) stamp(*p, old, now);
-    return p;
+    return merge_into(old, patch, tenant, user_id, now);
   });
 }
 

@@ -28,6 +28,8 @@ TEST(RoutePattern, NativeRoutesNameTheirPatternNotTheirIds) {
   EXPECT_EQ(pattern_of("/v1/senders/123"), "/v1/senders/{id}");
   EXPECT_EQ(pattern_of("/v1/templates/welcome"), "/v1/templates/{id}");
   EXPECT_EQ(pattern_of("/v1/notification-groups/g1"), "/v1/notification-groups/{id}");
+  EXPECT_EQ(pattern_of("/v1/profiles/ann"), "/v1/profiles/{id}");
+  EXPECT_EQ(pattern_of("/v1/profiles/import"), "/v1/profiles/import") << "the import is not a profile's id";
   EXPECT_EQ(pattern_of("/v1/lists"), "/v1/lists");
   EXPECT_EQ(pattern_of("/v1/lists/vip"), "/v1/lists/{id}");
   EXPECT_EQ(pattern_of("/v1/lists/vip/members"), "/v1/lists/{id}/members");

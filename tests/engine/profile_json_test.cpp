@@ -86,5 +86,41 @@ TEST(ProfileJson, MergePatchFollowsRfc7396) {
   EXPECT_EQ(scalar, boost::json::parse(R"({"a":{"c":2}})"));
 }
 
+// merge_into: PATCH's (and an import record's) merge, with the server's
+// times; a new profile is the patch merged into nothing, whichever path
+// computes it (the patch read as it is when no null would be dropped).
+TEST(ProfileJson, MergeIntoKeepsWhatThePatchLeavesOutAndStampsTimes) {
+  auto patch = [](std::string_view s) { return boost::json::parse(s).as_object(); };
+  auto created = merge_into(std::nullopt, patch(R"({"email":"A@Example.COM","attributes":{"plan":"pro","x":{"y":1}}})"),
+                            "acme", "u1", 1000);
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_EQ(created->email, "A@example.com");
+  EXPECT_EQ(created->created_at, 1000);
+  EXPECT_EQ(created->updated_at, 1000);
+
+  auto merged = merge_into(*created, patch(R"({"phone":"+1 415 555 0100","attributes":{"x":{"y":null,"z":2}}})"),
+                           "acme", "u1", 2000);
+  ASSERT_TRUE(merged.ok()) << merged.error().message;
+  EXPECT_EQ(merged->email, "A@example.com");
+  EXPECT_EQ(merged->phone, "+14155550100");
+  EXPECT_EQ(merged->attributes, patch(R"({"plan":"pro","x":{"z":2}})"));
+  EXPECT_EQ(merged->created_at, 1000);
+  EXPECT_EQ(merged->updated_at, 2000);
+
+  // Nulls in a new profile's patch are dropped as the merge drops them,
+  // an unknown member's included; an unknown member with a value is refused.
+  auto with_nulls = merge_into(std::nullopt, patch(R"({"colour":null,"attributes":{"a":null,"b":{"c":null}}})"),
+                               "acme", "u2", 3000);
+  ASSERT_TRUE(with_nulls.ok()) << with_nulls.error().message;
+  EXPECT_EQ(with_nulls->attributes, patch(R"({"b":{}})"));
+  auto unknown = merge_into(std::nullopt, patch(R"({"colour":"blue"})"), "acme", "u3", 3000);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, "invalid_profile");
+  // A change the profile refuses is the merge's error.
+  auto bad = merge_into(*created, patch(R"({"email":"nope"})"), "acme", "u1", 4000);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "invalid_email");
+}
+
 }  // namespace
 }  // namespace crier

@@ -1,7 +1,10 @@
 // RFC 3339 timestamps <-> unix milliseconds.
 #include "engine/time_format.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <ctime>
 
 namespace crier {
 namespace {
@@ -81,6 +84,29 @@ TEST(TimeFormatTest, FormatsInstantsBeforeTheEpoch) {
   EXPECT_EQ(format_rfc3339(-1000), "1969-12-31T23:59:59.000Z");
   EXPECT_EQ(format_rfc3339(-500), "1969-12-31T23:59:59.500Z");
   EXPECT_EQ(parse_rfc3339("1969-12-31T23:59:59.500Z"), -500);
+}
+
+}  // namespace
+}  // namespace crier
+
+namespace crier {
+namespace {
+
+// format_rfc3339 computes the civil date by hand: it agrees with gmtime_r
+// over five centuries (leap days and centuries included), to the millisecond.
+TEST(TimeFormat, TheHandWrittenDateAgreesWithGmtime) {
+  const std::int64_t from = -2'208'988'800'000;  // 1900-01-01
+  const std::int64_t to = 13'569'465'600'000;    // 2400-01-01
+  for (std::int64_t ms = from; ms < to; ms += 7'919LL * 60'000 + 123) {
+    std::time_t t = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    const std::int64_t millis = ((ms % 1000) + 1000) % 1000;
+    const std::string expected = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                                             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    ASSERT_EQ(format_rfc3339(ms), expected) << ms;
+  }
+  EXPECT_EQ(format_rfc3339(951'782'400'000), "2000-02-29T00:00:00.000Z");
 }
 
 }  // namespace

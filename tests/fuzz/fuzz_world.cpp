@@ -59,6 +59,7 @@ FuzzWorld::FuzzWorld() : parts_(std::make_unique<Parts>()) {
   ctx_->limits.max_users_per_batch = 64;
   ctx_->limits.max_rejected_listed = 16;
   ctx_->senders = parts_->store.get();
+  ctx_->profiles = parts_->store.get();  // the profile import targets
   ctx_->ready = true;
   router_ = std::make_unique<api::Router>(*ctx_);
 

@@ -18,7 +18,10 @@
 
 namespace crier::fuzz {
 
-inline void fuzz_stream(const std::uint8_t* data, std::size_t size, const char* content_type) {
+// `path`: the stream's target; empty: the fuzz job's users. The profile
+// import's answer must count every record it read once.
+inline void fuzz_stream(const std::uint8_t* data, std::size_t size, const char* content_type,
+                        std::string_view path = {}) {
   if (size == 0) return;
   auto& world = FuzzWorld::get();
   std::size_t chunk = std::size_t{data[0]} + 1;
@@ -26,7 +29,7 @@ inline void fuzz_stream(const std::uint8_t* data, std::size_t size, const char* 
 
   api::ApiRequest req;
   req.method = "POST";
-  req.path = "/v1/jobs/" + job_id_string(world.job().key) + "/users";
+  req.path = path.empty() ? "/v1/jobs/" + job_id_string(world.job().key) + "/users" : std::string(path);
   req.authorization = std::string("Bearer ") + kApiKey;
   req.content_type = content_type;
   req.request_id = "req_fuzz";
@@ -51,6 +54,12 @@ inline void fuzz_stream(const std::uint8_t* data, std::size_t size, const char* 
   boost::system::error_code ec;
   auto v = boost::json::parse(answer.body, ec);
   if (ec || !v.is_object()) fail("a stream's answer is not a JSON object", answer.body);
+  if (!path.empty() && answer.status == 200) {
+    const auto& o = v.as_object();
+    auto n = [&](const char* k) { return o.contains(k) && o.at(k).is_int64() ? o.at(k).as_int64() : -1; };
+    if (n("received") != n("created") + n("updated") + n("rejected_count") || n("created") < 0)
+      fail("the import's counts do not add up", answer.body);
+  }
 }
 
 }  // namespace crier::fuzz
