@@ -275,6 +275,19 @@ ApiResponse create(ApiContext& ctx, ApiRequest& req) {
 
 // ---- ingest ---------------------------------------------------------------------
 
+// What the client sent, as Boost.JSON: simdjson read it, nested up to its
+// own limit (1024), deeper than Boost.JSON parses by default (32), which
+// threw (a 500) for a user whose data ingest then refuses as too deep.
+json::value as_sent(simdjson::dom::element e) {
+  json::parse_options deep;
+  deep.max_depth = 1024;
+  boost::system::error_code ec;
+  const std::string text = simdjson::minify(e);
+  json::value v = json::parse(text, ec, {}, deep);
+  if (ec) return json::string(text);
+  return v;
+}
+
 // A Courier user as a native one, written straight into `out` as JSON text:
 // identity, addresses and data from `to`, `profile` and `recipient`;
 // per-user data is `data` with `to.data` over it. Values are copied as the
@@ -319,8 +332,9 @@ void append_native_user(simdjson::dom::object u, std::string& out) {
   auto to_data = to ? child(*to, "data") : std::nullopt;
   if (data && to_data && data->is_object() && to_data->is_object()) {
     // Both: merged, to.data's keys over data's (rare; Boost.JSON is fine here).
-    json::object merged = json::parse(simdjson::minify(*data)).as_object();
-    const json::value over = json::parse(simdjson::minify(*to_data));  // named: it must outlive the loop
+    json::value merged_value = as_sent(*data);
+    json::object& merged = merged_value.as_object();
+    const json::value over = as_sent(*to_data);  // named: it must outlive the loop
     for (const auto& [k, v] : over.as_object()) merged[k] = v;
     out += any ? ",\"data\":" : "\"data\":";
     any = true;
@@ -388,7 +402,7 @@ ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id)
     list_total += added->accepted;
     if (added->refused && list_errors.size() < ctx.limits.max_rejected_listed)
       list_errors.push_back(json::object{{"error", added->refused->message},
-                                         {"user", json::parse(simdjson::minify(users.at(t.index).value_unsafe()))},
+                                         {"user", as_sent(users.at(t.index).value_unsafe())},
                                          {"code", added->refused->code}});
   }
   // Courier's answer, made of the native report; under an Idempotency-Key
@@ -403,7 +417,7 @@ ApiResponse add_users(ApiContext& ctx, ApiRequest& req, std::string_view job_id)
       } else if (errors.size() < ctx.limits.max_rejected_listed) {
         std::string error = o.kind == UserOutcome::Kind::duplicate ? "Duplicate user" : o.error.message;
         // The user as it was sent (read again only for the ones listed).
-        json::object e{{"error", error}, {"user", json::parse(simdjson::minify(users.at(origin[j]).value_unsafe()))}};
+        json::object e{{"error", error}, {"user", as_sent(users.at(origin[j]).value_unsafe())}};
         if (o.kind == UserOutcome::Kind::rejected) e["code"] = o.error.code;
         errors.push_back(std::move(e));
       }

@@ -221,20 +221,24 @@ test('list recipients: bad data is refused per entry, and what refuses the call 
   // Data over a user's 64 KiB, or nested deeper than 32: that entry is refused, no member is read for it.
   let deep = { leaf: 1 };
   for (let i = 0; i < 40; ++i) deep = { d: deep };
+  // A named user with data too deep is refused as ingest refuses it (and is
+  // listed as sent, however deep).
   const users = [
     { to: { list_id: 'news' }, data: { blob: 'x'.repeat(70 * 1024) } },
     { to: { list_id: 'news', data: deep } },
+    { to: { user_id: 'ann', data: deep }, data: { a: 1 } },
   ];
   const added = await client.bulk.addUsers(jobId, { users });
   assert.equal(added.total, 0);
-  assert.deepEqual(added.errors.map((e) => e.code), ['invalid_data', 'invalid_data']);
-  assert.equal(await received(), 0);
+  assert.deepEqual(added.errors.map((e) => e.code), ['invalid_data', 'invalid_data', 'invalid_data']);
+  assert.deepEqual(added.errors[2].user, users[2]);
+  assert.equal(await received(), 1, 'the named user, counted as received and rejected; no list member');
 
   // More than 100 list recipients in one call: 413, and nothing stored.
   const many = Array.from({ length: 101 }, () => ({ to: { list_id: 'news' } }));
   await assert.rejects(client.bulk.addUsers(jobId, { users: many }),
                        (e) => e instanceof Courier.APIError && e.status === 413);
-  assert.equal(await received(), 0, 'a refused call stores no member');
+  assert.equal(await received(), 1, 'a refused call stores no member');
 });
 
 test('the client\'s Lists API reads and writes the tenant\'s native lists', async (t) => {
