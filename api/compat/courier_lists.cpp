@@ -199,12 +199,9 @@ ApiResponse list_lists_page(ApiContext& ctx, ApiRequest& req, ErrorAnswer error)
   if (!pattern.empty() && !valid_list_pattern(pattern))
     return error(invalid("invalid_list_pattern", "a list pattern is 1 to 128 of A-Z a-z 0-9 . _ - and *", "pattern"), req);
   const std::string scope = fmt::format("courier_lists:{}:{}", req.tenant, pattern);
-  std::string after;
-  if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
-    auto pos = decode_bytes_cursor(scope, it->second);
-    if (!pos) return error(invalid("invalid_cursor", "the cursor is not valid for this listing", "cursor"), req);
-    after = *pos;
-  }
+  auto cursor = cursor_after(req, scope);
+  if (!cursor) return error(cursor.error(), req);
+  std::string after = std::move(*cursor);
   const std::size_t limit = ctx.limits.default_page;
   json::array items;
   std::string last;
@@ -234,12 +231,9 @@ ApiResponse subscriptions_page(ApiContext& ctx, ApiRequest& req, std::string_vie
   if (!found) return error(found.error(), req);
   if (!*found) return error(list_not_found(id), req);
   const std::string scope = fmt::format("courier_subscriptions:{}:{}", req.tenant, id);
-  std::string after;
-  if (auto it = req.query.find("cursor"); it != req.query.end() && !it->second.empty()) {
-    auto pos = decode_bytes_cursor(scope, it->second);
-    if (!pos) return error(invalid("invalid_cursor", "the cursor is not valid for this listing", "cursor"), req);
-    after = *pos;
-  }
+  auto cursor = cursor_after(req, scope);
+  if (!cursor) return error(cursor.error(), req);
+  std::string after = std::move(*cursor);
   const std::size_t limit = ctx.limits.default_page;
   auto page = ctx.lists->list_members(req.tenant, id, after, limit + 1);
   if (!page) return error(page.error(), req);
